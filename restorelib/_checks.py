@@ -1,0 +1,46 @@
+"""Argument checks shared by the public functions: one clear error that names the argument."""
+from __future__ import annotations
+
+import torch
+
+
+def check_images(x: object, name: str = "x", *, channels: int | None = None, min_size: int = 1,
+                 check_range: bool = True) -> torch.Tensor:
+    """Check that ``x`` is a float tensor of shape (N, C, H, W) with values in [0, 1]; return it.
+
+    Raises ``TypeError`` for a non-tensor or a non-float dtype and ``ValueError`` for a wrong rank,
+    channel count, size or range, each naming ``name``.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}")
+    if x.dim() != 4:
+        raise ValueError(f"{name} must have shape (N, C, H, W), got {tuple(x.shape)}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{name} must have {channels} channels, got shape {tuple(x.shape)}")
+    if min(x.shape[-2:]) < min_size:
+        raise ValueError(f"{name} must be at least {min_size}x{min_size} pixels, got {tuple(x.shape[-2:])}")
+    if check_range and x.numel() and (x.min() < -1e-6 or x.max() > 1 + 1e-6):
+        raise ValueError(f"{name} must have values in [0, 1], got [{x.min().item():.3g}, {x.max().item():.3g}]")
+    return x
+
+
+def per_image(value: object, n: int, name: str, *, low: float | None = None,
+              high: float | None = None) -> torch.Tensor:
+    """Broadcast a scalar or a length-``n`` sequence/tensor to a float64 tensor of shape (n,), range-checked."""
+    try:
+        t = torch.as_tensor(value, dtype=torch.float64).flatten().cpu()
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a number or a sequence of {n} numbers, got {value!r}") from None
+    if t.numel() == 1:
+        t = t.expand(n).clone()
+    if t.numel() != n:
+        raise ValueError(f"{name} must be a number or have one value per image ({n}), got {t.numel()}")
+    if torch.isnan(t).any():
+        raise ValueError(f"{name} must not be NaN")
+    if low is not None and (t < low).any():
+        raise ValueError(f"{name} must be >= {low}, got {t.min().item():g}")
+    if high is not None and (t > high).any():
+        raise ValueError(f"{name} must be <= {high}, got {t.max().item():g}")
+    return t

@@ -1,0 +1,112 @@
+"""One place for configuration: scale profile, seeding, device, cache and data folders.
+
+The book runs at three scales (see "How to use this book"):
+
+* ``ci``    -- ``RESTORELIB_FAST=1``: every notebook runs in well under two minutes; tiny trainings.
+* ``book``  -- the default on a CPU: notebooks show results of real trained models by loading the
+  checkpoints shipped in :mod:`restorelib.weights`.
+* ``paper`` -- the default when a CUDA GPU is present: notebooks train from scratch at (near) paper scale.
+
+``RESTORELIB_PROFILE=ci|book|paper`` overrides the automatic choice.
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PROFILES = ("ci", "book", "paper")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named scale with the few knobs every chapter reads.
+
+    ``name`` is one of :data:`PROFILES`; ``max_images`` caps how many test images a chapter evaluates;
+    ``train`` says whether chapters train from scratch (True) or load shipped checkpoints (False).
+    """
+
+    name: str
+    max_images: int
+    train: bool
+
+    @property
+    def fast(self) -> bool:
+        return self.name == "ci"
+
+
+_PROFILE_TABLE = {
+    "ci": Profile("ci", max_images=3, train=True),
+    "book": Profile("book", max_images=68, train=False),
+    "paper": Profile("paper", max_images=68, train=True),
+}
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the active :class:`Profile`.
+
+    Order of precedence: the ``name`` argument, ``RESTORELIB_PROFILE``, ``RESTORELIB_FAST=1`` (= ``ci``),
+    then ``paper`` when CUDA is available and ``book`` otherwise.
+    """
+    name = name or os.environ.get("RESTORELIB_PROFILE") or None
+    if name is None:
+        if _truthy(os.environ.get("RESTORELIB_FAST")):
+            name = "ci"
+        else:
+            name = "paper" if torch.cuda.is_available() else "book"
+    if name not in _PROFILE_TABLE:
+        raise ValueError(f"profile must be one of {PROFILES}, got {name!r}")
+    return _PROFILE_TABLE[name]
+
+
+def get_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to compute on: ``device`` if given, else ``RESTORELIB_DEVICE``, else CUDA when available."""
+    device = device or os.environ.get("RESTORELIB_DEVICE")
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def seed_everything(seed: int = 0) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices) and return a CPU ``torch.Generator`` seeded the same way.
+
+    Library functions that draw random numbers take an explicit ``generator`` so that results do not
+    depend on what ran before; the global seeds are for readers' own code in the notebooks.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept: ``RESTORELIB_CACHE``, else ``$XDG_CACHE_HOME/restorelib``, else ``~/.cache/restorelib``."""
+    env = os.environ.get("RESTORELIB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "restorelib"
+
+
+def data_dir() -> Path | None:
+    """A local folder of datasets (one sub-folder per set, e.g. ``BSD68/``) named by ``RESTORELIB_DATA``, or None."""
+    env = os.environ.get("RESTORELIB_DATA")
+    if not env:
+        return None
+    path = Path(env).expanduser()
+    return path if path.is_dir() else None
+
+
+def weights_dir() -> Path:
+    """The folder of checkpoints shipped with the package (``restorelib/weights``)."""
+    return Path(__file__).resolve().parent / "weights"

@@ -1,0 +1,96 @@
+"""Figures shared by the chapters: image grids, heatmaps, and the level explorer (widget or static figure)."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .data import to_uint8
+
+
+def show_images(images: Sequence[torch.Tensor], titles: Sequence[str] | None = None, ncols: int | None = None,
+                size: float = 3.0, suptitle: str | None = None) -> plt.Figure:
+    """Show (C, H, W) images in [0, 1] in a grid, with optional titles; returns the figure."""
+    images = list(images)
+    if not images:
+        raise ValueError("images must not be empty")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles must have one entry per image ({len(images)}), got {len(titles)}")
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, img in enumerate(images):
+        ax = axes.flat[i]
+        a = to_uint8(img)
+        ax.imshow(a, cmap="gray" if a.ndim == 2 else None, vmin=0, vmax=255)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str = "",
+            cbar_label: str = "", fmt: str = "{:.1f}", cmap: str = "RdBu_r", center: float | None = 0.0,
+            ax: plt.Axes | None = None) -> plt.Axes:
+    """Annotated heatmap of a (rows, cols) array; colours are centred on ``center`` (None: not centred)."""
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"values must have shape ({len(row_labels)}, {len(col_labels)}), got {values.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.5 * len(col_labels) + 2, 0.4 * len(row_labels) + 1.5))
+    kw = {}
+    if center is not None:
+        lim = np.nanmax(np.abs(values - center)) or 1.0
+        kw = dict(vmin=center - lim, vmax=center + lim)
+    im = ax.imshow(values, cmap=cmap, aspect="auto", **kw)
+    ax.set_xticks(range(len(col_labels)), col_labels, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(row_labels)), row_labels, fontsize=8)
+    if values.size <= 600:
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=6)
+    ax.figure.colorbar(im, ax=ax, label=cbar_label)
+    ax.set_title(title)
+    return ax
+
+
+def widgets_available() -> bool:
+    """True where an ipywidgets front-end is likely (Colab, Jupyter, VS Code); False in book builds and CI.
+
+    ``RESTORELIB_WIDGETS=1`` or ``0`` overrides the guess.
+    """
+    forced = os.environ.get("RESTORELIB_WIDGETS")
+    if forced is not None:
+        return forced.strip() not in ("0", "", "false", "no")
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    if "google.colab" in sys.modules:
+        return True
+    return any(k in os.environ for k in ("JPY_SESSION_NAME", "JPY_PARENT_PID", "VSCODE_PID"))
+
+
+def explorer(render: Callable[..., None], controls: dict[str, tuple], static: dict[str, Sequence]) -> None:
+    """Show ``render(**values)`` with one slider per entry of ``controls`` (name -> (min, max, step, value)).
+
+    Without a widget front-end (see :func:`widgets_available`), calls ``render`` once for each combination
+    listed in ``static`` (name -> values), so the rendered book shows a figure instead of a dead widget.
+    """
+    if widgets_available():
+        import ipywidgets as w
+        sliders = {k: (w.FloatSlider if isinstance(v[2], float) else w.IntSlider)(
+            min=v[0], max=v[1], step=v[2], value=v[3], description=k, continuous_update=False)
+            for k, v in controls.items()}
+        w.interact(render, **sliders)
+        return
+    keys = list(static)
+    for combo in zip(*(static[k] for k in keys)):
+        render(**dict(zip(keys, combo)))

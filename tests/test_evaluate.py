@@ -1,0 +1,122 @@
+"""evaluate(): the engine of `python -m restorelib evaluate`, its methods and the gain matrix."""
+import math
+
+import pytest
+import torch
+
+from restorelib import data
+from restorelib.evaluate import (GRID_LEVELS, Identity, SingleTool, evaluate, gain_matrix, get_method,
+                                 method_names, register_method, summary)
+from restorelib.metrics import psnr
+from restorelib.tools import Toolbox
+
+KEYS = {"method", "distortion", "images", "psnr_in", "psnr_out", "ssim_in", "ssim_out", "tool_calls", "params",
+        "macs", "seconds", "per_image"}
+
+
+@pytest.fixture(scope="module")
+def images():
+    return {k: v[:, :64, :80] for k, v in data.load_set("embedded-test").items()}
+
+
+@pytest.fixture(scope="module")
+def toolbox():
+    return Toolbox()            # untrained: every tool starts as the identity
+
+
+def test_identity_result_keys_and_values(images):
+    r = evaluate("identity", images, "noise:20", seed=0)
+    assert KEYS <= set(r)
+    assert r["images"] == len(images) == len(r["per_image"])
+    assert r["psnr_in"] == pytest.approx(r["psnr_out"])
+    assert r["tool_calls"] == 0 and r["macs"] == 0 and r["params"] == 0
+    assert 20 < r["psnr_in"] < 30             # sigma 20 noise is about 22 dB
+    assert r["per_image"][0]["levels"] == {"noise": 20.0}
+
+
+def test_same_seed_same_result_different_seed_differs(images):
+    a = evaluate("identity", images, "moderate", seed=3)
+    b = evaluate("identity", images, "moderate", seed=3)
+    c = evaluate("identity", images, "moderate", seed=4)
+    assert a["psnr_in"] == b["psnr_in"]
+    assert [r["levels"] for r in a["per_image"]] == [r["levels"] for r in b["per_image"]]
+    assert a["psnr_in"] != c["psnr_in"]
+
+
+def test_patches(images):
+    r = evaluate("identity", images, "blur:2", patch=32, patches_per_image=3, seed=0)
+    assert r["images"] == 3 * len(images)
+    assert r["per_image"][0]["image"].endswith("#0")
+    with pytest.raises(ValueError, match="patch"):
+        evaluate("identity", images, "blur:2", patch=500)
+    with pytest.raises(ValueError, match="patch"):
+        evaluate("identity", images, "blur:2", patch=5)
+    with pytest.raises(ValueError, match="patches_per_image"):
+        evaluate("identity", images, "blur:2", patch=32, patches_per_image=0)
+
+
+def test_single_tool_counts_calls_and_macs(images, toolbox):
+    m = SingleTool("noise-1", toolbox)
+    r = evaluate(m, images, "noise:10", seed=0)
+    assert r["tool_calls"] == 1 and r["params"] == 21_827
+    h, w = 64, 80
+    assert r["per_image"][0]["macs"] == pytest.approx(toolbox.macs("noise-1", (1, 3, h, w)), rel=1e-6)
+    assert r["per_image"][0]["chain"] == ["noise-1"]
+    # the untrained tool is the identity, so the PSNR does not change
+    assert r["psnr_out"] == pytest.approx(r["psnr_in"], abs=1e-3)
+
+
+def test_grayscale_images_are_replicated():
+    gray = {"camera": data.embedded("camera")[:, :48, :48]}
+    r = evaluate("identity", gray, "jpeg:30")
+    assert r["images"] == 1 and math.isfinite(r["psnr_in"])
+
+
+def test_bad_arguments(images):
+    with pytest.raises(ValueError, match="method"):
+        get_method("nope")
+    with pytest.raises(ValueError, match="tool"):
+        get_method("tool:nope")
+    with pytest.raises(TypeError, match="method"):
+        get_method(3)
+    with pytest.raises(ValueError, match="images"):
+        evaluate("identity", {}, "moderate")
+    with pytest.raises(ValueError, match="spec"):
+        evaluate("identity", images, "fog:3")
+
+
+def test_register_method(images):
+    class Half:
+        name, params = "half", 0
+
+        def restore(self, degraded, **_):
+            from restorelib.evaluate import Restored
+            n = degraded.shape[0]
+            return Restored(degraded * 0.5, [1] * n, [7] * n, [["half"]] * n)
+
+    register_method("half-test", lambda arg, device: Half(), "halve the image")
+    assert "half-test" in method_names()
+    r = evaluate("half-test", images, "noise:5")
+    assert r["macs"] == 7 and r["psnr_out"] < r["psnr_in"]
+
+
+def test_gain_matrix_shape_and_identity(toolbox):
+    clean = torch.stack([data.to_rgb(data.embedded("chelsea"))[:, :40, :40]])
+    specs = [f"noise:{GRID_LEVELS['noise'][3]}", "jpeg:30"]
+    g = gain_matrix(toolbox, clean, specs)
+    assert g.shape == (12, 2)
+    assert torch.allclose(g, torch.zeros_like(g), atol=1e-4)   # identity tools gain nothing
+
+
+def test_summary_mentions_the_figures(images):
+    r = evaluate(Identity(), images, "noise:20")
+    s = summary(r)
+    assert "identity" in s and f"{r['psnr_in']:.2f}" in s
+
+
+def test_psnr_out_matches_manual(images):
+    clean = data.to_rgb(images["chelsea"])[None]
+    r = evaluate("identity", {"chelsea": images["chelsea"]}, "noise:30", seed=5)
+    from restorelib.degradations import degrade
+    y, _ = degrade(clean, "noise:30", generator=torch.Generator().manual_seed(5 * 1_000_003))
+    assert r["psnr_in"] == pytest.approx(psnr(y, clean).item(), abs=1e-5)

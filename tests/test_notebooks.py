@@ -1,0 +1,68 @@
+"""House rules for the chapters: structure, stripped outputs, table of contents and citations.
+
+The notebooks themselves are executed by nbval (``--nbval-lax``, see pyproject.toml); cells marked
+``# NBVAL_CHECK_OUTPUT`` keep their reference output, which nbval compares with a fresh run.
+"""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def cells(nb_path):
+    return json.loads(nb_path.read_text())["cells"]
+
+
+def text(cell):
+    return "".join(cell["source"])
+
+
+def test_every_notebook_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    assert NOTEBOOKS
+    for nb in NOTEBOOKS:
+        assert f"notebooks/{nb.stem}" in toc, nb.name
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_structure(nb):
+    cs = cells(nb)
+    first = text(cs[0])
+    assert cs[0]["cell_type"] == "markdown" and first.startswith("# ")
+    assert "**Objectives.**" in first
+    last = text(cs[-1])
+    assert "## Summary" in last and "## Exercises" in last
+    assert len(re.findall(r"^\d\. \*\*", last, flags=re.M)) >= 2        # at least two exercises
+    tags = [c.get("metadata", {}).get("tags", []) for c in cs if c["cell_type"] == "code"]
+    assert any("hide-input" in t or "remove-cell" in t for t in tags)    # plumbing is hidden
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_stripped_except_checked_cells(nb):
+    for c in cells(nb):
+        if c["cell_type"] != "code":
+            continue
+        assert c.get("execution_count") is None
+        if "# NBVAL_CHECK_OUTPUT" not in text(c):
+            assert not c.get("outputs"), f"{nb.name}: outputs left in a cell: {text(c)[:60]!r}"
+        else:
+            assert all(o["output_type"] == "stream" for o in c.get("outputs", []))
+
+
+def test_citations_exist_in_bib():
+    bib = (ROOT / "references.bib").read_text()
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    sources = [p.read_text() for p in (ROOT / "book").glob("*.md")] + [p.read_text() for p in NOTEBOOKS]
+    cited = set()
+    for s in sources:
+        for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", s):
+            cited |= {k.strip() for k in group.split(",")}
+    assert cited, "no citation found"
+    assert cited <= keys, f"cited but not in references.bib: {sorted(cited - keys)}"
+    for k in ("yu2018rlrestore", "furuta2019pixelrl", "mnih2015dqn", "mnih2016a3c", "zhang2017dncnn",
+              "kim2016vdsr", "dong2014srcnn", "dong2015arcnn", "zhang2018ffdnet"):
+        assert k in keys
