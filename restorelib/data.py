@@ -220,16 +220,21 @@ def load_set(name: str, *, limit: int | None = None, root: str | Path | None = N
 
     Returns ``{file stem: (C, H, W) float32 tensor in [0, 1]}`` in sorted order, at most ``limit`` images.
     """
-    if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+    _check_limit(limit)
     special = {"embedded": EMBEDDED, "embedded-test": EMBEDDED_TEST, "embedded-train": EMBEDDED_TRAIN}
     if name in special:
         return embedded_set(special[name][:limit])
     return {p.stem: read_image(p) for p in set_files(name, root=root)[:limit]}
 
 
+def _check_limit(limit: object) -> None:
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+
+
 def load_folder(folder: str | Path, *, limit: int | None = None) -> dict[str, torch.Tensor]:
     """All images in ``folder`` (sorted by name) as ``{stem: (C, H, W) tensor}``; at most ``limit``."""
+    _check_limit(limit)
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is not a readable directory")

@@ -196,8 +196,10 @@ NAMED_SPECS: dict[str, str] = {}
 
 def register_spec(name: str, text: str) -> None:
     """Give the spec ``text`` a ``name`` usable wherever a spec is (e.g. ``hirl-moderate``)."""
+    if not isinstance(name, str) or not name.strip() or ":" in name or "+" in name:
+        raise ValueError(f"name must be a non-empty string without ':' or '+', got {name!r}")
     parse_spec(text)
-    NAMED_SPECS[name] = text
+    NAMED_SPECS[name.strip().lower()] = text
 
 
 def parse_spec(text: str) -> Spec:

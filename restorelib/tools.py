@@ -160,7 +160,7 @@ class Toolbox(nn.Module):
             if tool not in self.names:
                 raise ValueError(f"tool must be one of {self.names}, got {tool!r}")
             return self.names.index(tool)
-        if not isinstance(tool, int) or not 0 <= tool < len(self):
+        if not isinstance(tool, int) or isinstance(tool, bool) or not 0 <= tool < len(self):
             raise ValueError(f"tool must be an int in 0..{len(self) - 1} or a tool name, got {tool!r}")
         return tool
 

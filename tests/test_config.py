@@ -1,0 +1,169 @@
+"""restorelib.config: profile precedence, seeding, device, cache and data folders."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from restorelib import config
+from restorelib.config import PROFILES, cache_dir, data_dir, get_device, get_profile, seed_everything, weights_dir
+
+
+@pytest.fixture
+def no_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+
+
+# ----------------------------------------------------------------------------- profiles
+def test_profile_table():
+    assert PROFILES == ("ci", "book", "paper")
+    ci, book, paper = (get_profile(n) for n in PROFILES)
+    assert (ci.name, ci.fast, ci.train, ci.max_images) == ("ci", True, True, 3)
+    assert (book.name, book.fast, book.train) == ("book", False, False)
+    assert (paper.name, paper.fast, paper.train) == ("paper", False, True)
+
+
+def test_profile_default_is_book_on_cpu(no_cuda):
+    assert get_profile().name == "book"
+
+
+def test_profile_default_is_paper_with_cuda(fake_cuda):
+    assert get_profile().name == "paper"
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", " on "])
+def test_profile_fast_env_selects_ci(monkeypatch, fake_cuda, value):
+    monkeypatch.setenv("RESTORELIB_FAST", value)
+    assert get_profile().name == "ci"
+
+
+@pytest.mark.parametrize("value", ["0", "", "no"])
+def test_profile_fast_env_falsy_keeps_default(monkeypatch, no_cuda, value):
+    monkeypatch.setenv("RESTORELIB_FAST", value)
+    assert get_profile().name == "book"
+
+
+def test_profile_env_beats_fast(monkeypatch, no_cuda):
+    monkeypatch.setenv("RESTORELIB_FAST", "1")
+    monkeypatch.setenv("RESTORELIB_PROFILE", "paper")
+    assert get_profile().name == "paper"
+
+
+def test_profile_argument_beats_env(monkeypatch, no_cuda):
+    monkeypatch.setenv("RESTORELIB_FAST", "1")
+    monkeypatch.setenv("RESTORELIB_PROFILE", "paper")
+    assert get_profile("book").name == "book"
+    assert get_profile("ci").name == "ci"
+
+
+@pytest.mark.parametrize("name", ["fast", "BOOK", "gpu"])
+def test_profile_bad_name(name):
+    with pytest.raises(ValueError, match="profile"):
+        get_profile(name)
+
+
+def test_profile_bad_env(monkeypatch):
+    monkeypatch.setenv("RESTORELIB_PROFILE", "huge")
+    with pytest.raises(ValueError, match="profile.*huge"):
+        get_profile()
+
+
+# ----------------------------------------------------------------------------- seeding
+def _draws(g: torch.Generator):
+    return random.random(), float(np.random.rand()), torch.rand(3), torch.rand(3, generator=g)
+
+
+def test_seed_everything_reproducible():
+    a = _draws(seed_everything(123))
+    b = _draws(seed_everything(123))
+    c = _draws(seed_everything(124))
+    assert a[0] == b[0] and a[1] == b[1]
+    assert torch.equal(a[2], b[2]) and torch.equal(a[3], b[3])
+    assert a[0] != c[0] and a[1] != c[1] and not torch.equal(a[2], c[2]) and not torch.equal(a[3], c[3])
+
+
+def test_seed_everything_returns_seeded_generator():
+    g = seed_everything(7)
+    assert isinstance(g, torch.Generator)
+    assert torch.equal(torch.rand(4, generator=g), torch.rand(4, generator=torch.Generator().manual_seed(7)))
+
+
+def test_seed_everything_large_seed():
+    seed_everything(2**40)                 # NumPy accepts only 32 bits; the seed is reduced for it
+    assert np.random.get_state()[1][0] == np.random.RandomState(2**40 % 2**32).get_state()[1][0]
+
+
+@pytest.mark.parametrize("seed", [1.5, "3", None, True])
+def test_seed_everything_type_error(seed):
+    with pytest.raises(TypeError, match="seed"):
+        seed_everything(seed)
+
+
+# ----------------------------------------------------------------------------- device
+def test_get_device_default_cpu(no_cuda):
+    assert get_device() == torch.device("cpu")
+
+
+def test_get_device_default_cuda_when_available(fake_cuda):
+    assert get_device().type == "cuda"
+
+
+def test_get_device_explicit(fake_cuda):
+    assert get_device("cpu") == torch.device("cpu")
+    assert get_device(torch.device("cpu")) == torch.device("cpu")
+
+
+def test_get_device_env(monkeypatch, fake_cuda):
+    monkeypatch.setenv("RESTORELIB_DEVICE", "cpu")
+    assert get_device() == torch.device("cpu")
+    assert get_device("meta") == torch.device("meta")         # the argument beats the variable
+
+
+# ----------------------------------------------------------------------------- folders
+def test_cache_dir_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESTORELIB_CACHE", str(tmp_path / "c"))
+    assert cache_dir() == tmp_path / "c"
+
+
+def test_cache_dir_env_expands_user(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("RESTORELIB_CACHE", "~/restore-cache")
+    assert cache_dir() == tmp_path / "restore-cache"
+
+
+def test_cache_dir_xdg_and_home(monkeypatch, tmp_path):
+    monkeypatch.delenv("RESTORELIB_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "restorelib"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / ".cache" / "restorelib"
+
+
+def test_data_dir_unset_is_none():
+    assert data_dir() is None
+
+
+def test_data_dir_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESTORELIB_DATA", str(tmp_path))
+    assert data_dir() == tmp_path
+
+
+@pytest.mark.parametrize("kind", ["empty", "missing", "file"])
+def test_data_dir_not_a_folder_is_none(monkeypatch, tmp_path, kind):
+    value = {"empty": "", "missing": str(tmp_path / "nope"), "file": str(tmp_path / "f.txt")}[kind]
+    (tmp_path / "f.txt").write_text("x")
+    monkeypatch.setenv("RESTORELIB_DATA", value)
+    assert data_dir() is None
+
+
+def test_weights_dir_is_in_package():
+    assert weights_dir() == Path(config.__file__).resolve().parent / "weights"
