@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--patch", type=int, default=None, help="evaluate seeded random PATCHxPATCH crops (e.g. 63)")
     e.add_argument("--patches-per-image", type=int, default=1)
     e.add_argument("--limit", type=int, default=None, help="use at most N images")
+    e.add_argument("--max-length", type=int, default=3, help="longest chain for searches and agents (default 3)")
+    e.add_argument("--budget", type=int, default=None, help="brute-force: stop after N trials per image")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default=None)
     e.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the result as JSON to OUT")
@@ -98,10 +100,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"--patch must be at least 11 (SSIM's window), got {args.patch}")
     if args.patches_per_image < 1:
         raise UsageError(f"--patches-per-image must be a positive int, got {args.patches_per_image}")
+    if args.budget is not None and args.budget < 1:
+        raise UsageError(f"--budget must be a positive int, got {args.budget}")
     try:
-        method = get_method(args.method, args.device)
+        method = get_method(args.method, args.device, max_length=args.max_length, budget=args.budget, seed=args.seed)
     except (ValueError, TypeError, FileNotFoundError) as e:
-        raise UsageError(f"--method: {e}") from None
+        flag = "--max-length" if "max_length" in str(e) else "--method"
+        raise UsageError(f"{flag}: {e}") from None
     images = _load_images(args.images, args.limit)
     try:
         result = evaluate(method, images, args.distortion, patch=args.patch,

@@ -29,6 +29,7 @@ class Restored:
     tool_calls: list[int]
     macs: list[int]
     chains: list[list[str]] = field(default_factory=list)
+    trials: list[int] | None = None
 
 
 class Method(Protocol):
@@ -60,22 +61,75 @@ class SingleTool:
         self.index = self.toolbox.index(tool)
         self.name = f"tool:{tool}"
         self.params = count_params(self.toolbox.nets[self.index])
-        self._mpp = self.toolbox.macs(self.index, (1, 3, 32, 32)) / (32 * 32)   # same-padded convs: MACs ∝ pixels
 
     @torch.no_grad()
     def restore(self, degraded: torch.Tensor, **_: object) -> Restored:
         n, _, h, w = degraded.shape
         out = self.toolbox.apply(degraded, self.index)
         name = self.toolbox.names[self.index]
-        return Restored(out, [1] * n, [round(self._mpp * h * w)] * n, [[name] for _ in range(n)])
+        return Restored(out, [1] * n, [round(self.toolbox.macs_per_pixel(self.index) * h * w)] * n,
+                        [[name] for _ in range(n)])
 
 
-MethodFactory = Callable[[str, torch.device], Method]
+class SearchMethod:
+    """A chapter-3 searcher as a method: ``reverse``, ``greedy``, ``brute-force`` or ``random``.
+
+    ``tool_calls`` counts the tools of the chain finally applied; ``trials`` the tool applications spent searching
+    (greedy and brute force score candidates against the ground truth: they are oracles); ``macs`` the cost of all
+    tool applications, search included.
+    """
+
+    def __init__(self, kind: str, device: torch.device | str = "cpu", max_length: int = 3, budget: int | None = None,
+                 seed: int = 0, toolbox: "object | None" = None) -> None:
+        from .tools import Toolbox, count_params
+        self.kind, self.max_length, self.budget = kind, max_length, budget
+        self.toolbox = toolbox if toolbox is not None else Toolbox.load(device=device)
+        self.name = kind if kind in ("reverse", "random") else f"{kind}(L={max_length})"
+        if budget is not None:
+            self.name = f"{self.name}[budget {budget}]"
+        self.params = count_params(self.toolbox)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def _macs(self, chain: list[str], h: int, w: int) -> int:
+        return round(sum(self.toolbox.macs_per_pixel(t) for t in chain) * h * w)
+
+    @torch.no_grad()
+    def restore(self, degraded: torch.Tensor, *, clean: torch.Tensor | None = None,
+                levels: list[dict[str, float]] | None = None) -> Restored:
+        from . import search
+        n, _, h, w = degraded.shape
+        if self.kind in ("reverse", "random"):
+            if self.kind == "reverse":
+                if levels is None:
+                    raise ValueError("method reverse needs the distortion levels (it knows the degradation)")
+                chains = [search.reverse_chain(lv, self.toolbox) for lv in levels]
+            else:
+                chains = search.random_chains(self.toolbox, n, self.max_length, generator=self.generator)
+            out = search.run_chains(self.toolbox, degraded, chains)
+            return Restored(out, [len(c) for c in chains], [self._macs(c, h, w) for c in chains], chains,
+                            [len(c) for c in chains])
+        if clean is None:
+            raise ValueError(f"method {self.kind} needs the ground truth (it is an oracle)")
+        if self.kind == "greedy":
+            r = search.greedy(self.toolbox, degraded, clean, self.max_length)
+        else:
+            r = search.brute_force(self.toolbox, degraded, clean, self.max_length, budget=self.budget)
+        # every trial runs one tool; greedy and brute force try all tools alike, so charge the mean tool's cost
+        per_trial = sum(self.toolbox.macs_per_pixel(i) for i in range(len(self.toolbox))) / len(self.toolbox)
+        macs = [round(t * per_trial * h * w) for t in r.trials]
+        return Restored(r.images, [len(c) for c in r.chains], macs, r.chains, r.trials)
+
+
+MethodFactory = Callable[..., Method]
 _METHODS: dict[str, tuple[MethodFactory, str]] = {}
 
 
 def register_method(name: str, factory: MethodFactory, help: str = "") -> None:
-    """Register ``factory(argument, device) -> Method`` under ``name``; ``name:ARG`` passes ``ARG``."""
+    """Register ``factory(argument, device, **options) -> Method`` under ``name``; ``name:ARG`` passes ``ARG``.
+
+    Options are the keyword arguments given to :func:`get_method` (``max_length``, ``budget``, ``seed``...); a
+    factory takes the ones it understands and ignores the rest.
+    """
     _METHODS[name] = (factory, help)
 
 
@@ -84,25 +138,44 @@ def method_names() -> dict[str, str]:
     return {k: h for k, (_, h) in sorted(_METHODS.items())}
 
 
-def get_method(spec: str, device: torch.device | str | None = None) -> Method:
-    """Build a method from ``spec`` such as ``identity`` or ``tool:noise-2``; ValueError naming ``method`` if unknown."""
+def get_method(spec: str, device: torch.device | str | None = None, **options: object) -> Method:
+    """Build a method from ``spec`` such as ``identity``, ``tool:noise-2`` or ``brute-force`` (``max_length=2``).
+
+    Raises ValueError naming ``method`` when the name is unknown.
+    """
     if not isinstance(spec, str):
         raise TypeError(f"method must be a string, got {type(spec).__name__}")
     name, _, arg = spec.partition(":")
     if name not in _METHODS:
         raise ValueError(f"method must be one of {sorted(_METHODS)} (tool:NAME with a tool name), got {spec!r}")
-    return _METHODS[name][0](arg, get_device(device))
+    return _METHODS[name][0](arg, get_device(device), **options)
 
 
-def _tool_factory(arg: str, device: torch.device) -> Method:
+def _tool_factory(arg: str, device: torch.device, **_: object) -> Method:
     from .tools import TOOL_NAMES
     if arg not in TOOL_NAMES:
         raise ValueError(f"method tool:NAME needs NAME in {list(TOOL_NAMES)}, got {arg!r}")
     return SingleTool(arg, device=device)
 
 
-register_method("identity", lambda arg, device: Identity(), "the degraded input, unchanged")
+def _search_factory(kind: str):
+    def make(arg: str, device: torch.device, max_length: int = 3, budget: int | None = None, seed: int = 0,
+             **_: object) -> Method:
+        if not isinstance(max_length, int) or not 1 <= max_length <= 6:
+            raise ValueError(f"max_length must be an int in 1..6, got {max_length!r}")
+        if budget is not None and (not isinstance(budget, int) or budget < 1):
+            raise ValueError(f"budget must be a positive int or None, got {budget!r}")
+        return SearchMethod(kind, device, max_length=max_length, budget=budget, seed=seed)
+    return make
+
+
+register_method("identity", lambda arg, device, **_: Identity(), "the degraded input, unchanged")
 register_method("tool", _tool_factory, "tool:NAME applies one tool of the toolbox once")
+register_method("reverse", _search_factory("reverse"), "undo the known distortions in reverse order (JPEG, noise, blur)")
+register_method("greedy", _search_factory("greedy"), "best one-step PSNR gain each step (oracle, --max-length)")
+register_method("brute-force", _search_factory("brute-force"),
+                "best chain of length <= --max-length, stopping allowed (oracle; --budget caps the trials)")
+register_method("random", _search_factory("random"), "a random chain of --max-length tools")
 
 
 def _items(images: dict[str, torch.Tensor], patch: int | None, per_image: int,
@@ -123,46 +196,61 @@ def _items(images: dict[str, torch.Tensor], patch: int | None, per_image: int,
 
 def evaluate(method: Method | str, images: dict[str, torch.Tensor], distortion: str, *, patch: int | None = None,
              patches_per_image: int = 1, seed: int = 0, device: torch.device | str | None = None,
-             progress: bool = False) -> dict:
+             batch: int = 16, progress: bool = False) -> dict:
     """Degrade every image by ``distortion``, restore it with ``method`` and measure it.
 
     images: ``{name: (C, H, W) in [0, 1]}``; grayscale images are replicated to RGB. With ``patch`` each image
-    contributes ``patches_per_image`` seeded random patch x patch crops instead. Returns the JSON-ready dict
-    described in the README (``method``, ``distortion``, means of ``psnr_in/out``, ``ssim_in/out``,
-    ``tool_calls``, ``macs``, plus ``params``, ``seconds`` and ``per_image``). Chapter 2.
+    contributes ``patches_per_image`` seeded random patch x patch crops instead, restored ``batch`` at a time.
+    Returns the JSON-ready dict described in the README (``method``, ``distortion``, means of ``psnr_in/out``,
+    ``ssim_in/out``, ``tool_calls``, ``trials``, ``macs``, plus ``params``, ``seconds`` and ``per_image``).
     """
     if not isinstance(images, dict) or not images:
         raise ValueError("images must be a non-empty dict {name: (C, H, W) tensor}")
     if not isinstance(patches_per_image, int) or patches_per_image < 1:
         raise ValueError(f"patches_per_image must be a positive int, got {patches_per_image!r}")
+    if not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be a positive int, got {batch!r}")
     spec = parse_spec(distortion)
     device = get_device(device)
-    method = get_method(method, device) if isinstance(method, str) else method
+    method = get_method(method, device, seed=seed) if isinstance(method, str) else method
     items = _items(images, patch, patches_per_image, seed)
+    # Degrade each item with its own seeded generator, then restore runs of equally sized items together.
+    degraded = []
+    for i, (name, clean) in enumerate(items):
+        y, levels = degrade(clean[None], spec, generator=torch.Generator().manual_seed(seed * 1_000_003 + i))
+        degraded.append((name, clean[None], y, levels[0]))
+    groups, k = [], 0
+    while k < len(degraded):
+        j = k + 1
+        while j < len(degraded) and j - k < batch and degraded[j][1].shape == degraded[k][1].shape:
+            j += 1
+        groups.append(degraded[k:j])
+        k = j
     if progress:
         from tqdm.auto import tqdm
-        items = tqdm(items, desc=method.name, leave=False)
+        groups = tqdm(groups, desc=method.name, leave=False)
     rows = []
-    for i, (name, clean) in enumerate(items):
-        g = torch.Generator().manual_seed(seed * 1_000_003 + i)
-        x = clean[None]
-        y, levels = degrade(x, spec, generator=g)
+    for grp in groups:
+        x, y = torch.cat([g[1] for g in grp]), torch.cat([g[2] for g in grp])
         t0 = time.perf_counter()
-        res = method.restore(y.to(device), clean=x.to(device), levels=levels)
+        res = method.restore(y.to(device), clean=x.to(device), levels=[g[3] for g in grp])
         if device.type == "cuda":
             torch.cuda.synchronize()
-        dt = time.perf_counter() - t0
+        dt = (time.perf_counter() - t0) / len(grp)
         out = res.images.detach().float().cpu().clamp(0, 1)
-        rows.append({"image": name, "levels": levels[0],
-                     "psnr_in": psnr(y, x).item(), "psnr_out": psnr(out, x).item(),
-                     "ssim_in": ssim(y, x).item(), "ssim_out": ssim(out, x).item(),
-                     "tool_calls": res.tool_calls[0], "macs": res.macs[0],
-                     "chain": res.chains[0] if res.chains else [], "seconds": dt})
+        p_in, p_out, s_in, s_out = psnr(y, x), psnr(out, x), ssim(y, x), ssim(out, x)
+        for j, (name, _, _, levels) in enumerate(grp):
+            rows.append({"image": name, "levels": levels,
+                         "psnr_in": p_in[j].item(), "psnr_out": p_out[j].item(),
+                         "ssim_in": s_in[j].item(), "ssim_out": s_out[j].item(),
+                         "tool_calls": res.tool_calls[j], "macs": res.macs[j],
+                         "trials": res.trials[j] if res.trials else res.tool_calls[j],
+                         "chain": res.chains[j] if res.chains else [], "seconds": dt})
     mean = lambda key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
     return {"method": method.name, "distortion": spec.text, "images": len(rows),
             "psnr_in": mean("psnr_in"), "psnr_out": mean("psnr_out"),
             "ssim_in": mean("ssim_in"), "ssim_out": mean("ssim_out"),
-            "tool_calls": mean("tool_calls"), "params": method.params, "macs": mean("macs"),
+            "tool_calls": mean("tool_calls"), "trials": mean("trials"), "params": method.params, "macs": mean("macs"),
             "seconds": sum(r["seconds"] for r in rows), "patch": patch, "seed": seed,
             "device": str(device), "per_image": rows}
 

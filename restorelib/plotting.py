@@ -39,8 +39,11 @@ def show_images(images: Sequence[torch.Tensor], titles: Sequence[str] | None = N
 
 def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str = "",
             cbar_label: str = "", fmt: str = "{:.1f}", cmap: str = "RdBu_r", center: float | None = 0.0,
-            ax: plt.Axes | None = None) -> plt.Axes:
-    """Annotated heatmap of a (rows, cols) array; colours are centred on ``center`` (None: not centred)."""
+            limit: float | None = None, ax: plt.Axes | None = None) -> plt.Axes:
+    """Annotated heatmap of a (rows, cols) array; colours are centred on ``center`` (None: not centred).
+
+    ``limit`` caps the colour scale at ``center`` +- ``limit`` (values beyond saturate; the numbers stay exact).
+    """
     values = np.asarray(values, dtype=float)
     if values.shape != (len(row_labels), len(col_labels)):
         raise ValueError(f"values must have shape ({len(row_labels)}, {len(col_labels)}), got {values.shape}")
@@ -48,7 +51,7 @@ def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[
         _, ax = plt.subplots(figsize=(0.5 * len(col_labels) + 2, 0.4 * len(row_labels) + 1.5))
     kw = {}
     if center is not None:
-        lim = np.nanmax(np.abs(values - center)) or 1.0
+        lim = limit or np.nanmax(np.abs(values - center)) or 1.0
         kw = dict(vmin=center - lim, vmax=center + lim)
     im = ax.imshow(values, cmap=cmap, aspect="auto", **kw)
     ax.set_xticks(range(len(col_labels)), col_labels, rotation=90, fontsize=8)

@@ -178,6 +178,14 @@ class Toolbox(nn.Module):
             states.append(self.apply(states[-1], tool))
         return states
 
+    def macs_per_pixel(self, tool: int | str) -> float:
+        """Multiply-adds per output pixel of one tool (same-padded convolutions: the cost is linear in H x W)."""
+        i = self.index(tool)
+        cache = self.__dict__.setdefault("_mpp", {})
+        if i not in cache:
+            cache[i] = self.macs(i, (1, 3, 32, 32)) / (32 * 32)
+        return cache[i]
+
     def macs(self, tool: int | str, shape: tuple[int, ...] = (1, 3, 63, 63)) -> int:
         """Multiply-adds of one tool on one input of ``shape``."""
         return count_macs(self.nets[self.index(tool)], shape)

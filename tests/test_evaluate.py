@@ -94,7 +94,7 @@ def test_register_method(images):
             n = degraded.shape[0]
             return Restored(degraded * 0.5, [1] * n, [7] * n, [["half"]] * n)
 
-    register_method("half-test", lambda arg, device: Half(), "halve the image")
+    register_method("half-test", lambda arg, device, **_: Half(), "halve the image")
     assert "half-test" in method_names()
     r = evaluate("half-test", images, "noise:5")
     assert r["macs"] == 7 and r["psnr_out"] < r["psnr_in"]
@@ -120,3 +120,16 @@ def test_psnr_out_matches_manual(images):
     from restorelib.degradations import degrade
     y, _ = degrade(clean, "noise:30", generator=torch.Generator().manual_seed(5 * 1_000_003))
     assert r["psnr_in"] == pytest.approx(psnr(y, clean).item(), abs=1e-5)
+
+
+def test_search_method_options_are_checked():
+    with pytest.raises(ValueError, match="budget"):
+        get_method("brute-force", budget=-1)
+    with pytest.raises(ValueError, match="max_length"):
+        get_method("greedy", max_length=0)
+
+
+def test_random_method_is_seeded_by_evaluate(images):
+    a = evaluate("random", images, "noise:20", seed=7)
+    b = evaluate("random", images, "noise:20", seed=7)
+    assert [r["chain"] for r in a["per_image"]] == [r["chain"] for r in b["per_image"]]

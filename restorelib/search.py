@@ -1,0 +1,199 @@
+"""Searching toolchains without learning (chapter 3): reverse order, greedy, brute force, random, best fixed chain.
+
+All searchers work on a batch (N, 3, H, W) in [0, 1] and return a :class:`SearchResult` per batch: the chain chosen
+for each image, the restored images, and the number of *trials* (tool applications spent searching) per image.
+``greedy`` and ``brute_force`` are oracles: they read the ground truth to score candidate chains, which no real
+restorer can do. They bound what a tool-picking agent could reach with the same toolbox.
+
+Brute force over chains of length <= L with m tools, stopping allowed, costs sum_{i=1..L} m^i trials per image:
+12 + 144 + 1728 = 1884 for RL-Restore's toolbox at L = 3 (HIRL's Table 2 counts 9, 90, 819, 7380 for 9 tools).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ._checks import check_images
+from .metrics import psnr
+from .tools import Toolbox
+
+JPEG_THEN_NOISE_THEN_BLUR = ("jpeg", "noise", "blur")
+
+
+@dataclass
+class SearchResult:
+    """Chains (tool names per image), restored images (N, 3, H, W), PSNR per image and trials per image."""
+
+    chains: list[list[str]]
+    images: torch.Tensor
+    psnr: torch.Tensor
+    trials: list[int]
+
+
+def brute_force_trials(m: int, max_len: int) -> int:
+    """Tool applications to score every chain of length 1..max_len over m tools (shared prefixes reused)."""
+    if m < 1 or max_len < 0:
+        raise ValueError(f"m must be >= 1 and max_len >= 0, got m={m}, max_len={max_len}")
+    return sum(m**i for i in range(1, max_len + 1))
+
+
+def _check(x: torch.Tensor, clean: torch.Tensor | None, max_len: int) -> None:
+    check_images(x, "x", channels=3)
+    if clean is not None:
+        check_images(clean, "clean", channels=3)
+        if clean.shape != x.shape:
+            raise ValueError(f"clean must have the shape of x {tuple(x.shape)}, got {tuple(clean.shape)}")
+    if not isinstance(max_len, int) or max_len < 0:
+        raise ValueError(f"max_len must be a non-negative int, got {max_len!r}")
+
+
+def _tool_ids(toolbox: Toolbox, tools: list[str] | None) -> list[int]:
+    return list(range(len(toolbox))) if tools is None else [toolbox.index(t) for t in tools]
+
+
+def reverse_chain(levels: dict[str, float], toolbox: Toolbox) -> list[str]:
+    """Undo known distortions in the reverse order of the degradation (JPEG, then noise, then blur).
+
+    For each distortion present with a positive level (any JPEG quality counts), pick the tool whose interval holds
+    the level (the nearest interval when none does). ``levels`` is one dict as returned by ``degrade``.
+    """
+    chain = []
+    for kind in JPEG_THEN_NOISE_THEN_BLUR:
+        if kind not in levels or (kind != "jpeg" and levels[kind] <= 0):
+            continue
+        v = levels[kind]
+        specs = [s for s in toolbox.specs if s.distortion == kind]
+        if not specs:
+            continue
+        best = min(specs, key=lambda s: 0.0 if s.low <= v <= s.high else min(abs(v - s.low), abs(v - s.high)))
+        chain.append(best.name)
+    return chain
+
+
+@torch.no_grad()
+def run_chains(toolbox: Toolbox, x: torch.Tensor, chains: list[list[str]]) -> torch.Tensor:
+    """Apply a (possibly different) chain to every image, one tool call per distinct tool per step."""
+    check_images(x, "x", channels=3)
+    if len(chains) != x.shape[0]:
+        raise ValueError(f"chains must have one chain per image ({x.shape[0]}), got {len(chains)}")
+    out = x.clone()
+    for t in range(max((len(c) for c in chains), default=0)):
+        by_tool: dict[str, list[int]] = {}
+        for i, c in enumerate(chains):
+            if t < len(c):
+                by_tool.setdefault(c[t], []).append(i)
+        for tool, idx in by_tool.items():
+            sel = torch.tensor(idx, device=x.device)
+            out[sel] = toolbox.apply(out[sel], tool)
+    return out
+
+
+@torch.no_grad()
+def greedy(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int = 3,
+           tools: list[str] | None = None) -> SearchResult:
+    """Each step, apply the tool with the best one-step PSNR gain; stop when no tool improves (oracle)."""
+    _check(x, clean, max_len)
+    ids = _tool_ids(toolbox, tools)
+    cur, best_p = x.clone(), psnr(x, clean)
+    chains: list[list[str]] = [[] for _ in range(x.shape[0])]
+    active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    trials = [0] * x.shape[0]
+    for _ in range(max_len):
+        if not active.any():
+            break
+        sel = active.nonzero().flatten()
+        cand = torch.stack([toolbox.apply(cur[sel], i) for i in ids])                 # (m, n, 3, H, W)
+        scores = torch.stack([psnr(c, clean[sel]) for c in cand])                      # (m, n)
+        top, arg = scores.max(dim=0)
+        for j, i in enumerate(sel.tolist()):
+            trials[i] += len(ids)
+            if top[j] > best_p[i]:
+                cur[i], best_p[i] = cand[arg[j], j], top[j]
+                chains[i].append(toolbox.names[ids[arg[j]]])
+            else:
+                active[i] = False
+    return SearchResult(chains, cur, best_p, trials)
+
+
+@torch.no_grad()
+def brute_force(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int = 3,
+                tools: list[str] | None = None, budget: int | None = None, chunk: int = 16) -> SearchResult:
+    """Score every chain of length 0..max_len (stopping allowed) and keep the best per image (oracle).
+
+    Chains are visited breadth first (all length-1 chains, then length 2, ...), so ``budget`` (trials per image)
+    stops the search after a fair share of every length instead of one corner of the tree. Images are processed
+    ``chunk`` at a time; memory holds the states of one chain length.
+    """
+    _check(x, clean, max_len)
+    if budget is not None and (not isinstance(budget, int) or budget < 0):
+        raise ValueError(f"budget must be a non-negative int or None, got {budget!r}")
+    if not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive int, got {chunk!r}")
+    ids = _tool_ids(toolbox, tools)
+    results = [_brute_force_chunk(toolbox, x[i:i + chunk], clean[i:i + chunk], max_len, ids, budget)
+               for i in range(0, x.shape[0], chunk)]
+    return SearchResult([c for r in results for c in r.chains], torch.cat([r.images for r in results]),
+                        torch.cat([r.psnr for r in results]), [t for r in results for t in r.trials])
+
+
+def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int, ids: list[int],
+                       budget: int | None) -> SearchResult:
+    n = x.shape[0]
+    best_img, best_p = x.clone(), psnr(x, clean)
+    best_chain: list[tuple[int, ...]] = [() for _ in range(n)]
+    frontier: list[tuple[tuple[int, ...], torch.Tensor]] = [((), x)]
+    trials = 0
+    for depth in range(max_len):
+        nxt = []
+        for chain, state in frontier:
+            for i in ids:
+                if budget is not None and trials >= budget:
+                    break
+                y = toolbox.apply(state, i)
+                trials += 1
+                p = psnr(y, clean)
+                better = p > best_p
+                if better.any():
+                    best_p = torch.where(better, p, best_p)
+                    best_img[better] = y[better]
+                    for j in better.nonzero().flatten().tolist():
+                        best_chain[j] = chain + (i,)
+                if depth < max_len - 1:                       # the last length's states are never extended
+                    nxt.append((chain + (i,), y))
+        frontier = nxt
+    chains = [[toolbox.names[i] for i in c] for c in best_chain]
+    return SearchResult(chains, best_img, best_p, [trials] * n)
+
+
+def random_chains(toolbox: Toolbox, n: int, max_len: int = 3, tools: list[str] | None = None,
+                  generator: torch.Generator | None = None) -> list[list[str]]:
+    """``n`` chains of exactly ``max_len`` tools drawn uniformly (a baseline an agent must beat)."""
+    ids = _tool_ids(toolbox, tools)
+    draw = torch.randint(len(ids), (n, max_len), generator=generator).tolist()
+    return [[toolbox.names[ids[k]] for k in row] for row in draw]
+
+
+@torch.no_grad()
+def best_fixed_chain(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int = 3,
+                     tools: list[str] | None = None) -> tuple[list[str], float]:
+    """The one chain (length 0..max_len) with the best mean PSNR over a batch: fit it on training images.
+
+    Returns (chain, mean PSNR on ``x``). Costs the same trials as brute force, once, for the whole set.
+    """
+    _check(x, clean, max_len)
+    ids = _tool_ids(toolbox, tools)
+    best: tuple[tuple[int, ...], float] = ((), psnr(x, clean).mean().item())
+    frontier = [((), x)]
+    for depth in range(max_len):
+        nxt = []
+        for chain, state in frontier:
+            for i in ids:
+                y = toolbox.apply(state, i)
+                score = psnr(y, clean).mean().item()
+                if score > best[1]:
+                    best = (chain + (i,), score)
+                if depth < max_len - 1:                       # the last length's states are never extended
+                    nxt.append((chain + (i,), y))
+        frontier = nxt
+    return [toolbox.names[i] for i in best[0]], best[1]

@@ -1,0 +1,87 @@
+"""Benchmark: environment rollout time over the tools' own forward time on the same batch (goal <= 1.10).
+
+    python scripts/bench_env.py [--batch 64] [--repeats 5] [--device cpu] [--json runs/bench_env.json]
+
+A rollout resets the environment on a batch of 63x63 moderate patches and takes t_max steps of random actions
+(stop included). The same tool calls (same tools, same sub-batches, in the same order) are then replayed directly on
+the toolbox. The ratio of the two median times is the environment's overhead: grouping, rewards, bookkeeping.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from restorelib import data  # noqa: E402
+from restorelib.config import get_device  # noqa: E402
+from restorelib.degradations import degrade  # noqa: E402
+from restorelib.env import RestoreEnv  # noqa: E402
+from restorelib.patches import random_patches  # noqa: E402
+from restorelib.tools import Toolbox, shipped_tools_available  # noqa: E402
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+@torch.no_grad()
+def bench(batch: int = 64, repeats: int = 5, t_max: int = 3, device: str | None = None, seed: int = 0) -> dict:
+    dev = get_device(device)
+    box = Toolbox.load(device=dev) if shipped_tools_available() else Toolbox().to(dev).eval()
+    g = torch.Generator().manual_seed(seed)
+    imgs = list(data.load_set("embedded-test").values())
+    clean = torch.cat([random_patches(data.to_rgb(im), -(-batch // len(imgs)), generator=g) for im in imgs])[:batch]
+    deg, _ = degrade(clean, "moderate", generator=g)
+    clean, deg = clean.to(dev), deg.to(dev)
+    env = RestoreEnv(box, t_max=t_max)
+    plans = [torch.randint(env.n_actions, (t_max, batch), generator=g).to(dev) for _ in range(repeats + 1)]
+    t_env, t_tools = [], []
+    for plan in plans:
+        calls = []                                   # (tool id, sub-batch indices) in the order the env ran them
+        env.reset(deg, clean)
+        _sync(dev)
+        t0 = time.perf_counter()
+        for t in range(t_max):
+            acting = ~env.done & (plan[t] != env.stop)
+            calls += [(a, (acting & (plan[t] == a)).nonzero().flatten()) for a in plan[t][acting].unique().tolist()]
+            env.step(plan[t])
+        _sync(dev)
+        t_env.append(time.perf_counter() - t0)
+        x = deg.clone()
+        _sync(dev)
+        t0 = time.perf_counter()
+        for a, idx in calls:
+            x[idx] = box.apply(x[idx], a)
+        _sync(dev)
+        t_tools.append(time.perf_counter() - t0)
+    t_env, t_tools = t_env[1:], t_tools[1:]                  # the first repeat warms up
+    return {"batch": batch, "t_max": t_max, "repeats": repeats, "device": str(dev),
+            "threads": torch.get_num_threads(), "rollout_s": statistics.median(t_env),
+            "tools_s": statistics.median(t_tools), "ratio": statistics.median(t_env) / statistics.median(t_tools)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    r = bench(args.batch, args.repeats, device=args.device)
+    print(f"rollout {r['rollout_s'] * 1e3:.1f} ms, tools alone {r['tools_s'] * 1e3:.1f} ms, "
+          f"ratio {r['ratio']:.3f} (batch {r['batch']}, t_max {r['t_max']}, {r['device']}, {r['threads']} threads)")
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
