@@ -1,0 +1,201 @@
+"""Deep Q-learning of RL-Restore's agent (chapter 4), and the trained agent as a restorer.
+
+As in the paper and the authors' code: whole episodes are stored in a replay memory and replayed sequentially
+through the LSTM (from a zero state), a target network gives the bootstrap values, the loss is Huber, exploration is
+epsilon-greedy with a linear decay, gamma = 0.99, Adam. An episode ends on ``stop`` or after ``t_max`` tools.
+Training patches are 63x63 crops of the training photos degraded on the fly by the ``moderate`` group.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .agents import PATCH, RLRestoreNet, epsilon, td_targets
+from .degradations import degrade
+from .env import RestoreEnv
+from .metrics import psnr
+from .patches import augment
+from .tools import Toolbox
+
+
+@dataclass
+class DQNConfig:
+    """Hyper-parameters; the defaults are the paper's (2M steps is GPU scale; chapter 4 lists the CPU ones)."""
+
+    steps: int = 2_000_000          # environment steps (one tool choice of one patch)
+    env_batch: int = 32             # patches rolled out in parallel
+    batch_episodes: int = 32        # episodes per gradient step
+    memory: int = 100_000           # episodes kept in the replay memory
+    learn_start: int = 5_000        # environment steps before learning starts
+    train_every: int = 4            # environment steps per gradient step (counted per patch-step)
+    target_every: int = 10_000      # environment steps between target-network copies
+    lr: float = 1e-4
+    lr_min: float = 2.5e-5
+    gamma: float = 0.99
+    eps_start: float = 1.0
+    eps_end: float = 0.1
+    eps_decay: int = 1_000_000
+    t_max: int = 3
+    reward: str = "psnr"
+    group: str = "moderate"
+    tools: list[str] | None = None  # a subset of tool names (ablation), None = all 12
+    stop_action: bool = True
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class EpisodeMemory:
+    """Whole episodes, padded to ``t_max``: states as uint8 (saves 4x), actions, rewards, done flags, lengths."""
+
+    def __init__(self, capacity: int, t_max: int) -> None:
+        self.capacity, self.t_max, self.size, self.pos = capacity, t_max, 0, 0
+        self.images = torch.zeros(capacity, t_max + 1, 3, PATCH, PATCH, dtype=torch.uint8)
+        self.prev = torch.full((capacity, t_max + 1), -1, dtype=torch.long)
+        self.actions = torch.zeros(capacity, t_max, dtype=torch.long)
+        self.rewards = torch.zeros(capacity, t_max)
+        self.dones = torch.ones(capacity, t_max, dtype=torch.bool)
+        self.lengths = torch.zeros(capacity, dtype=torch.long)
+
+    def add(self, images: torch.Tensor, prev: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
+            dones: torch.Tensor, length: int) -> None:
+        """One episode: images (T+1, 3, 63, 63) in [0, 1], prev (T+1,), actions/rewards/dones (T,), T >= length."""
+        i = self.pos
+        self.images[i] = (images.clamp(0, 1) * 255).round().byte().cpu()
+        self.prev[i], self.actions[i] = prev.cpu(), actions.cpu()
+        self.rewards[i], self.dones[i], self.lengths[i] = rewards.cpu(), dones.cpu(), length
+        self.pos = (self.pos + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        idx = torch.randint(self.size, (n,), generator=generator)
+        return {"images": self.images[idx].float() / 255, "prev": self.prev[idx], "actions": self.actions[idx],
+                "rewards": self.rewards[idx], "dones": self.dones[idx], "lengths": self.lengths[idx]}
+
+
+def dqn_loss(net: RLRestoreNet, target: RLRestoreNet, batch: dict[str, torch.Tensor], gamma: float) -> torch.Tensor:
+    """Huber loss of Q(s_t, a_t) against r_t + gamma max_a Q'(s_{t+1}, a), over the valid steps of whole episodes."""
+    imgs = batch["images"].transpose(0, 1)                         # (T+1, B, 3, 63, 63)
+    prev = batch["prev"].transpose(0, 1)                           # (T+1, B)
+    t = batch["actions"].shape[1]
+    q = net.forward_sequence(imgs[:t], prev[:t])                   # (T, B, A)
+    q_taken = q.gather(2, batch["actions"].transpose(0, 1)[..., None])[..., 0]
+    with torch.no_grad():
+        q_next = target.forward_sequence(imgs, prev)[1:]           # Q'(s_{t+1}) with the target's own LSTM state
+        y = td_targets(q_next, batch["rewards"].transpose(0, 1), batch["dones"].transpose(0, 1), gamma)
+    valid = torch.arange(t, device=q.device)[:, None] < batch["lengths"][None]
+    return F.smooth_l1_loss(q_taken[valid], y[valid])
+
+
+@torch.no_grad()
+def act(net: RLRestoreNet, image: torch.Tensor, prev: torch.Tensor, state, eps: float,
+        generator: torch.Generator | None = None):
+    """Epsilon-greedy actions (B,) and the new LSTM state."""
+    q, state = net(image, prev, state)
+    greedy = q.argmax(dim=1)
+    explore = torch.rand(q.shape[0], generator=generator).to(q.device) < eps
+    rand = torch.randint(q.shape[1], (q.shape[0],), generator=generator).to(q.device)
+    return torch.where(explore, rand, greedy), state
+
+
+@dataclass
+class TrainRecord:
+    """What a DQN run measured: per logged step the mean episode return, epsilon and loss; total seconds."""
+
+    steps: list[int] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    eps: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torch.device | str = "cpu",
+              log_every: int = 10_000, log=None) -> tuple[RLRestoreNet, TrainRecord]:
+    """Train the agent on clean patches ``bank`` (P, 3, 63, 63) degraded on the fly; returns (net, record)."""
+    if bank.dim() != 4 or bank.shape[1:] != (3, PATCH, PATCH):
+        raise ValueError(f"bank must have shape (P, 3, {PATCH}, {PATCH}), got {tuple(bank.shape)}")
+    g = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    env = RestoreEnv(toolbox, t_max=cfg.t_max, reward=cfg.reward, tools=cfg.tools, stop_action=cfg.stop_action)
+    net = RLRestoreNet(len(env.tool_ids), env.n_actions).to(device)
+    target = copy.deepcopy(net).eval()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    memory = EpisodeMemory(cfg.memory, cfg.t_max)
+    rec, t0 = TrainRecord(), time.perf_counter()
+    steps = next_train = next_target = next_log = 0
+    recent_returns, recent_losses = [], []
+    while steps < cfg.steps:
+        clean = augment(bank[torch.randint(len(bank), (cfg.env_batch,), generator=g)], g)
+        deg, _ = degrade(clean, cfg.group, generator=g)
+        clean, deg = clean.to(device), deg.to(device)
+        obs, state = env.reset(deg, clean), None
+        imgs, prevs, acts, rews, dones = [obs.image], [obs.prev_action], [], [], []
+        for _ in range(cfg.t_max):
+            active = ~env.done
+            a, state = act(net, obs.image, obs.prev_action, state,
+                           epsilon(steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay), g)
+            obs, r, done, _ = env.step(a)
+            steps += int(active.sum())
+            imgs.append(obs.image), prevs.append(obs.prev_action), acts.append(a), rews.append(r), dones.append(done)
+            if done.all():
+                break
+        pad = cfg.t_max - len(acts)
+        imgs += [imgs[-1]] * pad
+        prevs += [prevs[-1]] * pad
+        acts += [torch.zeros_like(acts[0])] * pad
+        rews += [torch.zeros_like(rews[0])] * pad
+        dones += [torch.ones_like(dones[0])] * pad
+        I, P, A, R, D = (torch.stack(v, 1) for v in (imgs, prevs, acts, rews, dones))
+        lengths = (~D).sum(1) + 1                                  # steps until (and including) the ending one
+        for i in range(cfg.env_batch):
+            memory.add(I[i], P[i], A[i], R[i], D[i], int(lengths[i].clamp(max=cfg.t_max)))
+        recent_returns.append(R.sum(1).mean().item())
+        while steps >= cfg.learn_start and next_train <= steps and memory.size >= cfg.batch_episodes:
+            batch = {k: v.to(device) for k, v in memory.sample(cfg.batch_episodes, g).items()}
+            loss = dqn_loss(net, target, batch, cfg.gamma)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            recent_losses.append(loss.item())
+            next_train += cfg.train_every
+            for pg in opt.param_groups:                              # exponential decay to lr_min over the run
+                pg["lr"] = max(cfg.lr_min, cfg.lr * (cfg.lr_min / cfg.lr) ** (steps / max(1, cfg.steps)))
+        if steps >= next_target:
+            target.load_state_dict(net.state_dict())
+            next_target += cfg.target_every
+        if steps >= next_log or steps >= cfg.steps:
+            rec.steps.append(steps)
+            rec.returns.append(sum(recent_returns) / max(1, len(recent_returns)))
+            rec.losses.append(sum(recent_losses) / len(recent_losses) if recent_losses else float("nan"))
+            rec.eps.append(epsilon(steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay))
+            recent_returns, recent_losses = [], []
+            next_log += log_every
+            if log:
+                log(f"[dqn] step {steps}: return {rec.returns[-1]:+.3f} dB, loss {rec.losses[-1]:.4f}, "
+                    f"eps {rec.eps[-1]:.2f}, {time.perf_counter() - t0:.0f} s", flush=True)
+    rec.seconds = time.perf_counter() - t0
+    return net.eval(), rec
+
+
+@torch.no_grad()
+def greedy_rollout(net: RLRestoreNet, env: RestoreEnv, degraded: torch.Tensor, clean: torch.Tensor
+                   ) -> tuple[torch.Tensor, list[list[str]], torch.Tensor]:
+    """Run the trained agent (no exploration) on 63x63 patches: returns (restored, chains, final PSNR)."""
+    obs, state = env.reset(degraded, clean), None
+    chains: list[list[str]] = [[] for _ in range(degraded.shape[0])]
+    for _ in range(env.t_max):
+        active = ~env.done
+        q, state = net(obs.image, obs.prev_action, state)
+        a = q.argmax(dim=1)
+        obs, _, done, _ = env.step(a)
+        for i in active.nonzero().flatten().tolist():
+            if int(a[i]) != env.stop:
+                chains[i].append(env.action_name(int(a[i])))
+        if done.all():
+            break
+    return obs.image, chains, psnr(obs.image, clean)

@@ -1,0 +1,90 @@
+"""RL-Restore's Q-network and the deep-Q learner (chapter 4 groundwork)."""
+import pytest
+import torch
+
+from restorelib import dqn
+from restorelib.agents import RLRestoreNet, epsilon, td_targets
+from restorelib.env import RestoreEnv
+from restorelib.tools import Toolbox
+
+
+def test_network_size_and_shapes():
+    net = RLRestoreNet()
+    # the authors' 87,863 plus the 200 of PyTorch's second LSTM bias vector
+    assert sum(p.numel() for p in net.parameters()) == 87_863 + 200
+    q, (h, c) = net(torch.rand(2, 3, 63, 63), torch.tensor([-1, 3]))
+    assert q.shape == (2, 13) and h.shape == (2, 50)
+    seq = net.forward_sequence(torch.rand(3, 2, 3, 63, 63), torch.tensor([[-1, -1], [3, 12], [5, 0]]))
+    assert seq.shape == (3, 2, 13)
+    with pytest.raises(ValueError, match="image"):
+        net(torch.rand(2, 3, 32, 32), torch.tensor([-1, -1]))
+
+
+def test_sequence_matches_stepwise_forward():
+    torch.manual_seed(0)
+    net = RLRestoreNet().eval()
+    imgs, prev = torch.rand(3, 2, 3, 63, 63), torch.tensor([[-1, -1], [4, 7], [12, 2]])
+    state, qs = None, []
+    for t in range(3):
+        q, state = net(imgs[t], prev[t], state)
+        qs.append(q)
+    assert torch.allclose(torch.stack(qs), net.forward_sequence(imgs, prev), atol=1e-6)
+
+
+def test_previous_action_one_hot_ignores_start_and_stop():
+    net = RLRestoreNet()
+    f = net.features(torch.rand(3, 3, 63, 63), torch.tensor([-1, 12, 5]))
+    onehot = f[:, 32:]
+    assert onehot[0].sum() == 0 and onehot[1].sum() == 0 and onehot[2, 5] == 1 and onehot[2].sum() == 1
+
+
+def test_epsilon_schedule_and_td_targets():
+    assert epsilon(0) == 1.0 and epsilon(500_000) == pytest.approx(0.55) and epsilon(5_000_000) == pytest.approx(0.1)
+    q_next = torch.tensor([[1.0, 3.0], [2.0, 0.0]])
+    y = td_targets(q_next, torch.tensor([0.5, -1.0]), torch.tensor([False, True]), gamma=0.9)
+    assert torch.allclose(y, torch.tensor([0.5 + 0.9 * 3.0, -1.0]))
+
+
+def test_episode_memory_roundtrip():
+    mem = dqn.EpisodeMemory(capacity=2, t_max=3)
+    imgs = torch.rand(4, 3, 63, 63)
+    for k in range(3):                                     # wraps around: capacity 2
+        mem.add(imgs, torch.tensor([-1, k, 1, 1]), torch.tensor([k, 1, 0]), torch.tensor([0.5, 0, 0]),
+                torch.tensor([False, True, True]), length=2)
+    assert mem.size == 2 and mem.pos == 1
+    b = mem.sample(4, torch.Generator().manual_seed(0))
+    assert b["images"].shape == (4, 4, 3, 63, 63)
+    assert torch.allclose(b["images"], (imgs * 255).round()[None].expand(4, -1, -1, -1, -1) / 255, atol=1e-6)
+    assert set(b["actions"][:, 0].tolist()) <= {1, 2}      # episode 0 was overwritten
+
+
+def test_dqn_loss_backpropagates_through_whole_episodes():
+    net = RLRestoreNet()
+    batch = {"images": torch.rand(2, 4, 3, 63, 63), "prev": torch.tensor([[-1, 0, 1, 1], [-1, 2, 2, 2]]),
+             "actions": torch.tensor([[0, 1, 0], [2, 12, 0]]), "rewards": torch.zeros(2, 3),
+             "dones": torch.tensor([[False, True, True], [False, True, True]]), "lengths": torch.tensor([2, 2])}
+    loss = dqn.dqn_loss(net, net, batch, gamma=0.99)
+    assert loss.item() > 0                                  # random Q-values are not yet consistent
+    loss.backward()
+    assert net.head.weight.grad is not None and net.head.weight.grad.abs().sum() > 0
+
+
+def test_train_dqn_runs_and_learns_to_stop_on_a_hurting_toolbox():
+    # every tool darkens the image: the best policy is to stop at once; the agent must find it
+    class Darken(torch.nn.Module):                          # a cheap stand-in tool: the test is about the learner
+        def forward(self, x):
+            return x - 0.2
+
+    box = Toolbox()
+    box.nets = torch.nn.ModuleList(Darken() for _ in box.specs)
+    bank = torch.rand(16, 3, 63, 63, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25
+    cfg = dqn.DQNConfig(steps=600, env_batch=16, batch_episodes=16, memory=200, learn_start=32, train_every=2,
+                        target_every=48, lr=3e-3, lr_min=1e-3, eps_decay=250, group="mild")
+    net, rec = dqn.train_dqn(box, bank, cfg, log_every=500)
+    assert rec.steps and rec.seconds > 0
+    env = RestoreEnv(box)
+    deg = bank[:8]
+    _, chains, p = dqn.greedy_rollout(net, env, deg, deg.clone())
+    assert sum(len(c) for c in chains) <= 2                  # (almost) always stops immediately
+    with pytest.raises(ValueError, match="bank"):
+        dqn.train_dqn(box, torch.rand(2, 3, 32, 32), cfg)
