@@ -6,39 +6,11 @@ a few tools are replaced by simple stand-ins (scale, shift, blend) wrapped in a 
 import pytest
 import torch
 import torch.nn as nn
+from standins import Blend, Scale, Shift, gen
 
 from restorelib.env import REWARDS, RestoreEnv
 from restorelib.metrics import mse, psnr, ssim
 from restorelib.tools import Toolbox
-
-
-class Scale(nn.Module):
-    def __init__(self, a: float) -> None:
-        super().__init__()
-        self.a = a
-
-    def forward(self, x):
-        return x * self.a
-
-
-class Shift(nn.Module):
-    def __init__(self, b: float) -> None:
-        super().__init__()
-        self.b = b
-
-    def forward(self, x):
-        return x + self.b
-
-
-class Blend(nn.Module):
-    """Pull every image a fraction ``w`` of the way toward a fixed (3, H, W) target."""
-
-    def __init__(self, target: torch.Tensor, w: float = 0.5) -> None:
-        super().__init__()
-        self.target, self.w = target, w
-
-    def forward(self, x):
-        return x + self.w * (self.target - x)
 
 
 class Counter(nn.Module):
@@ -53,8 +25,6 @@ class Counter(nn.Module):
         return self.inner(x)
 
 
-def gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 @pytest.fixture(scope="module")

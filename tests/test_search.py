@@ -6,6 +6,7 @@ simple stand-ins (scale, shift, blend toward a fixed image), so the best chain c
 import pytest
 import torch
 import torch.nn as nn
+from standins import Blend, Scale, Shift, gen
 
 from restorelib.metrics import psnr
 from restorelib.search import (best_fixed_chain, brute_force, brute_force_trials, greedy, random_chains,
@@ -13,37 +14,6 @@ from restorelib.search import (best_fixed_chain, brute_force, brute_force_trials
 from restorelib.tools import TOOL_NAMES, Toolbox, ToolSpec
 
 
-class Scale(nn.Module):
-    def __init__(self, a: float) -> None:
-        super().__init__()
-        self.a = a
-
-    def forward(self, x):
-        return x * self.a
-
-
-class Shift(nn.Module):
-    def __init__(self, b: float) -> None:
-        super().__init__()
-        self.b = b
-
-    def forward(self, x):
-        return x + self.b
-
-
-class Blend(nn.Module):
-    """Move every image a fraction ``w`` of the way toward a fixed target (w=1: replace it by the target)."""
-
-    def __init__(self, target: torch.Tensor | float, w: float = 0.5) -> None:
-        super().__init__()
-        self.target, self.w = target, w
-
-    def forward(self, x):
-        return x + self.w * (self.target - x)
-
-
-def gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def const(*values: float, size: int = 16) -> torch.Tensor:
