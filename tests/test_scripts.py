@@ -1,4 +1,4 @@
-"""The toolbox training script at CI scale: checkpoints, manifest with sha256, record, resume."""
+"""The scripts: toolbox training at CI scale (checkpoints, manifest with sha256, record) and the env benchmark."""
 import json
 import subprocess
 import sys
@@ -33,3 +33,13 @@ def test_train_tools_refuses_overlapping_sets(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert p.returncode != 0 and "shares images" in p.stderr
     assert not (tmp_path / "t").exists()
+
+
+def test_bench_env_reports_a_ratio(tmp_path):
+    out = tmp_path / "bench.json"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_env.py"), "--batch", "4", "--repeats", "2",
+                        "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(out.read_text())
+    assert r["batch"] == 4 and r["rollout_s"] > 0 and r["tools_s"] > 0
+    assert r["ratio"] == r["rollout_s"] / r["tools_s"] and "ratio" in p.stdout
