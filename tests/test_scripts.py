@@ -22,6 +22,8 @@ def test_train_tools_ci_scale_writes_loadable_toolbox_and_record(tmp_path):
     for r in record["tools"].values():
         assert r["steps"] in (3, 5) and r["seconds"] >= 0 and r["loss_curve"]
         assert {"psnr_in", "psnr_out", "gain"} <= set(r["val_own"]) and "gain" in r["val_robust"]
+    card = (out / "README.md").read_text()
+    assert record["command"] in card and "| noise-2 | 5 |" in card
     box = Toolbox.load(out)
     assert len(box) == 12
     assert not (out / ".partial").exists()
