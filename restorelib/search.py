@@ -137,11 +137,11 @@ def brute_force(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len:
                         torch.cat([r.psnr for r in results]), [t for r in results for t in r.trials])
 
 
-def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int, ids: list[int],
-                       budget: int | None) -> SearchResult:
-    n = x.shape[0]
-    best_img, best_p = x.clone(), psnr(x, clean)
-    best_chain: list[tuple[int, ...]] = [() for _ in range(n)]
+def _walk(toolbox: Toolbox, x: torch.Tensor, max_len: int, ids: list[int], budget: int | None = None):
+    """Yield (chain, output) for every chain of length 1..max_len, breadth first, each prefix computed once.
+
+    Stops after ``budget`` tool applications. Only the states that will be extended are kept in memory.
+    """
     frontier: list[tuple[tuple[int, ...], torch.Tensor]] = [((), x)]
     trials = 0
     for depth in range(max_len):
@@ -149,19 +149,30 @@ def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, m
         for chain, state in frontier:
             for i in ids:
                 if budget is not None and trials >= budget:
-                    break
+                    return
                 y = toolbox.apply(state, i)
                 trials += 1
-                p = psnr(y, clean)
-                better = p > best_p
-                if better.any():
-                    best_p = torch.where(better, p, best_p)
-                    best_img[better] = y[better]
-                    for j in better.nonzero().flatten().tolist():
-                        best_chain[j] = chain + (i,)
+                yield chain + (i,), y
                 if depth < max_len - 1:                       # the last length's states are never extended
                     nxt.append((chain + (i,), y))
         frontier = nxt
+
+
+def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int, ids: list[int],
+                       budget: int | None) -> SearchResult:
+    n = x.shape[0]
+    best_img, best_p = x.clone(), psnr(x, clean)
+    best_chain: list[tuple[int, ...]] = [() for _ in range(n)]
+    trials = 0
+    for chain, y in _walk(toolbox, x, max_len, ids, budget):
+        trials += 1
+        p = psnr(y, clean)
+        better = p > best_p
+        if better.any():
+            best_p = torch.where(better, p, best_p)
+            best_img[better] = y[better]
+            for j in better.nonzero().flatten().tolist():
+                best_chain[j] = chain
     chains = [[toolbox.names[i] for i in c] for c in best_chain]
     return SearchResult(chains, best_img, best_p, [trials] * n)
 
@@ -182,18 +193,9 @@ def best_fixed_chain(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max
     Returns (chain, mean PSNR on ``x``). Costs the same trials as brute force, once, for the whole set.
     """
     _check(x, clean, max_len)
-    ids = _tool_ids(toolbox, tools)
     best: tuple[tuple[int, ...], float] = ((), psnr(x, clean).mean().item())
-    frontier = [((), x)]
-    for depth in range(max_len):
-        nxt = []
-        for chain, state in frontier:
-            for i in ids:
-                y = toolbox.apply(state, i)
-                score = psnr(y, clean).mean().item()
-                if score > best[1]:
-                    best = (chain + (i,), score)
-                if depth < max_len - 1:                       # the last length's states are never extended
-                    nxt.append((chain + (i,), y))
-        frontier = nxt
+    for chain, y in _walk(toolbox, x, max_len, _tool_ids(toolbox, tools)):
+        score = psnr(y, clean).mean().item()
+        if score > best[1]:
+            best = (chain, score)
     return [toolbox.names[i] for i in best[0]], best[1]
