@@ -1,4 +1,4 @@
-"""The command line: ``python -m restorelib {tools,evaluate} ...`` (see the README and "How to use this book").
+"""The command line: ``python -m restorelib {tools,evaluate,restore} ...`` (see the README and "How to use this book").
 
 Bad arguments give a one-line error on stderr and exit code 2; nothing is written in that case.
 """
@@ -35,11 +35,22 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--patch", type=int, default=None, help="evaluate seeded random PATCHxPATCH crops (e.g. 63)")
     e.add_argument("--patches-per-image", type=int, default=1)
     e.add_argument("--limit", type=int, default=None, help="use at most N images")
-    e.add_argument("--max-length", type=int, default=3, help="longest chain for searches and agents (default 3)")
+    e.add_argument("--max-length", type=int, default=None,
+                   help="longest chain for searches (default 3) and agents (default: the agent's T_max)")
     e.add_argument("--budget", type=int, default=None, help="brute-force: stop after N trials per image")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default=None)
     e.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the result as JSON to OUT")
+    r = sub.add_parser("restore", help="restore one image file and print the chain taken step by step")
+    r.add_argument("image", type=Path, help="the degraded image (PNG, JPEG, BMP, TIFF; gray, RGB, RGBA, 8/16-bit)")
+    r.add_argument("-o", "--output", type=Path, required=True, help="where to write the restored image")
+    r.add_argument("--method", default="rl-restore", help="rl-restore[:AGENT], tool:NAME, identity, or an oracle "
+                   "(greedy, brute-force) with --reference")
+    r.add_argument("--reference", type=Path, default=None, help="the clean image: PSNR is printed after each step")
+    r.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    r.add_argument("--max-length", type=int, default=None, help="longest chain (default: the method's own)")
+    r.add_argument("--tile", type=int, default=512, help="tools run on tiles of this size (bounds the memory)")
+    r.add_argument("--device", default=None)
     return ap
 
 
@@ -103,7 +114,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.budget is not None and args.budget < 1:
         raise UsageError(f"--budget must be a positive int, got {args.budget}")
     try:
-        method = get_method(args.method, args.device, max_length=args.max_length, budget=args.budget, seed=args.seed)
+        opts = {"max_length": args.max_length} if args.max_length is not None else {}
+        method = get_method(args.method, args.device, budget=args.budget, seed=args.seed, **opts)
     except (ValueError, TypeError, FileNotFoundError) as e:
         flag = "--max-length" if "max_length" in str(e) else "--method"
         raise UsageError(f"{flag}: {e}") from None
@@ -120,10 +132,82 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    import torch
+
+    from .evaluate import get_method
+    from .restore import AgentMethod
+
+    out = args.output
+    if out.exists() and not args.force:
+        raise UsageError(f"--output: {str(out)!r} exists; pass --force to overwrite it")
+    if not out.parent.is_dir():
+        raise UsageError(f"--output: folder {str(out.parent)!r} does not exist")
+    if out.suffix.lower() not in data.IMAGE_EXTENSIONS + (".webp",):
+        raise UsageError(f"--output must end in one of {list(data.IMAGE_EXTENSIONS + ('.webp',))}, got {out.name!r}")
+    if args.tile < 64:
+        raise UsageError(f"--tile must be at least 64, got {args.tile}")
+    try:
+        x, info = data.read_for_restore(args.image)
+    except (ValueError, OSError) as e:
+        raise UsageError(f"image: {e}") from None
+    ref = None
+    if args.reference is not None:
+        try:
+            ref, _ = data.read_for_restore(args.reference)
+        except (ValueError, OSError) as e:
+            raise UsageError(f"--reference: {e}") from None
+        if ref.shape != x.shape:
+            raise UsageError(f"--reference must have the image's size {tuple(x.shape[-2:])}, got {tuple(ref.shape[-2:])}")
+    opts = {"max_length": args.max_length} if args.max_length is not None else {}
+    try:
+        method = get_method(args.method, args.device, **opts)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        raise UsageError(f"{'--max-length' if 'max_length' in str(e) else '--method'}: {e}") from None
+    print(f"input: {args.image} ({data.describe(info)})")
+    for note in info["notes"]:
+        print(f"  note: {note}")
+    if isinstance(method, AgentMethod):
+        r = method.restorer
+        res = r.restore_image(x, method.t_max, reference=ref, tile=args.tile)
+        n_patches = int(res.votes[0].sum()) if res.votes else 0
+        print(f"{method.name}: {n_patches} patches of 63x63 vote at each step (at most "
+              f"{method.t_max or r.cfg.t_max} tools)")
+        if res.psnr:
+            print(f"  start: PSNR {res.psnr[0]:.2f} dB")
+        for k, votes in enumerate(res.votes):
+            a = int(votes.argmax())
+            line = f"  step {k + 1}: {r.action_name(a):<8} ({int(votes[a])}/{n_patches} votes)"
+            if res.psnr and k + 1 < len(res.psnr):
+                line += f"  PSNR {res.psnr[k + 1]:.2f} dB ({res.psnr[k + 1] - res.psnr[k]:+.2f})"
+            print(line)
+        restored, chain = res.image, res.chain
+    else:
+        try:
+            res = method.restore(x[None].to(method_device(method)), clean=None if ref is None else ref[None])
+        except ValueError as e:
+            raise UsageError(f"--method: {e}") from None
+        restored, chain = res.images[0].cpu(), res.chains[0] if res.chains else []
+        if ref is not None:
+            from .metrics import psnr
+            p_in, p_out = psnr(x[None], ref[None]).item(), psnr(restored[None], ref[None]).item()
+            print(f"  PSNR {p_in:.2f} -> {p_out:.2f} dB ({p_out - p_in:+.2f})")
+    print("chain: " + (" -> ".join(chain) if chain else "(none: the input is returned unchanged)"))
+    data.write_restored(restored.clamp(0, 1).to(torch.float32), info, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def method_device(method: object) -> str:
+    """The device a method's networks live on (CPU for methods without any)."""
+    box = getattr(method, "toolbox", None)
+    return str(next(box.parameters()).device) if box is not None else "cpu"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"tools": cmd_tools, "evaluate": cmd_evaluate}[args.command](args)
+        return {"tools": cmd_tools, "evaluate": cmd_evaluate, "restore": cmd_restore}[args.command](args)
     except UsageError as e:
         print(f"python -m restorelib {args.command}: error: {e}", file=sys.stderr)
         return 2

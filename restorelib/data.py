@@ -85,6 +85,61 @@ def save_image(image: torch.Tensor, path: str | Path) -> None:
     Image.fromarray(to_uint8(image)).save(Path(path))
 
 
+def read_for_restore(path: str | Path) -> tuple[torch.Tensor, dict]:
+    """Read a photo to restore: (3, H, W) in [0, 1] plus what :func:`write_restored` needs to give it back in kind.
+
+    Grayscale is replicated to RGB (the tools are colour networks) and written back as grayscale; an alpha channel
+    is set aside and re-attached; 16-bit samples are read at full precision, and the output is written as 8-bit.
+    ``info`` holds ``mode``, ``size`` (H, W), ``bits``, ``gray``, ``alpha`` ((H, W) uint8 array or None), ``notes``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{str(path)!r} is not a readable file")
+    try:
+        with Image.open(path) as im:
+            mode = im.mode
+            alpha = np.asarray(im.getchannel("A")) if im.mode in ("RGBA", "LA") else None
+            if alpha is not None and alpha.min() == 255:
+                alpha = None                                       # an opaque alpha carries nothing
+    except Exception as e:                                         # Pillow raises several kinds on a non-image
+        raise ValueError(f"{str(path)!r} is not an image Pillow can read ({type(e).__name__})") from None
+    x = read_image(path)
+    bits = 16 if mode.startswith("I") else 8
+    gray = x.shape[0] == 1
+    notes = []
+    if gray:
+        notes.append("grayscale: restored as RGB (the tools are colour networks) and saved as grayscale")
+    if alpha is not None:
+        notes.append("alpha channel: set aside, re-attached to the output where its format allows")
+    if bits == 16:
+        notes.append("16-bit input: read at full precision; the output is saved with 8 bits per sample")
+    return to_rgb(x), {"mode": mode, "size": tuple(x.shape[-2:]), "bits": bits, "gray": gray, "alpha": alpha,
+                       "notes": notes}
+
+
+def describe(info: dict) -> str:
+    """One line on an image read by :func:`read_for_restore`, e.g. ``481x321, RGBA, 8-bit``."""
+    h, w = info["size"]
+    return f"{w}x{h}, {info['mode']}, {info['bits']}-bit"
+
+
+def write_restored(image: torch.Tensor, info: dict, path: str | Path) -> None:
+    """Write a restored (3, H, W) image like its input (``info`` from :func:`read_for_restore`), atomically."""
+    path = Path(path)
+    a = to_uint8(image)
+    im = Image.fromarray(a).convert("L") if info["gray"] else Image.fromarray(a)
+    if info["alpha"] is not None and path.suffix.lower() in (".png", ".tif", ".tiff", ".webp"):
+        im.putalpha(Image.fromarray(info["alpha"]))
+    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        im.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def to_rgb(image: torch.Tensor) -> torch.Tensor:
     """(1 or 3, H, W) -> (3, H, W): grayscale is replicated, so every tool sees three channels."""
     if image.dim() != 3 or image.shape[0] not in (1, 3):

@@ -8,18 +8,24 @@ Training patches are 63x63 crops of the training photos degraded on the fly by t
 from __future__ import annotations
 
 import copy
+import json
+import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from .agents import PATCH, RLRestoreNet, epsilon, td_targets
+from .config import weights_dir
 from .degradations import degrade
 from .env import RestoreEnv
-from .metrics import psnr
 from .patches import augment
-from .tools import Toolbox
+from .tools import Toolbox, load_state, save_state
+
+#: The 6-tool ablation (paper Table 4): the upper tool of each size, i.e. levels 2 and 4 of every distortion.
+SIX_TOOLS = ["blur-2", "blur-4", "noise-2", "noise-4", "jpeg-2", "jpeg-4"]
 
 
 @dataclass
@@ -44,6 +50,7 @@ class DQNConfig:
     group: str = "moderate"
     tools: list[str] | None = None  # a subset of tool names (ablation), None = all 12
     stop_action: bool = True
+    reward_scale: float = 1.0       # rewards are multiplied by this in training (final -MSE is ~100x a PSNR gain)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -115,8 +122,11 @@ class TrainRecord:
 
 
 def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torch.device | str = "cpu",
-              log_every: int = 10_000, log=None) -> tuple[RLRestoreNet, TrainRecord]:
-    """Train the agent on clean patches ``bank`` (P, 3, 63, 63) degraded on the fly; returns (net, record)."""
+              log_every: int = 10_000, log=None, progress: bool = False) -> tuple[RLRestoreNet, TrainRecord]:
+    """Train the agent on clean patches ``bank`` (P, 3, 63, 63) degraded on the fly; returns (net, record).
+
+    ``log`` (e.g. ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar.
+    """
     if bank.dim() != 4 or bank.shape[1:] != (3, PATCH, PATCH):
         raise ValueError(f"bank must have shape (P, 3, {PATCH}, {PATCH}), got {tuple(bank.shape)}")
     g = torch.Generator().manual_seed(cfg.seed)
@@ -129,6 +139,10 @@ def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torc
     rec, t0 = TrainRecord(), time.perf_counter()
     steps = next_train = next_target = next_log = 0
     recent_returns, recent_losses = [], []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=cfg.steps, desc="DQN steps", leave=False)
     while steps < cfg.steps:
         clean = augment(bank[torch.randint(len(bank), (cfg.env_batch,), generator=g)], g)
         deg, _ = degrade(clean, cfg.group, generator=g)
@@ -140,6 +154,7 @@ def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torc
             a, state = act(net, obs.image, obs.prev_action, state,
                            epsilon(steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay), g)
             obs, r, done, _ = env.step(a)
+            r = r * cfg.reward_scale
             steps += int(active.sum())
             imgs.append(obs.image), prevs.append(obs.prev_action), acts.append(a), rews.append(r), dones.append(done)
             if done.all():
@@ -155,6 +170,8 @@ def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torc
         for i in range(cfg.env_batch):
             memory.add(I[i], P[i], A[i], R[i], D[i], int(lengths[i].clamp(max=cfg.t_max)))
         recent_returns.append(R.sum(1).mean().item())
+        if bar is not None:
+            bar.update(min(steps, cfg.steps) - bar.n)
         while steps >= cfg.learn_start and next_train <= steps and memory.size >= cfg.batch_episodes:
             batch = {k: v.to(device) for k, v in memory.sample(cfg.batch_episodes, g).items()}
             loss = dqn_loss(net, target, batch, cfg.gamma)
@@ -178,24 +195,132 @@ def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torc
             if log:
                 log(f"[dqn] step {steps}: return {rec.returns[-1]:+.3f} dB, loss {rec.losses[-1]:.4f}, "
                     f"eps {rec.eps[-1]:.2f}, {time.perf_counter() - t0:.0f} s", flush=True)
+    if bar is not None:
+        bar.close()
     rec.seconds = time.perf_counter() - t0
     return net.eval(), rec
 
 
-@torch.no_grad()
-def greedy_rollout(net: RLRestoreNet, env: RestoreEnv, degraded: torch.Tensor, clean: torch.Tensor
-                   ) -> tuple[torch.Tensor, list[list[str]], torch.Tensor]:
-    """Run the trained agent (no exploration) on 63x63 patches: returns (restored, chains, final PSNR)."""
-    obs, state = env.reset(degraded, clean), None
-    chains: list[list[str]] = [[] for _ in range(degraded.shape[0])]
-    for _ in range(env.t_max):
-        active = ~env.done
-        q, state = net(obs.image, obs.prev_action, state)
-        a = q.argmax(dim=1)
-        obs, _, done, _ = env.step(a)
-        for i in active.nonzero().flatten().tolist():
-            if int(a[i]) != env.stop:
-                chains[i].append(env.action_name(int(a[i])))
-        if done.all():
-            break
-    return obs.image, chains, psnr(obs.image, clean)
+# ----------------------------------------------------------------------------- scales and shipped agents
+#: Schedules by scale. ``paper`` is the authors' (2M steps, a GPU). ``book`` fits a 2-core CPU in about an hour:
+#: 1/20 of the steps, so fewer but larger updates (train every 16 patch-steps, lr 5e-4). ``ablation`` is the
+#: shorter budget shared by every ablation run of chapter 4, so that they compare with one another.
+SCALES: dict[str, DQNConfig] = {
+    "paper": DQNConfig(),
+    "book": DQNConfig(steps=100_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
+                      lr=5e-4, lr_min=1e-4, eps_decay=50_000),
+    "ablation": DQNConfig(steps=24_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
+                          lr=5e-4, lr_min=1e-4, eps_decay=12_000),
+    "ci": DQNConfig(steps=400, env_batch=8, batch_episodes=8, memory=200, learn_start=32, train_every=8,
+                    target_every=100, lr=1e-3, eps_decay=200),
+}
+
+
+#: Chapter 4's ablations (paper Tables 4, 6, 7): each changes one setting of the ``ablation`` schedule.
+ABLATIONS: dict[str, dict] = {
+    "ablation-base": {},
+    "ablation-no-stop": {"stop_action": False},
+    "ablation-final-mse": {"reward": "final-mse", "reward_scale": 0.01},
+    "ablation-6-tools": {"tools": SIX_TOOLS},
+    "ablation-tmax2": {"t_max": 2},
+    "ablation-tmax4": {"t_max": 4},
+}
+
+
+def ablation_name(cfg: DQNConfig) -> str:
+    """The folder name of an ablation run: ``ablation-base`` or the one setting that differs from it."""
+    parts = []
+    if cfg.reward != "psnr":
+        parts.append(cfg.reward)
+    if not cfg.stop_action:
+        parts.append("no-stop")
+    if cfg.tools is not None:
+        parts.append(f"{len(cfg.tools)}-tools")
+    if cfg.t_max != 3:
+        parts.append(f"tmax{cfg.t_max}")
+    return "ablation-" + ("-".join(parts) or "base")
+
+
+def save_agent(net: RLRestoreNet, cfg: DQNConfig, rec: TrainRecord, folder: str | Path, command: str,
+               scale: str, device: torch.device | str = "cpu", train_patches: int | None = None) -> Path:
+    """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve) and a README card."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = save_state(net, folder / "agent.pt")
+    record = {"command": command, "scale": scale, "config": cfg.to_dict(), "device": str(device),
+              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
+              "train_patches": train_patches, "file": "agent.pt", "sha256": digest, "params": sum(
+                  p.numel() for p in net.parameters()),
+              "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
+    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    tail = ", ".join(f"{s}: {r:+.2f}" for s, r in list(zip(rec.steps, rec.returns))[-3:])
+    (folder / "README.md").write_text(
+        f"# RL-Restore agent `{folder.name}` ({scale} scale)\n\n"
+        f"Produced by `{command}` on {record['date']} ({record['hardware']}, {device}, torch {torch.__version__}), "
+        f"{rec.seconds / 60:.0f} min.\n\nConfiguration: `{json.dumps(cfg.to_dict())}`; {train_patches} training "
+        f"patches from `embedded-train`, degraded by the `{cfg.group}` group.\n\n"
+        f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
+        f"is in `record.json`; the sha256 of `agent.pt` there is checked on load. Test results are computed by "
+        f"chapter 4 of the book.\n")
+    return folder / "record.json"
+
+
+def agent_config(name: str, scale: str) -> DQNConfig:
+    """The training config of agent ``name`` (``rl-restore`` or a key of :data:`ABLATIONS`) at ``scale``.
+
+    The main agent uses the scale's schedule; an ablation uses the shorter ``ablation`` schedule at book and paper
+    scale (the CI scale shrinks both) with its one change applied.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
+    if name == "rl-restore":
+        return SCALES[scale]
+    if name not in ABLATIONS:
+        raise ValueError(f"name must be 'rl-restore' or one of {sorted(ABLATIONS)}, got {name!r}")
+    return replace(SCALES["ci" if scale == "ci" else "ablation"], **ABLATIONS[name])
+
+
+def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = None,
+              device: torch.device | str = "cpu", log=None, progress: bool = False
+              ) -> tuple[RLRestoreNet, DQNConfig, dict]:
+    """Chapter 4's agents at the active scale: trained here when ``profile.train`` (CI: seconds; paper: a GPU),
+    else the shipped checkpoint. ``bank`` (P, 3, 63, 63) holds the clean training patches when training.
+
+    Returns (net, config, record) where the record has ``seconds`` and the learning ``curve``
+    (``steps``, ``return_db``, ``loss``, ``eps``), as in a shipped ``record.json``.
+    """
+    if not profile.train:
+        net, cfg = load_agent(name, device)
+        return net, cfg, json.loads((weights_dir() / "agents" / name / "record.json").read_text())
+    if bank is None:
+        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
+    cfg = agent_config(name, profile.name)
+    net, rec = train_dqn(toolbox, bank, cfg, device=device, log_every=max(1, cfg.steps // 10), log=log,
+                         progress=progress)
+    return net, cfg, {"seconds": rec.seconds, "command": f"train_dqn at {profile.name} scale",
+                      "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
+
+
+def shipped_agents() -> list[str]:
+    """Names of the agents shipped in ``restorelib/weights/agents`` (e.g. ``rl-restore``, ``ablation-base``)."""
+    root = weights_dir() / "agents"
+    return sorted(p.parent.name for p in root.glob("*/record.json")) if root.is_dir() else []
+
+
+def load_agent(name: str | Path = "rl-restore", device: torch.device | str = "cpu"
+               ) -> tuple[RLRestoreNet, DQNConfig]:
+    """A trained agent: a shipped name (see :func:`shipped_agents`) or a folder holding ``record.json`` + weights.
+
+    The weights are loaded with ``weights_only=True`` after a sha256 check; returns (net in eval mode, config).
+    """
+    folder = Path(name) if Path(name).is_dir() else weights_dir() / "agents" / str(name)
+    if not (folder / "record.json").is_file():
+        raise FileNotFoundError(f"agent must be one of {shipped_agents()} or a folder with record.json, got "
+                                f"{str(name)!r}; train one with `python scripts/train_agent.py`")
+    record = json.loads((folder / "record.json").read_text())
+    cfg = replace(DQNConfig(), **record["config"])
+    n_tools = len(cfg.tools) if cfg.tools is not None else 12
+    net = RLRestoreNet(n_tools, n_tools + int(cfg.stop_action))
+    load_state(net, folder / record["file"], record["sha256"])
+    return net.to(device).eval(), cfg

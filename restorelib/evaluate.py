@@ -120,6 +120,23 @@ class SearchMethod:
         return Restored(r.images, [len(c) for c in r.chains], macs, r.chains, r.trials)
 
 
+class FixedChain:
+    """The same chain of tools for every image (e.g. chapter 3's best fixed chain, fitted on training patches)."""
+
+    def __init__(self, chain: list[str], toolbox: "object", name: str = "best fixed chain") -> None:
+        from .tools import count_params
+        self.chain, self.toolbox, self.name = list(chain), toolbox, name
+        self.params = count_params(toolbox)
+
+    @torch.no_grad()
+    def restore(self, degraded: torch.Tensor, **_: object) -> Restored:
+        from .search import run_chains
+        n, _, h, w = degraded.shape
+        macs = round(sum(self.toolbox.macs_per_pixel(t) for t in self.chain) * h * w)
+        return Restored(run_chains(self.toolbox, degraded, [self.chain] * n), [len(self.chain)] * n, [macs] * n,
+                        [list(self.chain) for _ in range(n)])
+
+
 MethodFactory = Callable[..., Method]
 _METHODS: dict[str, tuple[MethodFactory, str]] = {}
 
@@ -176,6 +193,17 @@ register_method("greedy", _search_factory("greedy"), "best one-step PSNR gain ea
 register_method("brute-force", _search_factory("brute-force"),
                 "best chain of length <= --max-length, stopping allowed (oracle; --budget caps the trials)")
 register_method("random", _search_factory("random"), "a random chain of --max-length tools")
+
+
+def _agent_factory(arg: str, device: torch.device, max_length: int | None = None, **_: object) -> Method:
+    from .restore import AgentMethod
+    if max_length is not None and (not isinstance(max_length, int) or not 1 <= max_length <= 10):
+        raise ValueError(f"max_length must be an int in 1..10, got {max_length!r}")
+    return AgentMethod(arg or "rl-restore", device, max_length=max_length)
+
+
+register_method("rl-restore", _agent_factory,
+                "the trained DQN agent (chapter 4); rl-restore:AGENT picks a shipped agent or a folder")
 
 
 def _items(images: dict[str, torch.Tensor], patch: int | None, per_image: int,
@@ -270,10 +298,10 @@ def gain_matrix(toolbox: "object", clean: torch.Tensor, specs: list[str], seed: 
     Each spec degrades the same clean batch with the same seed; a gain is PSNR(tool(y)) - PSNR(y). Chapter 2.
     """
     out = torch.empty(len(toolbox), len(specs))
+    dev = next(toolbox.parameters()).device
     for j, spec in enumerate(specs):
         y, _ = degrade(clean, spec, generator=torch.Generator().manual_seed(seed))
         base = psnr(y, clean)
-        dev = next(toolbox.parameters()).device
         for i in range(len(toolbox)):
             out[i, j] = (psnr(toolbox.apply(y.to(dev), i).cpu(), clean) - base).mean()
     return out

@@ -1,56 +1,62 @@
 """Train RL-Restore's DQN agent on the shipped toolbox and write the checkpoint + a record beside it.
 
-    python scripts/train_agent.py --steps 200000 --out runs/agent           # CPU exploration
-    python scripts/train_agent.py --scale paper --out runs/agent-paper      # the paper's 2M steps, on a GPU
+    python scripts/train_agent.py --scale book                       # the shipped agent (2-core CPU, ~1 h)
+    python scripts/train_agent.py --scale ablation --no-stop         # one of chapter 4's ablations (~12 min)
+    python scripts/train_agent.py --scale paper --out runs/agent     # the paper's 2M steps, on a GPU
 
 Training patches: 63x63 crops of the embedded training photos at three scales, degraded on the fly by the
-moderate group. The record (command, config, seconds, learning curve) is written to OUT/record.json.
+moderate group. OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, learning
+curve) and a ``README.md`` model card. The default OUT is the package's folder for that agent, e.g.
+``restorelib/weights/agents/rl-restore`` or ``.../agents/ablation-no-stop``.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
-
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib import data, dqn  # noqa: E402
-from restorelib.config import get_device, seed_everything  # noqa: E402
+from restorelib.dqn import SCALES, ablation_name, save_agent  # noqa: E402
+from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
 from restorelib.patches import patch_bank  # noqa: E402
-from restorelib.tools import Toolbox, save_state  # noqa: E402
+from restorelib.tools import Toolbox  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=("book", "paper"), default="book")
+    ap.add_argument("--scale", choices=sorted(SCALES), default="book")
     ap.add_argument("--steps", type=int, default=None, help="override the number of environment steps")
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--reward", choices=("psnr", "final-psnr", "final-mse", "ssim"), default="psnr")
+    ap.add_argument("--t-max", type=int, default=3)
+    ap.add_argument("--no-stop", action="store_true", help="no stop action: every episode runs t_max tools")
+    ap.add_argument("--six-tools", action="store_true", help="only the tools -2 and -4 of each distortion")
+    ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
-    cfg = dqn.DQNConfig(seed=args.seed)                       # paper defaults
-    if args.scale == "book":                                  # shorter schedule for a 2-core CPU
-        cfg = replace(cfg, steps=200_000, memory=20_000, learn_start=2_000, target_every=2_500, eps_decay=100_000)
+    if args.steps is not None and args.steps < 1:
+        ap.error(f"--steps must be a positive int, got {args.steps}")
+    if args.t_max < 1:
+        ap.error(f"--t-max must be a positive int, got {args.t_max}")
+    cfg = replace(SCALES[args.scale], seed=args.seed, reward=args.reward, t_max=args.t_max,
+                  stop_action=not args.no_stop, tools=dqn.SIX_TOOLS if args.six_tools else None,
+                  reward_scale=0.01 if args.reward == "final-mse" else 1.0)
     if args.steps:
         cfg = replace(cfg, steps=args.steps, eps_decay=min(cfg.eps_decay, args.steps // 2))
+    name = "rl-restore" if args.scale != "ablation" else ablation_name(cfg)
+    out = args.out or weights_dir() / "agents" / name
     seed_everything(args.seed)
     dev = get_device(args.device)
     bank = patch_bank(data.load_set("embedded-train"), stride=32)
-    args.out.mkdir(parents=True, exist_ok=True)
+    command = " ".join(["python scripts/train_agent.py", *(sys.argv[1:] if argv is None else argv)])
+    print(f"[train_agent] {name}: {cfg.to_dict()}", flush=True)
     net, rec = dqn.train_dqn(Toolbox.load(device=dev), bank, cfg, device=dev, log_every=max(1, cfg.steps // 50),
                              log=print)
-    digest = save_state(net, args.out / "agent.pt")
-    record = {"command": " ".join(["python scripts/train_agent.py", *(sys.argv[1:] if argv is None else argv)]),
-              "config": cfg.to_dict(), "device": str(dev), "torch": torch.__version__,
-              "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1), "sha256": digest,
-              "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
-    (args.out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"[train_agent] wrote {args.out / 'agent.pt'} and record.json ({rec.seconds:.0f} s)")
+    save_agent(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank))
+    print(f"[train_agent] wrote {out / 'agent.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0
 
 

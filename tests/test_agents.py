@@ -5,6 +5,7 @@ import torch
 from restorelib import dqn
 from restorelib.agents import RLRestoreNet, epsilon, td_targets
 from restorelib.env import RestoreEnv
+from restorelib.restore import AgentRestorer
 from restorelib.tools import Toolbox
 
 
@@ -82,9 +83,8 @@ def test_train_dqn_runs_and_learns_to_stop_on_a_hurting_toolbox():
                         target_every=48, lr=3e-3, lr_min=1e-3, eps_decay=250, group="mild")
     net, rec = dqn.train_dqn(box, bank, cfg, log_every=500)
     assert rec.steps and rec.seconds > 0
-    env = RestoreEnv(box)
-    deg = bank[:8]
-    _, chains, p = dqn.greedy_rollout(net, env, deg, deg.clone())
+    _, chains, actions = AgentRestorer(net, cfg, box).rollout(bank[:8])
     assert sum(len(c) for c in chains) <= 2                  # (almost) always stops immediately
+    assert (actions[0] == 12).sum() >= 6
     with pytest.raises(ValueError, match="bank"):
         dqn.train_dqn(box, torch.rand(2, 3, 32, 32), cfg)

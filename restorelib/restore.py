@@ -1,0 +1,224 @@
+"""Restoring with a trained RL-Restore agent (chapter 4): patches, whole images, and the ``rl-restore`` method.
+
+Two protocols, as in the paper and the authors' code:
+
+* **patches** (the paper's test sets): every 63x63 patch follows its own toolchain, chosen greedily from the Q-values;
+* **whole images** (the authors' real-photo test): the image is cut into 63x63 patches; at each step every patch
+  votes for the action with its largest Q-value, the majority action is applied to the whole image, and every
+  patch's LSTM carries on with that action as its "previous tool". The majority voting ``stop`` ends the chain.
+
+Tools are fully convolutional, so a large image is processed in overlapping tiles (:func:`apply_tiled`) and never
+needs more memory than one tile.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from ._checks import check_images
+from .agents import PATCH, RLRestoreNet
+from .dqn import DQNConfig, load_agent
+from .metrics import psnr
+from .tools import Toolbox, count_params
+
+#: Receptive-field radius of every tool (9x9 + 5x5 + 5x5 for the small ones): tiles overlap by at least this.
+TOOL_RADIUS = 8
+
+
+@torch.no_grad()
+def apply_tiled(fn, image: torch.Tensor, tile: int = 512, margin: int = 2 * TOOL_RADIUS) -> torch.Tensor:
+    """Apply a fully convolutional ``fn`` to (N, C, H, W) in tiles of ``tile`` px with ``margin`` px of context.
+
+    With ``margin`` at least the receptive-field radius the result equals ``fn(image)`` (up to float rounding).
+    """
+    if not isinstance(tile, int) or tile < 16:
+        raise ValueError(f"tile must be an int >= 16, got {tile!r}")
+    n, c, h, w = image.shape
+    if h <= tile and w <= tile:
+        return fn(image)
+    out = torch.empty_like(image)
+    for y in range(0, h, tile):
+        for x in range(0, w, tile):
+            y0, x0 = max(0, y - margin), max(0, x - margin)
+            y1, x1 = min(h, y + tile + margin), min(w, x + tile + margin)
+            res = fn(image[:, :, y0:y1, x0:x1])
+            out[:, :, y:y + tile, x:x + tile] = res[:, :, y - y0:y - y0 + min(tile, h - y),
+                                                    x - x0:x - x0 + min(tile, w - x)]
+    return out
+
+
+def patch_grid(h: int, w: int, size: int = PATCH) -> list[tuple[int, int]]:
+    """Top-left corners of ``size`` patches covering an h x w image; the last row/column is aligned to the border."""
+    ys = list(range(0, max(1, h - size + 1), size))
+    xs = list(range(0, max(1, w - size + 1), size))
+    if h > size and ys[-1] != h - size:
+        ys.append(h - size)
+    if w > size and xs[-1] != w - size:
+        xs.append(w - size)
+    return [(y, x) for y in ys for x in xs]
+
+
+@dataclass
+class ImageResult:
+    """A whole image restored by voting: the result (3, H, W), the chain, per step the votes of every action
+    (A,) and, when a reference was given, the PSNR before the first and after every step (dB)."""
+
+    image: torch.Tensor
+    chain: list[str]
+    votes: list[torch.Tensor] = field(default_factory=list)
+    psnr: list[float] = field(default_factory=list)
+
+
+class AgentRestorer:
+    """A trained agent with its toolbox. ``AgentRestorer.load("rl-restore")`` reads a shipped agent (chapter 4)."""
+
+    def __init__(self, net: RLRestoreNet, cfg: DQNConfig, toolbox: Toolbox) -> None:
+        self.net, self.cfg, self.toolbox = net.eval(), cfg, toolbox
+        self.tool_ids = list(range(len(toolbox))) if cfg.tools is None else [toolbox.index(t) for t in cfg.tools]
+        if net.n_tools != len(self.tool_ids):
+            raise ValueError(f"the agent has {net.n_tools} tool inputs but its config names {len(self.tool_ids)} tools")
+        self.stop = len(self.tool_ids) if cfg.stop_action else None
+        self.device = next(net.parameters()).device
+
+    @classmethod
+    def load(cls, name: str = "rl-restore", device: torch.device | str = "cpu",
+             toolbox: Toolbox | None = None) -> "AgentRestorer":
+        net, cfg = load_agent(name, device)
+        return cls(net, cfg, toolbox if toolbox is not None else Toolbox.load(device=device))
+
+    def action_name(self, a: int) -> str:
+        return "stop" if a == self.stop else self.toolbox.names[self.tool_ids[a]]
+
+    @property
+    def params(self) -> int:
+        """Parameters of the agent plus every tool it may call."""
+        return count_params(self.net) + sum(count_params(self.toolbox.nets[i]) for i in self.tool_ids)
+
+    def agent_macs(self) -> int:
+        """Multiply-adds of one agent step on one 63x63 patch (CNN, LSTM and head)."""
+        from torch.utils.flop_counter import FlopCounterMode
+        x = torch.zeros(1, 3, PATCH, PATCH, device=self.device)
+        with torch.no_grad(), FlopCounterMode(display=False) as fc:
+            self.net(x, torch.zeros(1, dtype=torch.long, device=self.device))
+        return fc.get_total_flops() // 2
+
+    @torch.no_grad()
+    def rollout(self, patches: torch.Tensor, t_max: int | None = None
+                ) -> tuple[torch.Tensor, list[list[str]], torch.Tensor]:
+        """Each 63x63 patch (N, 3, 63, 63) in [0, 1] follows its own greedy chain of at most ``t_max`` tools.
+
+        Returns (restored (N, 3, 63, 63), chains of tool names, actions (T, N) long with -1 once a patch is done).
+        """
+        check_images(patches, "patches", channels=3)
+        t_max = self.cfg.t_max if t_max is None else t_max
+        x = patches.to(self.device).clone()
+        n = x.shape[0]
+        prev = torch.full((n,), -1, dtype=torch.long, device=self.device)
+        done = torch.zeros(n, dtype=torch.bool, device=self.device)
+        chains: list[list[str]] = [[] for _ in range(n)]
+        actions, state = [], None
+        for _ in range(t_max):
+            q, state = self.net(x, prev, state)
+            a = q.argmax(dim=1)
+            actions.append(torch.where(done, torch.full_like(a, -1), a))
+            if self.stop is not None:
+                done = done | (a == self.stop)
+            acting = ~done
+            for tool in a[acting].unique().tolist():                    # one tool call per distinct tool
+                sel = (acting & (a == tool)).nonzero().flatten()
+                x[sel] = self.toolbox.apply(x[sel], self.tool_ids[tool])
+                for i in sel.tolist():
+                    chains[i].append(self.action_name(tool))
+            prev = torch.where(acting, a, prev)
+            if done.all():
+                break
+        return x, chains, torch.stack(actions)
+
+    @torch.no_grad()
+    def restore_image(self, image: torch.Tensor, t_max: int | None = None, reference: torch.Tensor | None = None,
+                      tile: int = 512, chunk: int = 256) -> ImageResult:
+        """Restore one whole image (3, H, W) in [0, 1] by patch voting (see the module docstring).
+
+        ``reference`` (3, H, W) adds the PSNR after every step; ``tile`` bounds the tools' memory, ``chunk`` the
+        number of patches the agent scores at once.
+        """
+        check_images(image[None] if isinstance(image, torch.Tensor) and image.dim() == 3 else image, "image",
+                     channels=3)
+        t_max = self.cfg.t_max if t_max is None else t_max
+        x = image.to(self.device)[None].clone()
+        h, w = x.shape[-2:]
+        ref = reference.to(self.device)[None] if reference is not None else None
+        result = ImageResult(image, [], [], [psnr(x, ref).item()] if ref is not None else [])
+        corners = patch_grid(max(h, PATCH), max(w, PATCH))
+        states: list = [None] * ((len(corners) + chunk - 1) // chunk)
+        prev = torch.full((len(corners),), -1, dtype=torch.long, device=self.device)
+        for _ in range(t_max):
+            view = x
+            if h < PATCH or w < PATCH:                                   # the agent needs at least one full patch
+                view = F.pad(x, (0, max(0, PATCH - w), 0, max(0, PATCH - h)), mode="replicate")
+            votes = torch.zeros(self.net.n_actions, dtype=torch.long, device=self.device)
+            for k in range(len(states)):
+                sl = slice(k * chunk, (k + 1) * chunk)
+                crops = torch.stack([view[0, :, y:y + PATCH, xx:xx + PATCH] for y, xx in corners[sl]])
+                q, states[k] = self.net(crops, prev[sl], states[k])
+                votes += torch.bincount(q.argmax(dim=1), minlength=self.net.n_actions)
+            a = int(votes.argmax())
+            result.votes.append(votes.cpu())
+            if a == self.stop:
+                break
+            tool = self.tool_ids[a]
+            x = apply_tiled(lambda t: self.toolbox.apply(t, tool), x, tile=tile)
+            prev.fill_(a)
+            result.chain.append(self.action_name(a))
+            if ref is not None:
+                result.psnr.append(psnr(x, ref).item())
+        result.image = x[0].cpu()
+        return result
+
+
+class AgentMethod:
+    """``rl-restore[:AGENT]`` for :func:`restorelib.evaluate.evaluate`: 63x63 inputs follow their own chains (the
+    paper's protocol); larger images are restored whole by patch voting. ``AGENT`` is a shipped agent name
+    (default ``rl-restore``, also the ablations such as ``ablation-no-stop``) or a folder with ``record.json``."""
+
+    def __init__(self, agent: "str | AgentRestorer" = "rl-restore", device: torch.device | str = "cpu",
+                 max_length: int | None = None, toolbox: Toolbox | None = None, name: str | None = None) -> None:
+        if isinstance(agent, AgentRestorer):
+            self.restorer = agent
+        else:
+            self.restorer = AgentRestorer.load(agent or "rl-restore", device, toolbox)
+        self.t_max = max_length
+        default = agent if isinstance(agent, str) and agent not in ("", "rl-restore") else ""
+        self.name = name or ("rl-restore:" + default if default else "rl-restore")
+        self.params = self.restorer.params
+        self._agent_macs = self.restorer.agent_macs()
+
+    def restore(self, degraded: torch.Tensor, **_: object):
+        from .evaluate import Restored
+        r = self.restorer
+        n, _, h, w = degraded.shape
+        if (h, w) == (PATCH, PATCH):
+            out, chains, actions = r.rollout(degraded, self.t_max)
+            steps = (actions >= 0).sum(0).tolist()                       # agent evaluations per patch
+        else:
+            results = [r.restore_image(img, self.t_max) for img in degraded]
+            out = torch.stack([res.image for res in results])
+            chains = [res.chain for res in results]
+            steps = [len(res.votes) * len(patch_grid(max(h, PATCH), max(w, PATCH))) for res in results]
+        tool_macs = [sum(r.toolbox.macs_per_pixel(t) for t in c) * h * w for c in chains]
+        macs = [round(tm + s * self._agent_macs) for tm, s in zip(tool_macs, steps)]
+        return Restored(out, [len(c) for c in chains], macs, chains)
+
+
+def tool_usage(actions: torch.Tensor, n_actions: int) -> torch.Tensor:
+    """How often each action was chosen at each step (paper Fig. 6): actions (T, N) with -1 = done -> (T, A) in
+    [0, 1], each row normalised over the patches still running at that step."""
+    rows = []
+    for a in actions:
+        live = a[a >= 0]
+        counts = torch.bincount(live, minlength=n_actions).float()
+        rows.append(counts / max(1, live.numel()))
+    return torch.stack(rows)
+
