@@ -254,15 +254,7 @@ def save_agent(net: RLRestoreNet, cfg: DQNConfig, rec: TrainRecord, folder: str 
                   p.numel() for p in net.parameters()),
               "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
     (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
-    tail = ", ".join(f"{s}: {r:+.2f}" for s, r in list(zip(rec.steps, rec.returns))[-3:])
-    (folder / "README.md").write_text(
-        f"# RL-Restore agent `{folder.name}` ({scale} scale)\n\n"
-        f"Produced by `{command}` on {record['date']} ({record['hardware']}, {device}, torch {torch.__version__}), "
-        f"{rec.seconds / 60:.0f} min.\n\nConfiguration: `{json.dumps(cfg.to_dict())}`; {train_patches} training "
-        f"patches from `embedded-train`, degraded by the `{cfg.group}` group.\n\n"
-        f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
-        f"is in `record.json`; the sha256 of `agent.pt` there is checked on load. Test results are computed by "
-        f"chapter 4 of the book.\n")
+    write_card(folder)
     return folder / "record.json"
 
 
@@ -300,6 +292,30 @@ def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = 
                          progress=progress)
     return net, cfg, {"seconds": rec.seconds, "command": f"train_dqn at {profile.name} scale",
                       "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
+
+
+def write_card(folder: str | Path) -> Path:
+    """(Re)write the README.md model card of an agent folder from its ``record.json`` (and its ``test`` results)."""
+    folder = Path(folder)
+    r = json.loads((folder / "record.json").read_text())
+    c = r["curve"]
+    tail = ", ".join(f"{s}: {v:+.2f}" for s, v in list(zip(c["steps"], c["return_db"]))[-3:])
+    lines = [f"# RL-Restore agent `{folder.name}` ({r['scale']} scale)", "",
+             f"Produced by `{r['command']}` on {r['date']} ({r['hardware']}, {r['device']}, torch {r['torch']}), "
+             f"{r['seconds'] / 60:.0f} min.", "",
+             f"Configuration: `{json.dumps(r['config'])}`; {r['train_patches']} training patches from "
+             f"`embedded-train`, degraded by the `{r['config']['group']}` group.", "",
+             f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
+             f"is in `record.json`; the sha256 of `agent.pt` there is checked on load.", ""]
+    if "test" in r:
+        t = r["test"]
+        lines += [f"Test (`{t['command']}`, {t['images']} patches of {t['set']} per group, 63x63, seed {t['seed']}):",
+                  "", "| group | PSNR in | PSNR out | SSIM in | SSIM out | tools |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {g} | {v['psnr_in']:.2f} | {v['psnr_out']:.2f} | {v['ssim_in']:.4f} | {v['ssim_out']:.4f} | "
+                  f"{v['tool_calls']:.2f} |" for g, v in t["groups"].items()]
+        lines.append("")
+    (folder / "README.md").write_text("\n".join(lines))
+    return folder / "README.md"
 
 
 def shipped_agents() -> list[str]:

@@ -45,3 +45,24 @@ def test_bench_env_reports_a_ratio(tmp_path):
     r = json.loads(out.read_text())
     assert r["batch"] == 4 and r["rollout_s"] > 0 and r["tools_s"] > 0
     assert r["ratio"] == r["rollout_s"] / r["tools_s"] and "ratio" in p.stdout
+
+
+def test_train_agent_ci_scale_then_eval_agents_writes_test_results(tmp_path):
+    out = tmp_path / "agent"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_agent.py"), "--scale", "ci", "--t-max", "2",
+                        "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    record = json.loads((out / "record.json").read_text())
+    assert record["command"] == f"python scripts/train_agent.py --scale ci --t-max 2 --out {out}"
+    assert record["config"]["t_max"] == 2 and record["curve"]["steps"] and record["seconds"] > 0
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "eval_agents.py"), "--agents", str(out), "--set",
+                        "embedded-test"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    test = json.loads((out / "record.json").read_text())["test"]
+    assert set(test["groups"]) == {"mild", "moderate", "severe"} and test["images"] == 4
+    assert all(0 <= g["tool_calls"] <= 2 for g in test["groups"].values())
+    card = (out / "README.md").read_text()
+    assert "| moderate |" in card and record["command"] in card
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "eval_agents.py"), "--agents", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "record.json" in p.stderr

@@ -1,0 +1,63 @@
+"""Evaluate trained agents on a test set and write the results into their record.json and README.md card.
+
+    RESTORELIB_DATA=/abs/data python scripts/eval_agents.py                  # every shipped agent, CBSD68
+    python scripts/eval_agents.py --agents runs/agent --set embedded-test    # one folder
+
+The protocol is chapter 4's: one seeded random 63x63 patch per image, degraded by each of the mild, moderate and
+severe groups, restored by the agent alone (no ground truth).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from restorelib import data, dqn  # noqa: E402
+from restorelib.config import get_device, weights_dir  # noqa: E402
+from restorelib.evaluate import evaluate  # noqa: E402
+from restorelib.restore import AgentMethod, AgentRestorer  # noqa: E402
+from restorelib.tools import Toolbox  # noqa: E402
+
+GROUPS = ("mild", "moderate", "severe")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--agents", nargs="*", default=None, help="agent names or folders (default: all shipped)")
+    ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None)
+    args = ap.parse_args(argv)
+    names = args.agents if args.agents is not None else dqn.shipped_agents()
+    if not names:
+        ap.error("no agent to evaluate: none is shipped and --agents is empty")
+    folders = [Path(n) if Path(n).is_dir() else weights_dir() / "agents" / n for n in names]
+    for f in folders:
+        if not (f / "record.json").is_file():
+            ap.error(f"--agents: {str(f)!r} holds no record.json")
+    dev = get_device(args.device)
+    images = data.load_set(args.set)
+    toolbox = Toolbox.load(device=dev)
+    command = " ".join(["python scripts/eval_agents.py", *(sys.argv[1:] if argv is None else argv)])
+    for folder in folders:
+        net, cfg = dqn.load_agent(folder, dev)
+        method = AgentMethod(AgentRestorer(net, cfg, toolbox), name=folder.name)
+        groups = {}
+        for g in GROUPS:
+            r = evaluate(method, images, g, patch=63, seed=args.seed, device=dev)
+            groups[g] = {k: round(r[k], 4) for k in ("psnr_in", "psnr_out", "ssim_in", "ssim_out", "tool_calls")}
+        record = json.loads((folder / "record.json").read_text())
+        record["test"] = {"command": command, "set": args.set, "images": len(images), "seed": args.seed,
+                          "groups": groups}
+        (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+        dqn.write_card(folder)
+        print(f"{folder.name:22s} " + "  ".join(f"{g} {v['psnr_in']:.2f}->{v['psnr_out']:.2f} ({v['tool_calls']:.2f} tools)"
+                                           for g, v in groups.items()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
