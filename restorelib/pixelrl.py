@@ -1,0 +1,484 @@
+"""PixelRL (Furuta et al., AAAI 2019), chapter 7: one agent per pixel, a fully convolutional A2C, reward-map convolution.
+
+Every pixel picks one of nine actions (:mod:`restorelib.pixelrl_actions`) at each of ``t_max`` steps; its reward is
+how much the step lowered its squared error, r_i = (I_i - s_i^(t))^2 - (I_i - s_i^(t+1))^2 on the 0-255 scale.
+:class:`PixelRLNet` is the network of the paper's Fig. 8 (a shared dilated trunk, a policy branch with an optional
+convGRU, a value branch); :class:`RewardMapConv` is the learned 33x33 kernel w of the n-step return
+R <- r_t + gamma * (w * R). :func:`train_pixelrl` trains it, :func:`pixelrl_restore` runs it on any image size.
+
+Facts from the authors' Chainer code (rfuruta/pixelRL) that the paper leaves out, followed here: the convGRU's
+hidden state is an input of the next step, not back-propagated through; an episode is one update (the return after
+the last step is 0); the value loss is 0.5 * (R - V)^2 / 2; the policy loss uses a detached advantage, so w learns
+only through the value loss; rewards are multiplied by 255 on [0, 1] images, i.e. the 0-255 squared error / 255
+(our default ``reward_scale``). Unlike the reference, degraded images are clipped to [0, 1].
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ._checks import check_images
+from .config import get_device
+from .metrics import psnr
+from .pixelrl_actions import (  # noqa: F401  (re-exported: chapter 7 imports everything from here)
+    ACTIONS, N_ACTIONS, Task, apply_actions, draw_text_mask, filter_bank, make_task, overlay_text, pixel_reward,
+    to_gray)
+from .tools import load_state, save_state
+
+RMC_SIZE = 33                 # = the receptive field of the network, as in the paper
+
+
+# ----------------------------------------------------------------------------- the network (Fig. 8)
+def _conv(cin: int, cout: int, dilation: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=dilation, dilation=dilation), nn.ReLU())
+
+
+class ConvGRU(nn.Module):
+    """A convolutional GRU cell with 3x3 convolutions: (x, h) of shape (N, width, H, W) -> new h, same shape."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.wx = nn.Conv2d(width, 3 * width, 3, padding=1, bias=False)   # W_z, W_r, W of the paper, in one conv
+        self.uh = nn.Conv2d(width, 2 * width, 3, padding=1, bias=False)   # U_z, U_r
+        self.u = nn.Conv2d(width, width, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        xz, xr, xh = self.wx(x).chunk(3, dim=1)
+        hz, hr = self.uh(h).chunk(2, dim=1)
+        z, r = torch.sigmoid(xz + hz), torch.sigmoid(xr + hr)
+        return (1 - z) * h + z * torch.tanh(xh + self.u(r * h))
+
+
+class RewardMapConv(nn.Module):
+    """The reward-map convolution w: a 1->1 ``size`` x ``size`` conv, no bias, initialised to the identity (a delta).
+
+    forward: a map (N, 1, H, W) -> (N, 1, H, W), zero padding. Chapter 7.
+    """
+
+    def __init__(self, size: int = RMC_SIZE) -> None:
+        super().__init__()
+        if not isinstance(size, int) or size < 1 or size % 2 == 0:
+            raise ValueError(f"size must be a positive odd int, got {size!r}")
+        self.weight = nn.Parameter(torch.zeros(1, 1, size, size))
+        with torch.no_grad():
+            self.weight[0, 0, size // 2, size // 2] = 1.0
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(r, self.weight, padding=self.weight.shape[-1] // 2)
+
+
+class PixelRLNet(nn.Module):
+    """The fully convolutional actor-critic of the paper's Fig. 8 and the authors' ``MyFCN.py``. Chapter 7.
+
+    Shared trunk: 3x3 convs with dilation 1, 2, 3, 4 (``width`` channels, ReLU). Policy branch: dilation 3, 2, an
+    optional :class:`ConvGRU` (``gru``), a 3x3 conv to ``n_actions`` logits. Value branch: dilation 3, 2, a 3x3 conv
+    to one value. ``rmc`` adds the :class:`RewardMapConv` of the training (kept here so checkpoints hold it).
+    """
+
+    def __init__(self, in_channels: int = 1, n_actions: int = N_ACTIONS, width: int = 64, gru: bool = True,
+                 rmc: bool = False) -> None:
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("n_actions", n_actions), ("width", width)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        self.in_channels, self.n_actions, self.width = in_channels, n_actions, width
+        self.trunk = nn.Sequential(_conv(in_channels, width, 1), _conv(width, width, 2), _conv(width, width, 3),
+                                   _conv(width, width, 4))
+        self.pi_head = nn.Sequential(_conv(width, width, 3), _conv(width, width, 2))
+        self.gru = ConvGRU(width) if gru else None
+        self.pi_out = nn.Conv2d(width, n_actions, 3, padding=1)
+        self.v_head = nn.Sequential(_conv(width, width, 3), _conv(width, width, 2))
+        self.v_out = nn.Conv2d(width, 1, 3, padding=1)
+        self.rmc = RewardMapConv() if rmc else None
+
+    def forward(self, x: torch.Tensor, hidden: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """x (N, in_channels, H, W) in [0, 1], any H, W; hidden (N, width, H, W) or None (zeros).
+
+        Returns (log_probs (N, n_actions, H, W) -- a log-softmax over actions per pixel, value (N, 1, H, W),
+        new hidden state (N, width, H, W), or None without the convGRU).
+        """
+        h = self.trunk(x)
+        p = self.pi_head(h)
+        if self.gru is not None:
+            hidden = self.gru(p, torch.zeros_like(p) if hidden is None else hidden)
+            p = hidden
+        return F.log_softmax(self.pi_out(p), dim=1), self.v_out(self.v_head(h)), hidden
+
+
+def sample_actions(log_probs: torch.Tensor, greedy: bool = False,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """One action per pixel from log_probs (N, A, H, W): the argmax, or a draw -> (N, H, W) long."""
+    if greedy:
+        return log_probs.argmax(dim=1)
+    n, a, h, w = log_probs.shape
+    u = torch.rand((n, 1, h, w), generator=generator).to(log_probs.device)
+    # Inverse-CDF sampling with one seeded uniform per pixel; clamp guards a cdf that rounds to just under 1.
+    return (log_probs.exp().cumsum(dim=1) < u).sum(dim=1).clamp(max=a - 1)
+
+
+# ----------------------------------------------------------------------------- rewards and returns
+def reward_map_step(returns: torch.Tensor, reward: torch.Tensor, gamma: float,
+                    weight: torch.Tensor | None = None) -> torch.Tensor:
+    """One step back of the return with RMC: R <- r + gamma * (w * R). Chapter 7.
+
+    returns, reward: (N, 1, H, W); weight: (1, 1, K, K) with K odd (``w``, applied as ``F.conv2d`` does, zero
+    padding K // 2), or None for the plain n-step return R <- r + gamma * R.
+    """
+    if weight is not None:
+        returns = F.conv2d(returns, weight, padding=weight.shape[-1] // 2)
+    return reward + gamma * returns
+
+
+def nstep_returns(rewards: list[torch.Tensor], gamma: float, rmc: RewardMapConv | None = None,
+                  bootstrap: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """The returns R^(t) of every step, rewards r^(0..T-1) each (N, 1, H, W); R after the last step = ``bootstrap``
+    (V(s^(T)), or 0 at the end of an episode). With ``rmc`` each step back convolves R with its kernel (Eq. 13)."""
+    if not rewards:
+        raise ValueError("rewards must hold at least one step")
+    if not 0 <= gamma <= 1:
+        raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
+    R = torch.zeros_like(rewards[-1]) if bootstrap is None else bootstrap
+    out = []
+    for r in reversed(rewards):
+        R = reward_map_step(R, r, gamma, None if rmc is None else rmc.weight)
+        out.append(R)
+    return out[::-1]
+
+
+def a2c_loss(log_probs: list[torch.Tensor], values: list[torch.Tensor], actions: list[torch.Tensor],
+             rewards: list[torch.Tensor], gamma: float = 0.95, rmc: RewardMapConv | None = None,
+             bootstrap: torch.Tensor | None = None, entropy_coef: float = 0.01, value_coef: float = 0.5
+             ) -> dict[str, torch.Tensor]:
+    """Fully convolutional A2C loss of one rollout, averaged over pixels and summed over steps. Chapter 7.
+
+    Per step: log_probs (N, A, H, W), values (N, 1, H, W), actions (N, H, W), rewards (N, 1, H, W).
+    Returns {"loss", "policy", "value", "entropy"}; ``loss`` = policy - entropy_coef * entropy + value_coef * value.
+    """
+    if not (len(log_probs) == len(values) == len(actions) == len(rewards)):
+        raise ValueError("log_probs, values, actions and rewards must have one entry per step each")
+    returns = nstep_returns(rewards, gamma, rmc, bootstrap)
+    policy = value = entropy = torch.zeros((), device=values[0].device)
+    for lp, v, a, R in zip(log_probs, values, actions, returns):
+        advantage = (R - v).detach()          # a constant for the policy: w of the RMC learns via the value loss only
+        policy = policy - (lp.gather(1, a[:, None]) * advantage).mean()
+        entropy = entropy - (lp.exp() * lp).sum(dim=1).mean()
+        value = value + 0.5 * (R - v).square().mean()
+    return {"loss": policy - entropy_coef * entropy + value_coef * value, "policy": policy, "value": value,
+            "entropy": entropy}
+
+
+# ----------------------------------------------------------------------------- training
+@dataclass
+class PixelRLConfig:
+    """Hyper-parameters; the defaults are the paper's (30,000 episodes of a batch of 64 is GPU scale, see SCALES)."""
+
+    episodes: int = 30_000
+    batch: int = 64
+    crop: int = 70                 # training crops, randomly flipped and rotated by multiples of 90 degrees
+    t_max: int = 5
+    gamma: float = 0.95
+    lr: float = 1e-3               # Adam, poly decay lr * (1 - episode / episodes) ** lr_power
+    lr_power: float = 0.9
+    entropy_coef: float = 0.01
+    value_coef: float = 0.5
+    reward_scale: float = 1 / 255  # rewards (0-255 squared errors) are multiplied by this: the reference's x255 on [0, 1]
+    gru: bool = True
+    rmc: bool = True
+    rmc_start: float = 0.0         # stepwise training: this fraction of the episodes runs without RMC (lr restarts)
+    width: int = 64
+    channels: int = 1              # 1: grayscale (RGB banks are converted); 3: one action per colour pixel
+    pretrain_steps: int = 0        # steps of pretrain_shared before RL (the paper starts from a DnCNN)
+    pretrain_task: str = "noise:15"
+    log_every: int = 100
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("episodes", "batch", "crop", "t_max", "width", "log_every"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if self.crop < 3:
+            raise ValueError(f"crop must be at least 3 pixels, got {self.crop}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+        if not 0 <= self.gamma <= 1:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
+        if not 0 <= self.rmc_start < 1:
+            raise ValueError(f"rmc_start must be in [0, 1), got {self.rmc_start!r}")
+        for name in ("lr", "reward_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not isinstance(self.pretrain_steps, int) or self.pretrain_steps < 0:
+            raise ValueError(f"pretrain_steps must be a non-negative int, got {self.pretrain_steps!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Schedules by scale. ``paper`` is the authors' (a V100 took 15.5 h). ``book`` is for a 2-core CPU, 30-60 min
+#: (estimated: an episode of 8 crops of 48x48 -- above the receptive field, 33 -- took 8 s on one busy core).
+#: ``ci`` runs in seconds with a narrow network.
+SCALES: dict[str, PixelRLConfig] = {
+    "paper": PixelRLConfig(pretrain_steps=10_000),
+    "book": PixelRLConfig(episodes=500, batch=8, crop=48, pretrain_steps=300, log_every=10),
+    "ci": PixelRLConfig(episodes=3, batch=2, crop=24, t_max=2, width=16, pretrain_steps=2, log_every=1),
+}
+
+
+def _check_bank(bank: object, cfg: PixelRLConfig, size: int) -> torch.Tensor:
+    check_images(bank, "clean_bank", min_size=size)
+    if bank.shape[1] == 3 and cfg.channels == 1:
+        bank = to_gray(bank)
+    if bank.shape[1] != cfg.channels:
+        raise ValueError(f"clean_bank must have {cfg.channels} channel(s) (or 3, converted to gray), got shape "
+                         f"{tuple(bank.shape)}")
+    return bank
+
+
+def sample_crops(bank: torch.Tensor, n: int, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` random ``size`` x ``size`` crops of random images of bank (P, C, H, W), each flipped and rotated."""
+    idx = torch.randint(len(bank), (n,), generator=generator).tolist()
+    h, w = bank.shape[-2:]
+    out = []
+    for i in idx:
+        y, x = (int(torch.randint(d - size + 1, (1,), generator=generator)) for d in (h, w))
+        k, flip = torch.randint(4, (2,), generator=generator).tolist()
+        crop = torch.rot90(bank[i, :, y:y + size, x:x + size], k, dims=(-2, -1))
+        out.append(crop.flip(-1) if flip % 2 else crop)
+    return torch.stack(out)
+
+
+def pretrain_shared(net: PixelRLNet, clean_bank: torch.Tensor, task: str | Task = "noise:15", steps: int = 1000,
+                    batch: int = 16, crop: int = 48, lr: float = 1e-3, device: torch.device | str | None = None,
+                    seed: int = 0) -> list[float]:
+    """Initialise ``net`` from a supervised residual denoiser with the same layers (the paper starts from DnCNN).
+
+    The denoiser is the trunk, a dilation-3 and a dilation-2 conv and a 3x3 conv to the noise (IRCNN's dilations
+    1, 2, 3, 4, 3, 2, 1); after ``steps`` Adam steps on MSE its trunk is copied into ``net.trunk`` and its two
+    dilated convs into both branches (as the authors did), the last layers and the convGRU stay as they are.
+    clean_bank: (P, C, H, W) in [0, 1]. Returns the loss per step. Chapter 7.
+    """
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    cfg = PixelRLConfig(batch=batch, crop=crop, channels=net.in_channels, lr=lr, seed=seed)
+    bank, degrade_fn = _check_bank(clean_bank, cfg, crop), make_task(task)
+    dev = get_device(device)
+    g = torch.Generator().manual_seed(seed)
+    twin = PixelRLNet(net.in_channels, width=net.width, gru=False).to(dev)
+    twin.trunk.load_state_dict(net.trunk.state_dict())
+    out = nn.Conv2d(net.width, net.in_channels, 3, padding=1).to(dev)
+    params = [*twin.trunk.parameters(), *twin.v_head.parameters(), *out.parameters()]
+    opt = torch.optim.Adam(params, lr=lr)
+    losses = []
+    for _ in range(steps):
+        clean = sample_crops(bank, batch, crop, g)
+        noisy = degrade_fn(clean, g)
+        clean, noisy = clean.to(dev), noisy.to(dev)
+        loss = F.mse_loss(noisy - out(twin.v_head(twin.trunk(noisy))), clean)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    net.trunk.load_state_dict(twin.trunk.state_dict())
+    net.pi_head.load_state_dict(twin.v_head.state_dict())
+    net.v_head.load_state_dict(twin.v_head.state_dict())
+    return losses
+
+
+@dataclass
+class TrainRecord:
+    """Per logged episode: mean return per pixel, PSNR gain of the (sampled) episodes, loss, lr; total seconds."""
+
+    episodes: list[int] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    psnr_gain: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    pretrain_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_pixelrl(clean_bank: torch.Tensor, task: str | Task, cfg: PixelRLConfig | None = None,
+                  device: torch.device | str | None = None, log: Callable[[str], None] | None = None
+                  ) -> tuple[PixelRLNet, TrainRecord]:
+    """Train PixelRL with the fully convolutional A2C on crops of ``clean_bank`` (P, C, H, W) in [0, 1]. Chapter 7.
+
+    ``task`` degrades the clean crops on the fly (see :func:`make_task`: ``"noise:25"``, ``"saltpepper:0.5"``,
+    ``"text"``, a callable). Returns (net in eval mode, record).
+    """
+    cfg = cfg or PixelRLConfig()
+    if not isinstance(cfg, PixelRLConfig):
+        raise ValueError(f"cfg must be a PixelRLConfig, got {type(cfg).__name__}")
+    bank, degrade_fn = _check_bank(clean_bank, cfg, cfg.crop), make_task(task)
+    dev = get_device(device)
+    g = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    net = PixelRLNet(cfg.channels, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc).to(dev)
+    rec, t0 = TrainRecord(), time.perf_counter()
+    if cfg.pretrain_steps:
+        rec.pretrain_loss = pretrain_shared(net, bank, cfg.pretrain_task, cfg.pretrain_steps, cfg.batch, cfg.crop,
+                                            device=dev, seed=cfg.seed)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    switch = round(cfg.rmc_start * cfg.episodes) if cfg.rmc else 0
+    recent: dict[str, list[float]] = {"ret": [], "gain": [], "loss": []}
+    for episode in range(cfg.episodes):
+        start, length = (0, switch) if episode < switch else (switch, cfg.episodes - switch)
+        lr = cfg.lr * (1 - (episode - start) / length) ** cfg.lr_power
+        for group in opt.param_groups:
+            group["lr"] = lr
+        clean = sample_crops(bank, cfg.batch, cfg.crop, g)
+        state = degrade_fn(clean, g).to(dev)
+        clean = clean.to(dev)
+        first, hidden = state, None
+        log_probs, values, actions, rewards = [], [], [], []
+        for _ in range(cfg.t_max):
+            lp, v, hidden = net(state, hidden)
+            a = sample_actions(lp.detach(), generator=g)
+            nxt = apply_actions(state, a)
+            log_probs.append(lp), values.append(v), actions.append(a)
+            rewards.append(pixel_reward(clean, state, nxt) * cfg.reward_scale)
+            state, hidden = nxt, (hidden.detach() if hidden is not None else None)
+        use_rmc = net.rmc if cfg.rmc and episode >= switch else None
+        terms = a2c_loss(log_probs, values, actions, rewards, cfg.gamma, use_rmc, None, cfg.entropy_coef,
+                         cfg.value_coef)
+        opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        opt.step()
+        recent["ret"].append(sum(r.mean().item() for r in rewards))
+        recent["gain"].append((psnr(state, clean) - psnr(first, clean)).mean().item())
+        recent["loss"].append(terms["loss"].item())
+        if (episode + 1) % cfg.log_every == 0 or episode + 1 == cfg.episodes:
+            rec.episodes.append(episode + 1)
+            rec.lr.append(lr)
+            for key, out in (("ret", rec.returns), ("gain", rec.psnr_gain), ("loss", rec.losses)):
+                out.append(sum(recent[key]) / len(recent[key]))
+                recent[key] = []
+            if log:
+                log(f"[pixelrl] episode {episode + 1}: return {rec.returns[-1]:+.4f}, PSNR gain "
+                    f"{rec.psnr_gain[-1]:+.2f} dB, loss {rec.losses[-1]:.4f}, lr {lr:.2e}, "
+                    f"{time.perf_counter() - t0:.0f} s")
+    rec.seconds = time.perf_counter() - t0
+    return net.eval(), rec
+
+
+# ----------------------------------------------------------------------------- inference
+@torch.no_grad()
+def pixelrl_restore(net: PixelRLNet, image: torch.Tensor, t_max: int = 5, greedy: bool = True,
+                    generator: torch.Generator | None = None, backend: str = "auto"
+                    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Run the agents for ``t_max`` steps on image (N, C, H, W) in [0, 1], any H, W >= 3 (C = net.in_channels).
+
+    Returns (restored (N, C, H, W) in [0, 1], the action maps of the steps: ``t_max`` tensors (N, H, W) long, ids
+    of :data:`~restorelib.pixelrl_actions.ACTIONS`). Greedy (argmax) unless ``greedy=False``. For the paper's
+    colour handling (each channel on its own) pass ``image.reshape(-1, 1, H, W)`` to a grayscale net. Chapter 7.
+    """
+    if not isinstance(net, PixelRLNet):
+        raise ValueError(f"net must be a PixelRLNet, got {type(net).__name__}")
+    check_images(image, "image", channels=net.in_channels, min_size=3)
+    if not isinstance(t_max, int) or isinstance(t_max, bool) or t_max < 1:
+        raise ValueError(f"t_max must be a positive int, got {t_max!r}")
+    dev = next(net.parameters()).device
+    state, hidden, maps = image.to(dev), None, []
+    for _ in range(t_max):
+        lp, _, hidden = net(state, hidden)
+        a = sample_actions(lp, greedy, generator)
+        state = apply_actions(state, a, filter_bank(state, backend))
+        maps.append(a)
+    return state, maps
+
+
+def action_counts(maps: list[torch.Tensor]) -> torch.Tensor:
+    """How often each action was taken at each step (the paper's Fig. 1): (t_max, 9) fractions of the pixels."""
+    return torch.stack([torch.bincount(m.flatten().cpu(), minlength=N_ACTIONS).float() / m.numel() for m in maps])
+
+
+# ----------------------------------------------------------------------------- a check for the exercises
+def check_reward_map_conv(fn: Callable[..., torch.Tensor]) -> str:
+    """Check a student's ``fn(returns, reward, gamma, weight)`` -> one RMC step back, R <- r + gamma * (w * R).
+
+    Shapes: returns, reward (N, 1, H, W); weight (1, 1, K, K). Compares with :func:`reward_map_step` on random
+    maps and a non-symmetric kernel; raises AssertionError naming the likely mistake, else returns a message.
+    """
+    g = torch.Generator().manual_seed(7)
+    R, r = torch.randn(2, 1, 12, 15, generator=g), torch.randn(2, 1, 12, 15, generator=g)
+    w, gamma = torch.rand(1, 1, 5, 5, generator=g) / 10, 0.9
+    want = reward_map_step(R, r, gamma, w)
+    try:
+        got = fn(R.clone(), r.clone(), gamma, w.clone())
+    except Exception as e:  # a student's bug: report it as a failed check, with the usual cause
+        raise AssertionError(f"your function raised {type(e).__name__}: {e}. The returns must keep their shape "
+                             f"(N, 1, H, W): convolve with padding K // 2") from e
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        raise AssertionError(f"expected a tensor of shape {tuple(want.shape)} (same as the returns), got "
+                             f"{getattr(got, 'shape', type(got).__name__)}; pad the convolution by K // 2")
+    if torch.allclose(got, want, atol=1e-5):
+        return "ok: R <- r + gamma * (w * R) matches the reference"
+    wrong = {
+        "the kernel is flipped (a true convolution); use F.conv2d as it is, a cross-correlation":
+            reward_map_step(R, r, gamma, w.flip(-1, -2)),
+        "gamma is missing": reward_map_step(R, r, 1.0, w),
+        "the kernel is ignored (that is the plain n-step return)": reward_map_step(R, r, gamma),
+        "the reward is convolved too; add r after the convolution": F.conv2d(r + gamma * R, w, padding=2),
+        "the reward is missing": gamma * F.conv2d(R, w, padding=2),
+    }
+    for why, value in wrong.items():
+        if torch.allclose(got, value, atol=1e-5):
+            raise AssertionError(f"one RMC step back does not match: {why}")
+    err = (got - want).abs().max().item()
+    raise AssertionError(f"one RMC step back does not match R <- r + gamma * (w * R): max error {err:.3g}")
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_pixelrl(net: PixelRLNet, cfg: PixelRLConfig, rec: TrainRecord, folder: str | Path, command: str,
+                 scale: str, task: str, device: torch.device | str = "cpu", train_patches: int | None = None,
+                 evaluation: dict | None = None) -> Path:
+    """Write ``pixelrl.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves) and a README card."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = save_state(net, folder / "pixelrl.pt")
+    record = {"command": command, "scale": scale, "task": task, "config": cfg.to_dict(), "device": str(device),
+              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
+              "train_patches": train_patches, "file": "pixelrl.pt", "sha256": digest, "actions": list(ACTIONS),
+              "params": sum(p.numel() for p in net.parameters()), "evaluation": evaluation,
+              "curve": {"episodes": rec.episodes, "return": rec.returns, "psnr_gain_db": rec.psnr_gain,
+                        "loss": rec.losses, "lr": rec.lr, "pretrain_loss": rec.pretrain_loss}}
+    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    tail = ", ".join(f"{e}: {v:+.2f}" for e, v in list(zip(rec.episodes, rec.psnr_gain))[-3:])
+    parts = ["convGRU"] * cfg.gru + [f"RMC (from episode {round(cfg.rmc_start * cfg.episodes)})"] * cfg.rmc
+    mean = (evaluation or {}).get("mean", {})
+    ev = (f" Greedy test on `{evaluation.get('set')}`: PSNR {mean['psnr_in']:.2f} -> {mean['psnr_out']:.2f} dB."
+          if {"psnr_in", "psnr_out"} <= set(mean) else "")
+    (folder / "README.md").write_text(
+        f"# PixelRL agent `{folder.name}` ({scale} scale, task `{task}`)\n\n"
+        f"Produced by `{command}` on {record['date']} ({record['hardware']}, {device}, torch {torch.__version__}), "
+        f"{rec.seconds / 60:.1f} min. Network: the paper's FCN{' + ' + ' + '.join(parts) if parts else ''}.\n\n"
+        f"Configuration: `{json.dumps(cfg.to_dict())}`; {train_patches} training patches.\n\n"
+        f"PSNR gain of the training episodes (dB, sampled actions) at the last logged episodes: {tail}.{ev} The "
+        f"curves are in `record.json`; the sha256 of `pixelrl.pt` there is checked on load (chapter 7).\n")
+    return folder / "record.json"
+
+
+def load_pixelrl(folder: str | Path, device: torch.device | str = "cpu") -> tuple[PixelRLNet, PixelRLConfig]:
+    """A trained agent from a folder with ``record.json`` + weights, sha256-checked, ``weights_only=True`` load.
+
+    Returns (net in eval mode, config). Raises ValueError when the checkpoint's sha256 does not match.
+    """
+    folder = Path(folder)
+    if not (folder / "record.json").is_file():
+        raise FileNotFoundError(f"folder must hold record.json, got {str(folder)!r}; train an agent with "
+                                "`python scripts/train_pixelrl.py`")
+    record = json.loads((folder / "record.json").read_text())
+    cfg = replace(PixelRLConfig(), **record["config"])
+    net = PixelRLNet(cfg.channels, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)
+    load_state(net, folder / record["file"], record["sha256"])
+    return net.to(device).eval(), cfg
