@@ -275,3 +275,72 @@ def test_errors(box, degraded, clean):
     with pytest.raises(ValueError, match="degraded"):
         env.reset(degraded + 2, clean)
     assert set(REWARDS) == {"psnr", "final-psnr", "final-mse", "ssim"}
+
+
+# ----------------------------------------------------------------------------- chapter 8: no-reference reward
+class CountingScorer:
+    """Mean brightness as a no-reference score, recording the batch size of every call."""
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def __call__(self, images):
+        self.calls.append(images.shape[0])
+        return images.mean(dim=(1, 2, 3))
+
+
+def test_nr_reward_is_the_score_gain_minus_the_tool_cost(box, degraded):
+    scorer = CountingScorer()
+    env = RestoreEnv(box, t_max=3, reward="nr", scorer=scorer, tool_cost=0.01)
+    obs = env.reset(degraded)                                          # no ground truth
+    assert scorer.calls == [4] and torch.allclose(env.start_score, degraded.mean(dim=(1, 2, 3)))
+    before, total = degraded.mean(dim=(1, 2, 3)), torch.zeros(4)
+    for actions in ([1, 2, env.stop, 1], [1, 1, 0, 2], [0, env.stop, 1, 1]):
+        active = ~env.done
+        obs, reward, done, _ = env.step(torch.tensor(actions))
+        acting = active & (torch.tensor(actions) != env.stop)
+        after = obs.image.mean(dim=(1, 2, 3))
+        assert torch.allclose(reward, torch.where(acting, after - before - 0.01, torch.zeros(4)), atol=1e-6)
+        before, total = after, total + reward
+    assert scorer.calls == [4, 3, 3, 2]                                # only the images a tool changed are scored
+    assert env.tool_calls.tolist() == [3, 2, 0, 3]
+    assert torch.allclose(total, env.image.mean(dim=(1, 2, 3)) - degraded.mean(dim=(1, 2, 3))
+                          - 0.01 * env.tool_calls, atol=1e-6)        # telescopes: total gain minus the calls' cost
+    assert total[2] == 0                                               # stopped at once: no gain, no cost
+
+
+def test_nr_reward_takes_a_registered_scorer_by_name(box, degraded, clean):
+    from restorelib.quality import noise_sigma
+    env = RestoreEnv(box, t_max=1, reward="nr", scorer="neg-sigma")
+    env.reset(degraded, clean)                                         # clean is accepted and not needed
+    obs, reward, _, _ = env.step(torch.tensor([0, 0, 0, 0]))
+    assert torch.allclose(reward, noise_sigma(degraded) - noise_sigma(obs.image), atol=1e-4)
+    assert reward[0] > 0                                               # blending toward the truth removes noise
+
+
+def test_tool_cost_with_a_full_reference_reward(box, degraded, clean):
+    env = RestoreEnv(box, t_max=2, reward="psnr", tool_cost=0.5)
+    env.reset(degraded, clean)
+    obs, reward, _, _ = env.step(torch.tensor([0, 1, env.stop, 2]))
+    gain = psnr(obs.image, clean) - psnr(degraded, clean)
+    assert torch.allclose(reward[[0, 1, 3]], gain[[0, 1, 3]] - 0.5, atol=1e-4)
+    assert reward[2] == 0                                              # stop: no tool, no cost
+
+
+def test_nr_errors(box, degraded, clean):
+    with pytest.raises(ValueError, match="scorer"):
+        RestoreEnv(box, reward="nr")
+    with pytest.raises(ValueError, match="scorer"):
+        RestoreEnv(box, reward="psnr", scorer=lambda x: x.mean(dim=(1, 2, 3)))
+    with pytest.raises(ValueError, match="scorer must be one of"):
+        RestoreEnv(box, reward="nr", scorer="no-such-scorer")
+    for cost in (float("nan"), "1", True, None):
+        with pytest.raises(ValueError, match="tool_cost"):
+            RestoreEnv(box, tool_cost=cost)
+    with pytest.raises(ValueError, match="clean"):
+        RestoreEnv(box, reward="psnr").reset(degraded)
+    env = RestoreEnv(box, reward="nr", scorer=lambda x: x.mean(dim=(2, 3)))      # (N, 3): not one score per image
+    with pytest.raises(ValueError, match="scorer must return one score per image"):
+        env.reset(degraded)
+    with pytest.raises(ValueError, match="clean"):
+        RestoreEnv(box, reward="nr", scorer=lambda x: x.mean(dim=(1, 2, 3))).reset(degraded, clean[:2])

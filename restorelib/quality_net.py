@@ -1,0 +1,198 @@
+"""A learnt no-reference quality score (chapter 8): :class:`QualityNet` predicts the PSNR of a degraded image.
+
+Trained in the book on our synthetic distortions, with the true PSNR (clipped to ``PSNR_RANGE``) as its target; it is
+a learnt proxy of a full-reference score, so it is only as good as the distortions it saw. :mod:`restorelib.quality`
+registers it as the scorer ``"quality-net"``.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ._checks import check_images
+from .config import get_device
+from .degradations import apply_levels, parse_spec
+from .metrics import psnr
+from .patches import augment
+from .quality import QUALITY_DIR, Scorer
+from .tools import load_state, save_state
+
+
+PSNR_RANGE = (10.0, 50.0)
+TRAIN_SPECS = ("mild", "moderate", "severe", "blur:0..5", "noise:0..50", "jpeg:10..100")
+
+
+class QualityNet(nn.Module):
+    """A small fully convolutional CNN predicting PSNR (dB) from the degraded image alone. Chapter 8.
+
+    Four 3x3 convolutions (16, 32, 32, 48 channels, the last three with stride 2), global average pooling and a
+    two-layer head: 29,809 parameters. Input (N, 3, H, W) in [0, 1] with H, W >= 32; output (N,) in dB.
+
+    Target: PSNR of the degraded image against its (unseen) clean version, clipped to [10, 50] dB. PSNR because
+    it is what the tools and the agents of chapters 2-7 maximise, so a reward from this net imitates theirs
+    without the ground truth. Caveat: it is a learnt proxy of a full-reference score, trained on our synthetic
+    distortions only; it knows nothing of human preference, and an agent may find images that fool it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        chans = (3, 16, 32, 32, 48)
+        self.body = nn.Sequential(*[m for i in range(4) for m in (
+            nn.Conv2d(chans[i], chans[i + 1], 3, stride=1 if i == 0 else 2, padding=1), nn.ReLU())])
+        self.head = nn.Sequential(nn.Linear(48, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x, "x", channels=3, min_size=32, check_range=False)
+        h = self.body(x - 0.5).mean(dim=(2, 3))
+        return 30.0 + 10.0 * self.head(h)[:, 0]        # the head works in units of 10 dB around 30 dB
+
+
+@dataclass
+class QualityConfig:
+    """Training settings of :class:`QualityNet`: Adam with cosine decay on an L1 loss in dB."""
+
+    steps: int = 20_000
+    batch: int = 64
+    lr: float = 3e-3
+    clean_fraction: float = 0.1     # share of patches left clean (target 50 dB)
+    specs: tuple[str, ...] = TRAIN_SPECS
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: ``ci``: seconds; ``book``: about 10 min on a 2-core CPU; ``paper``: a GPU.
+SCALES: dict[str, QualityConfig] = {
+    "ci": QualityConfig(steps=30, batch=16),
+    "book": QualityConfig(steps=6_000, batch=32),
+    "paper": QualityConfig(steps=100_000, batch=128),
+}
+
+
+def quality_batch(bank: torch.Tensor, cfg: QualityConfig,
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training batch: degraded patches (B, 3, S, S) and their target PSNR (B,) in dB, clipped to PSNR_RANGE."""
+    clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=generator)], generator)
+    pick = torch.randint(len(cfg.specs), (cfg.batch,), generator=generator)
+    pick[torch.rand(cfg.batch, generator=generator) < cfg.clean_fraction] = -1
+    levels: list[dict[str, float]] = [{} for _ in range(cfg.batch)]
+    for k, spec in enumerate(cfg.specs):                # one draw per spec for its images
+        idx = (pick == k).nonzero().flatten().tolist()
+        for i, lv in zip(idx, parse_spec(spec).sample(len(idx), generator)):
+            levels[i] = lv
+    degraded = apply_levels(clean, levels, generator)
+    return degraded, psnr(degraded, clean).clamp(*PSNR_RANGE)
+
+
+@dataclass
+class QualityRecord:
+    """What a training run measured: the mean L1 loss (dB) per logged step, and seconds."""
+
+    steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_quality_net(bank: torch.Tensor, cfg: QualityConfig, device: torch.device | str | None = None,
+                      log: Callable | None = None, progress: bool = False) -> tuple[QualityNet, QualityRecord]:
+    """Train a :class:`QualityNet` on clean patches ``bank`` (P, 3, 63, 63) in [0, 1], degraded on the fly by a
+    random spec of ``cfg.specs`` (or left clean), on ``device`` (default :func:`~restorelib.config.get_device`).
+    ``log`` (e.g. ``print``) gets 50 lines; ``progress`` shows a bar. Returns (net in eval mode, record). Chapter 8.
+    """
+    check_images(bank, "bank", channels=3, min_size=32)
+    device = get_device(device)
+    if not isinstance(cfg.steps, int) or cfg.steps < 1 or not isinstance(cfg.batch, int) or cfg.batch < 1:
+        raise ValueError(f"cfg.steps and cfg.batch must be positive ints, got {cfg.steps!r}, {cfg.batch!r}")
+    g = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    net = QualityNet().to(device).train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * 0.05)
+    rec, t0, running, every = QualityRecord(), time.perf_counter(), [], max(1, cfg.steps // 50)
+    it = range(1, cfg.steps + 1)
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="QualityNet", leave=False)
+    for step in it:
+        x, y = quality_batch(bank, cfg, g)
+        loss = F.l1_loss(net(x.to(device)), y.to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        running.append(loss.item())
+        if step % every == 0 or step == cfg.steps:
+            rec.steps.append(step)
+            rec.losses.append(sum(running) / len(running))
+            running = []
+            if log:
+                log(f"[quality] step {step}: L1 {rec.losses[-1]:.2f} dB, {time.perf_counter() - t0:.0f} s", flush=True)
+    rec.seconds = time.perf_counter() - t0
+    return net.eval(), rec
+
+
+def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, folder: str | Path, command: str,
+                     scale: str, device: torch.device | str = "cpu", train_patches: int | None = None,
+                     extra: dict | None = None) -> Path:
+    """Write ``quality-net.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve) and a README."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = save_state(net, folder / "quality-net.pt")
+    record = {"command": command, "scale": scale, "config": cfg.to_dict(), "device": str(device),
+              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
+              "train_patches": train_patches, "file": "quality-net.pt", "sha256": digest,
+              "params": sum(p.numel() for p in net.parameters()), "target": f"PSNR (dB) clipped to {PSNR_RANGE}",
+              "curve": {"steps": rec.steps, "l1_db": rec.losses}, **(extra or {})}
+    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    (folder / "README.md").write_text(
+        f"# Quality network ({scale} scale)\n\nProduced by `{command}` on {record['date']} ({record['hardware']}, "
+        f"{device}, torch {torch.__version__}), {rec.seconds / 60:.1f} min.\n\n"
+        f"Predicts the PSNR (dB, clipped to [{PSNR_RANGE[0]:g}, {PSNR_RANGE[1]:g}]) of a degraded image against its "
+        f"unseen clean version, from the degraded image alone. Trained on {train_patches} clean 63x63 patches of "
+        f"`embedded-train`, degraded on the fly by one of {list(cfg.specs)} or left clean "
+        f"({cfg.clean_fraction:.0%}). Configuration: `{json.dumps(cfg.to_dict())}`.\n\n"
+        f"Final training L1 error: {rec.losses[-1]:.2f} dB. The sha256 of `quality-net.pt` is in `record.json` and "
+        f"is checked on load; the rank correlations with true PSNR are measured by chapter 8 of the book.\n")
+    return folder / "record.json"
+
+
+def load_quality_net(folder: str | Path | None = None,
+                     device: torch.device | str = "cpu") -> tuple[QualityNet, QualityConfig]:
+    """A trained :class:`QualityNet` from ``folder`` (default: the shipped ``weights/quality/quality-net``).
+
+    Loaded with ``weights_only=True`` after a sha256 check; returns (net in eval mode, config).
+    """
+    folder = Path(folder) if folder is not None else QUALITY_DIR / "quality-net"
+    if not (folder / "record.json").is_file():
+        raise FileNotFoundError(f"no quality network in {folder} (record.json missing); train one with "
+                                "`python scripts/train_quality.py --scale book`")
+    record = json.loads((folder / "record.json").read_text())
+    cfg = replace(QualityConfig(), **{**record["config"], "specs": tuple(record["config"]["specs"])})
+    net = load_state(QualityNet(), folder / record["file"], record["sha256"])
+    return net.to(device).eval(), cfg
+
+
+def quality_net_scorer(folder: str | Path | None = None) -> Scorer:
+    """A scorer returning :class:`QualityNet`'s predicted PSNR (dB, higher = better), loaded on first use."""
+    nets: dict[str, QualityNet] = {}
+
+    @torch.no_grad()
+    def score(images: torch.Tensor) -> torch.Tensor:
+        key = str(images.device)
+        if key not in nets:
+            nets[key] = load_quality_net(folder, images.device)[0]
+        return nets[key](images)
+
+    return score
+
+
