@@ -122,10 +122,12 @@ class TrainRecord:
 
 
 def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torch.device | str = "cpu",
-              log_every: int = 10_000, log=None, progress: bool = False) -> tuple[RLRestoreNet, TrainRecord]:
+              log_every: int = 10_000, log=None, progress: bool = False, init: RLRestoreNet | None = None
+              ) -> tuple[RLRestoreNet, TrainRecord]:
     """Train the agent on clean patches ``bank`` (P, 3, 63, 63) degraded on the fly; returns (net, record).
 
-    ``log`` (e.g. ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar.
+    ``log`` (e.g. ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar; ``init``
+    starts from a trained agent's weights (to continue a run with a new schedule) instead of a fresh network.
     """
     if bank.dim() != 4 or bank.shape[1:] != (3, PATCH, PATCH):
         raise ValueError(f"bank must have shape (P, 3, {PATCH}, {PATCH}), got {tuple(bank.shape)}")
@@ -133,6 +135,11 @@ def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torc
     torch.manual_seed(cfg.seed)
     env = RestoreEnv(toolbox, t_max=cfg.t_max, reward=cfg.reward, tools=cfg.tools, stop_action=cfg.stop_action)
     net = RLRestoreNet(len(env.tool_ids), env.n_actions).to(device)
+    if init is not None:
+        if (init.n_tools, init.n_actions) != (net.n_tools, net.n_actions):
+            raise ValueError(f"init must have {net.n_tools} tools and {net.n_actions} actions like cfg, got "
+                             f"{init.n_tools} and {init.n_actions}")
+        net.load_state_dict(init.state_dict())
     target = copy.deepcopy(net).eval()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     memory = EpisodeMemory(cfg.memory, cfg.t_max)
@@ -242,8 +249,10 @@ def ablation_name(cfg: DQNConfig) -> str:
 
 
 def save_agent(net: RLRestoreNet, cfg: DQNConfig, rec: TrainRecord, folder: str | Path, command: str,
-               scale: str, device: torch.device | str = "cpu", train_patches: int | None = None) -> Path:
-    """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve) and a README card."""
+               scale: str, device: torch.device | str = "cpu", train_patches: int | None = None,
+               extra: dict | None = None) -> Path:
+    """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve, ``extra``) and a
+    README card. ``extra={"init_from": record}`` keeps the record of the run a continued run started from."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     digest = save_state(net, folder / "agent.pt")
@@ -252,7 +261,8 @@ def save_agent(net: RLRestoreNet, cfg: DQNConfig, rec: TrainRecord, folder: str 
               "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
               "train_patches": train_patches, "file": "agent.pt", "sha256": digest, "params": sum(
                   p.numel() for p in net.parameters()),
-              "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
+              "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps},
+              **(extra or {})}
     (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
     write_card(folder)
     return folder / "record.json"
@@ -307,6 +317,11 @@ def write_card(folder: str | Path) -> Path:
              f"`embedded-train`, degraded by the `{r['config']['group']}` group.", "",
              f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
              f"is in `record.json`; the sha256 of `agent.pt` there is checked on load.", ""]
+    if "init_from" in r:
+        i = r["init_from"]
+        lines += [f"This run continued the agent made by `{i['command']}` ({i['config']['steps']:,} steps, "
+                  f"{i['seconds'] / 60:.0f} min; its record is kept under `init_from`): "
+                  f"{(i['seconds'] + r['seconds']) / 60:.0f} min of training in all.", ""]
     if "test" in r:
         t = r["test"]
         lines += [f"Test (`{t['command']}`, {t['images']} patches of {t['set']} per group, 63x63, seed {t['seed']}):",

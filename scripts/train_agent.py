@@ -3,6 +3,8 @@
     python scripts/train_agent.py --scale book                       # the shipped agent (2-core CPU, ~1 h)
     python scripts/train_agent.py --scale ablation --no-stop         # one of chapter 4's ablations (~12 min)
     python scripts/train_agent.py --scale paper --out runs/agent     # the paper's 2M steps, on a GPU
+    python scripts/train_agent.py --scale book --steps 30000 --eps-start 0.1 --train-every 4 --init-from rl-restore
+                                                                     # continue the shipped agent
 
 Training patches: 63x63 crops of the embedded training photos at three scales, degraded on the fly by the
 moderate group. OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, learning
@@ -12,6 +14,7 @@ curve) and a ``README.md`` model card. The default OUT is the package's folder f
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--t-max", type=int, default=3)
     ap.add_argument("--no-stop", action="store_true", help="no stop action: every episode runs t_max tools")
     ap.add_argument("--six-tools", action="store_true", help="only the tools -2 and -4 of each distortion")
+    ap.add_argument("--init-from", default=None, metavar="AGENT",
+                    help="continue from a trained agent (shipped name or folder) with this run's schedule")
+    ap.add_argument("--train-every", type=int, default=None, help="patch-steps per gradient step (default: scale's)")
+    ap.add_argument("--eps-start", type=float, default=None, help="initial exploration rate (default: scale's)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
@@ -46,6 +53,24 @@ def main(argv: list[str] | None = None) -> int:
                   reward_scale=0.01 if args.reward == "final-mse" else 1.0)
     if args.steps:
         cfg = replace(cfg, steps=args.steps, eps_decay=min(cfg.eps_decay, args.steps // 2))
+    if args.train_every is not None:
+        if args.train_every < 1:
+            ap.error(f"--train-every must be a positive int, got {args.train_every}")
+        cfg = replace(cfg, train_every=args.train_every)
+    if args.eps_start is not None:
+        if not 0 <= args.eps_start <= 1:
+            ap.error(f"--eps-start must be in [0, 1], got {args.eps_start}")
+        cfg = replace(cfg, eps_start=args.eps_start)
+    init, extra = None, None
+    if args.init_from:
+        try:
+            init, init_cfg = dqn.load_agent(args.init_from)
+        except (FileNotFoundError, ValueError) as e:
+            ap.error(f"--init-from: {e}")
+        if (init_cfg.t_max, init_cfg.tools, init_cfg.stop_action) != (cfg.t_max, cfg.tools, cfg.stop_action):
+            ap.error("--init-from: the agent's t_max, tools and stop action must match this run's")
+        folder = Path(args.init_from) if Path(args.init_from).is_dir() else weights_dir() / "agents" / args.init_from
+        extra = {"init_from": json.loads((folder / "record.json").read_text())}
     name = "rl-restore" if args.scale != "ablation" else ablation_name(cfg)
     out = args.out or weights_dir() / "agents" / name
     seed_everything(args.seed)
@@ -54,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python scripts/train_agent.py", *(sys.argv[1:] if argv is None else argv)])
     print(f"[train_agent] {name}: {cfg.to_dict()}", flush=True)
     net, rec = dqn.train_dqn(Toolbox.load(device=dev), bank, cfg, device=dev, log_every=max(1, cfg.steps // 50),
-                             log=print)
-    save_agent(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank))
+                             log=print, init=init)
+    save_agent(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank),
+               extra=extra)
     print(f"[train_agent] wrote {out / 'agent.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0
 

@@ -88,3 +88,16 @@ def test_train_dqn_runs_and_learns_to_stop_on_a_hurting_toolbox():
     assert (actions[0] == 12).sum() >= 6
     with pytest.raises(ValueError, match="bank"):
         dqn.train_dqn(box, torch.rand(2, 3, 32, 32), cfg)
+
+
+def test_train_dqn_continues_from_an_initial_agent():
+    box = Toolbox()                                         # untrained tools are the identity: cheap and harmless
+    bank = torch.rand(8, 3, 63, 63, generator=torch.Generator().manual_seed(0))
+    init = RLRestoreNet()
+    with torch.no_grad():
+        init.head.bias.fill_(0.5)
+    cfg = dqn.DQNConfig(steps=20, env_batch=4, batch_episodes=4, memory=50, learn_start=1000, group="mild")
+    net, _ = dqn.train_dqn(box, bank, cfg, init=init)       # learning never starts: the weights stay the init's
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), init.state_dict().values()))
+    with pytest.raises(ValueError, match="init"):
+        dqn.train_dqn(box, bank, cfg, init=RLRestoreNet(6, 7))
