@@ -202,6 +202,13 @@ def _agent_factory(arg: str, device: torch.device, max_length: int | None = None
     return AgentMethod(arg or "rl-restore", device, max_length=max_length)
 
 
+def _hirl_factory(arg: str, device: torch.device, **options: object) -> Method:
+    from .hirl_restore import hirl_factory                     # HIRL is imported only when it is asked for
+    return hirl_factory(arg, device, **options)
+
+
+register_method("hirl", _hirl_factory, "the hierarchical type-then-degree agent (chapter 6, in preparation; "
+                "--max-length); hirl:AGENT picks a trained agent folder")
 register_method("rl-restore", _agent_factory,
                 "the trained DQN agent (chapter 4); rl-restore:AGENT picks a shipped agent or a folder")
 

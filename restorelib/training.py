@@ -12,7 +12,7 @@ import math
 import platform
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -140,15 +140,21 @@ def validation_pairs(spec: ToolSpec, images: dict[str, torch.Tensor], per_image:
 def train_toolbox(scale: str, out: str | Path, *, train_set: str = "embedded-train", val_set: str = "CBSD68",
                   val_per_image: int = 4, robust: bool = True, seed: int = 0, resume: bool = False,
                   only: list[str] | None = None, device: str | None = None, command: str = "",
-                  log: "callable | None" = print) -> tuple[Toolbox, dict]:
-    """Train all 12 tools at ``scale`` (:data:`TOOLBOX_SCALES`) and save them with a record into ``out``.
+                  log: "callable | None" = print, specs: tuple[ToolSpec, ...] | None = None
+                  ) -> tuple[Toolbox, dict]:
+    """Train all tools at ``scale`` (:data:`TOOLBOX_SCALES`) and save them with a record into ``out``.
 
-    Each finished tool is kept in ``out/.partial`` so that ``resume=True`` continues an interrupted run; the
-    manifest (every file's sha256) and ``record.json`` are written only once all 12 are done. Validation patches
-    come from ``val_set``, which must not share an image with ``train_set``. Returns (toolbox, record).
+    The tools are RL-Restore's 12 (chapter 2), or the :class:`ToolSpec` list ``specs`` (e.g. HIRL's 9 of chapter 6,
+    :data:`restorelib.hirl_tools.HIRL_TOOLS`), which the record then lists under ``specs``. Each finished tool is kept
+    in ``out/.partial`` so that ``resume=True`` continues an interrupted run; the manifest (every file's sha256) and
+    ``record.json`` are written only once all are done. Validation patches come from ``val_set``, which must not
+    share an image with ``train_set``. Returns (toolbox, record).
     """
     if scale not in TOOLBOX_SCALES:
         raise ValueError(f"scale must be one of {sorted(TOOLBOX_SCALES)}, got {scale!r}")
+    if specs is not None and (not specs or not all(isinstance(s, ToolSpec) for s in specs)
+                              or len({s.name for s in specs}) != len(specs)):
+        raise ValueError(f"specs must be a non-empty sequence of ToolSpec with distinct names, got {specs!r}")
     cfg, out, dev = dict(TOOLBOX_SCALES[scale]), Path(out), get_device(device)
     log = log or (lambda *a, **k: None)
     train_imgs, val_imgs = data.load_set(train_set), data.load_set(val_set)
@@ -161,7 +167,7 @@ def train_toolbox(scale: str, out: str | Path, *, train_set: str = "embedded-tra
     bank = patch_bank(train_imgs, stride=cfg["stride"])
     log(f"[train_tools] {scale}: {len(bank)} training patches from {len(train_imgs)} images of {train_set}; "
         f"validation on {len(val_imgs)} images of {val_set}; device {dev}", flush=True)
-    box, results = Toolbox(), {}
+    box, results = (Toolbox() if specs is None else Toolbox(tuple(specs))), {}
     for i, (spec, net) in enumerate(zip(box.specs, box.nets)):
         if only and spec.name not in only:
             continue
@@ -201,6 +207,8 @@ def train_toolbox(scale: str, out: str | Path, *, train_set: str = "embedded-tra
                           + (f", {torch.cuda.get_device_name()}" if dev.type == "cuda" else ""),
               "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
               "total_seconds": round(sum(r["seconds"] for r in results.values()), 1), "tools": results}
+    if specs is not None:
+        record["specs"] = [asdict(s) for s in box.specs]
     if len(results) == len(box.specs):
         box.save(out, extra={"record": "record.json"})
         (out / "record.json").write_text(json.dumps(record, indent=2) + "\n")

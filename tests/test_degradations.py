@@ -460,3 +460,31 @@ def test_register_spec_name_is_case_insensitive():
     assert D.parse_spec("my-mix").stages == D.parse_spec("blur:1+noise:5").stages
     with pytest.raises(ValueError, match="name"):
         D.register_spec("a:b", "noise:5")
+
+
+# ----------------------------------------------------------------------------- HIRL's mixtures (chapter 6)
+def test_hirl_blur_sigma_mapping():
+    assert [D.hirl_blur_sigma(k) for k in (5, 10, 15)] == [1.0, 2.0, 3.0]          # sigma = kernel / 5
+    with pytest.raises(ValueError, match="kernel"):
+        D.hirl_blur_sigma(7)
+
+
+@pytest.mark.parametrize("name,blur,noise,quality", [("hirl-mild", 1.0, 15.0, 30.0),
+                                                     ("hirl-moderate", 2.0, 25.0, 20.0),
+                                                     ("hirl-severe", 3.0, 35.0, 10.0)])
+def test_hirl_mixtures(name, blur, noise, quality, photo):
+    spec = parse_spec(name)
+    assert [(s.kind, s.low, s.high) for s in spec.stages] == [("blur", blur, blur), ("noise", noise, noise),
+                                                               ("jpeg", quality, quality)]
+    x = photo.expand(2, -1, -1, -1).contiguous()
+    y, levels = degrade(x, name, gen(3))
+    assert levels == [{"blur": blur, "noise": noise, "jpeg": quality}] * 2
+    explicit = degrade(x, f"jpeg:{quality:g}+noise:{noise:g}+blur:{blur:g}", gen(3))[0]   # applied blur first
+    assert torch.equal(y, explicit) and torch.equal(y, degrade(x, name, gen(3))[0])
+    assert not torch.equal(y, degrade(x, name, gen(4))[0])
+
+
+def test_hirl_single_distortion_specs():
+    assert [(s.kind, s.low, s.high) for s in parse_spec("hirl-awgn").stages] == [("noise", 15.0, 35.0)]
+    assert [(s.kind, s.low, s.high) for s in parse_spec("hirl-jpeg").stages] == [("jpeg", 10.0, 30.0)]
+    assert [(s.kind, s.low, s.high) for s in parse_spec("hirl-blur").stages] == [("blur", 1.0, 3.0)]

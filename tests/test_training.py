@@ -133,3 +133,18 @@ def test_train_tool_rejects_bad_log_every():
     bank = torch.rand(4, 3, 16, 16)
     with pytest.raises(ValueError, match="log_every"):
         train_tool(SmallTool(), tool_spec("noise-1"), bank, steps=2, batch=2, log_every=0)
+
+
+def test_train_toolbox_with_other_specs(tmp_path):
+    from restorelib.hirl_tools import HIRL_TOOLS
+    from restorelib.tools import Toolbox
+    from restorelib.training import train_toolbox
+    specs = (HIRL_TOOLS[0], HIRL_TOOLS[8])                         # a 3-layer denoiser and an 8-layer deblurrer
+    box, record = train_toolbox("ci", tmp_path, val_set="embedded-test", val_per_image=1, specs=specs, log=None)
+    assert box.names == ["denoise-15", "deblur-15"] and set(record["tools"]) == set(box.names)
+    assert record["specs"][1] == {"name": "deblur-15", "distortion": "blur", "low": 2.75, "high": 3.25, "depth": 8}
+    assert [r["steps"] for r in record["tools"].values()] == [5, 3]
+    loaded = Toolbox.load(tmp_path)
+    assert loaded.specs == specs and torch.equal(loaded.nets[1].tail.weight, box.nets[1].tail.weight)
+    with pytest.raises(ValueError, match="specs"):
+        train_toolbox("ci", tmp_path / "x", val_set="embedded-test", specs=(specs[0], specs[0]), log=None)

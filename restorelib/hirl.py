@@ -1,0 +1,448 @@
+"""HIRL (Zhang & Gao): a hierarchical deep-Q agent that picks a tool *type*, then its *degree* (chapter 6).
+
+Two Q-networks, each with a target copy (Sec. 2.3): the type strategy T(s) gives a value per tool type, the degree
+strategy D(s) a value per degree of every type. A step: T picks a type t (epsilon-greedy), D picks a degree d of t
+(epsilon-greedy), tool ``3 t + d`` of the toolset (:mod:`restorelib.hirl_tools`) is applied through
+:class:`~restorelib.env.RestoreEnv`, and the reward is the stepwise PSNR gain (any reward kind the environment
+accepts). D learns every step from that step's transitions on ``r + gamma max D'(s')`` (Eq. 2); the transitions
+[s, t, s', r] go to a memory from which T learns on sampled batches, ``r + gamma max T'(s')`` (Eq. 3). Epsilon starts
+at 0.5 and drops by 0.1 every ``eps_every`` steps to 0.1, gamma = 0.9, the memory holds 100 transitions, T samples 30,
+and the targets copy the networks every 30 trainings (Sec. 3.1; those are the ``paper`` scale).
+
+Our readings of what the paper leaves open, each a setting of :class:`HirlConfig`:
+
+* **D's max** runs over every type and degree of D'(s'): "the largest value obtained after processing s' with the DS
+  target network". So D is a full Q-function of the 9 tools, and T learns which type holds the best of them.
+* **Stopping.** Inference stops "when there is no reward"; without a reference the agent can only stop when the value
+  of the tool it would apply is not positive. Stopping is then an action worth 0, so by default (``stop_floor``) the
+  targets bootstrap with ``max(0, max Q')``, the value of going on *or stopping*; ``stop_floor=False`` is the literal
+  Eq. (2)/(3).
+* **The path-length limit truncates** an episode but is not part of the state, so the last step still bootstraps
+  (time-limit truncation, not termination). Only the ``final-*`` rewards, which arrive at the limit, end there.
+* **Training data**: 63x63 patches of the training photos, each degraded on the fly by one of the mixtures
+  ``hirl-mild``, ``hirl-moderate``, ``hirl-severe`` drawn uniformly (the paper trains on its hybrid data sets).
+
+Checkpoints (save/load with sha256, record, model card) and restoring with a trained agent (patches, whole images by
+voting, the ``hirl`` evaluate method) are in :mod:`restorelib.hirl_restore`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .agents import PATCH, td_targets
+from .config import get_device
+from .degradations import degrade, parse_spec
+from .env import RestoreEnv
+from .hirl_tools import N_DEGREES, N_TYPES
+from .patches import augment
+from .tools import Toolbox, zero_init
+
+HIRL_SPECS: tuple[str, ...] = ("hirl-mild", "hirl-moderate", "hirl-severe")
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"mse": F.mse_loss,
+                                                                          "huber": F.smooth_l1_loss}
+
+
+# ----------------------------------------------------------------------------- networks
+class ResBlock(nn.Module):
+    """Two 3x3 convs with a skip (identity, or a strided 1x1 conv when the shape changes). No batch norm: a
+    Q-network's batch statistics differ between acting, learning and the target network; instead the branch's
+    last conv starts at zero (Fixup-style), so every block starts as its skip, as in IMPALA's ResNet."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
+        zero_init(self.conv2)
+        self.skip = nn.Conv2d(cin, cout, 1, stride) if stride != 1 or cin != cout else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.skip(x) + self.conv2(F.relu(self.conv1(x))))
+
+
+#: ``slim``: a 3x3 stride-2 stem and one block per stage at widths 16/32/64 (63x63 -> 32 -> 16 -> 8), ~77k
+#: parameters, the CPU book scale. ``resnet18``: ResNet18's 7x7 stride-2 stem, max-pool and 2+2+2+2 blocks at
+#: widths 64..512 (63x63 -> 32 -> 16 -> 16 -> 8 -> 4 -> 2), ~11M parameters, the paper's network.
+ARCHS: dict[str, dict] = {
+    "slim": {"stem": (16, 3), "pool": False, "widths": (16, 32, 64), "blocks": (1, 1, 1)},
+    "resnet18": {"stem": (64, 7), "pool": True, "widths": (64, 128, 256, 512), "blocks": (2, 2, 2, 2)},
+}
+
+
+class HirlQNet(nn.Module):
+    """ResNet-style Q-network: images (B, 3, H, W) in [0, 1], H, W >= 16 -> values (B, n_out); global average
+    pooling makes it independent of the patch size (trained on 63x63). Chapter 6."""
+
+    def __init__(self, n_out: int, arch: str = "slim") -> None:
+        super().__init__()
+        if arch not in ARCHS:
+            raise ValueError(f"arch must be one of {sorted(ARCHS)}, got {arch!r}")
+        if not isinstance(n_out, int) or n_out < 1:
+            raise ValueError(f"n_out must be a positive int, got {n_out!r}")
+        a = ARCHS[arch]
+        width, k = a["stem"]
+        self.stem = nn.Conv2d(3, width, k, 2, k // 2)
+        self.pool = nn.MaxPool2d(3, 2, 1) if a["pool"] else nn.Identity()
+        blocks, cin = [], width
+        for i, (w, n) in enumerate(zip(a["widths"], a["blocks"])):
+            for j in range(n):
+                blocks.append(ResBlock(cin, w, 2 if i > 0 and j == 0 else 1))
+                cin = w
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Linear(cin, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != 3 or min(x.shape[-2:]) < 16:
+            raise ValueError(f"x must have shape (B, 3, H, W) with H, W >= 16, got {tuple(x.shape)}")
+        h = self.pool(F.relu(self.stem(x * 2 - 1)))
+        return self.head(self.body(h).mean(dim=(2, 3)))
+
+
+class HirlAgent(nn.Module):
+    """HIRL's two strategies: ``type_net`` T (B, 3, H, W) -> (B, n_types) and ``degree_net`` D -> (B, n_types,
+    n_degrees), the values of every degree of every type.
+
+    D has one output head per type rather than the type as an input: a single pass gives the degree values of every
+    type, which both D's choice (the chosen type's row) and its target (the max over all rows) need, while a one-hot
+    type input would cost a pass per type, or fuse late and amount to the same heads. Chapter 6.
+    """
+
+    def __init__(self, n_types: int = N_TYPES, n_degrees: int = N_DEGREES, arch: str = "slim") -> None:
+        super().__init__()
+        if not isinstance(n_types, int) or n_types < 1 or not isinstance(n_degrees, int) or n_degrees < 1:
+            raise ValueError(f"n_types and n_degrees must be positive ints, got {n_types!r} and {n_degrees!r}")
+        self.n_types, self.n_degrees, self.arch = n_types, n_degrees, arch
+        self.type_net = HirlQNet(n_types, arch)
+        self.degree_net = HirlQNet(n_types * n_degrees, arch)
+
+    def type_values(self, x: torch.Tensor) -> torch.Tensor:
+        """T(s): (B, 3, H, W) -> (B, n_types)."""
+        return self.type_net(x)
+
+    def degree_values(self, x: torch.Tensor) -> torch.Tensor:
+        """D(s): (B, 3, H, W) -> (B, n_types, n_degrees)."""
+        return self.degree_net(x).view(x.shape[0], self.n_types, self.n_degrees)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.type_values(x), self.degree_values(x)
+
+
+# ----------------------------------------------------------------------------- the learning rules
+def hirl_epsilon(step: int, every: int, start: float = 0.5, drop: float = 0.1, end: float = 0.1) -> float:
+    """HIRL's exploration rate: ``start`` (0.5), lowered by ``drop`` (0.1) every ``every`` steps, floored at ``end``
+    (0.1): 0.5, 0.4, 0.3, 0.2, 0.1, 0.1, ... Chapter 6."""
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive int, got {every!r}")
+    if not isinstance(step, int) or step < 0:
+        raise ValueError(f"step must be a non-negative int, got {step!r}")
+    return max(end, round(start - drop * (step // every), 9))
+
+
+def hirl_targets(next_values: torch.Tensor, rewards: torch.Tensor, gamma: float = 0.9,
+                 dones: torch.Tensor | None = None, stop_floor: bool = True) -> torch.Tensor:
+    """TD targets ``r + gamma * max Q'(s')`` for D (next_values (B, n_types, n_degrees): the max over every type and
+    degree) and for T (next_values (B, n_types)); rewards (B,) -> (B,). ``dones`` (B,) bool drops the bootstrap;
+    ``stop_floor`` bootstraps with ``max(0, max Q')``, stopping being worth 0 (module docstring). Chapter 6."""
+    if next_values.dim() < 2 or next_values.shape[0] != rewards.shape[0]:
+        raise ValueError(f"next_values must be (B, ...) with B = len(rewards) = {rewards.shape[0]}, "
+                         f"got {tuple(next_values.shape)}")
+    q = next_values.flatten(1)
+    if stop_floor:
+        q = q.clamp_min(0)
+    dones = torch.zeros_like(rewards, dtype=torch.bool) if dones is None else dones
+    return td_targets(q, rewards, dones, gamma)
+
+
+@torch.no_grad()
+def choose(agent: HirlAgent, x: torch.Tensor, eps: float = 0.0, generator: torch.Generator | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Type then degree for images x (B, 3, H, W): T picks t, D picks d among t's degrees, each epsilon-greedy with
+    its own draw. Returns (types (B,), degrees (B,), D's value of the chosen (t, d) (B,))."""
+    tq, dq = agent(x)
+    t = _eps_greedy(tq, eps, generator)
+    rows = dq[torch.arange(x.shape[0], device=x.device), t]
+    d = _eps_greedy(rows, eps, generator)
+    return t, d, rows.gather(1, d[:, None])[:, 0]
+
+
+def _eps_greedy(q: torch.Tensor, eps: float, generator: torch.Generator | None) -> torch.Tensor:
+    if eps <= 0:
+        return q.argmax(dim=1)
+    explore = torch.rand(q.shape[0], generator=generator).to(q.device) < eps
+    rand = torch.randint(q.shape[1], (q.shape[0],), generator=generator).to(q.device)
+    return torch.where(explore, rand, q.argmax(dim=1))
+
+
+class TransitionMemory:
+    """HIRL's transition memory [s, t, s', r] (plus the degree d and a done flag), a ring buffer of ``capacity``
+    transitions with the images kept as uint8 (4x smaller; as :class:`restorelib.dqn.EpisodeMemory`)."""
+
+    def __init__(self, capacity: int, size: int = PATCH) -> None:
+        if not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+        self.capacity, self.size, self.pos = capacity, 0, 0
+        self.s = torch.zeros(capacity, 3, size, size, dtype=torch.uint8)
+        self.s2 = torch.zeros_like(self.s)
+        self.t = torch.zeros(capacity, dtype=torch.long)
+        self.d = torch.zeros(capacity, dtype=torch.long)
+        self.r = torch.zeros(capacity)
+        self.done = torch.zeros(capacity, dtype=torch.bool)
+
+    def add(self, s: torch.Tensor, t: torch.Tensor, d: torch.Tensor, r: torch.Tensor, s2: torch.Tensor,
+            done: torch.Tensor) -> None:
+        """A batch of B transitions: s, s2 (B, 3, S, S) in [0, 1]; t, d (B,) long; r (B,); done (B,) bool."""
+        b = min(s.shape[0], self.capacity)
+        idx = (self.pos + torch.arange(b)) % self.capacity
+        for name, v in (("s", s), ("s2", s2)):
+            getattr(self, name)[idx] = (v[-b:].detach().clamp(0, 1) * 255).round().byte().cpu()
+        self.t[idx], self.d[idx], self.r[idx] = t[-b:].cpu(), d[-b:].cpu(), r[-b:].float().cpu()
+        self.done[idx] = done[-b:].cpu()
+        self.pos = (self.pos + b) % self.capacity
+        self.size = min(self.size + b, self.capacity)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """``n`` transitions drawn uniformly with replacement; images back as float in [0, 1]."""
+        if self.size == 0:
+            raise ValueError("the memory is empty")
+        i = torch.randint(self.size, (n,), generator=generator)
+        return {"s": self.s[i].float() / 255, "t": self.t[i], "d": self.d[i], "r": self.r[i],
+                "s2": self.s2[i].float() / 255, "done": self.done[i]}
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclass
+class HirlConfig:
+    """Hyper-parameters; the defaults are the ``paper`` scale. A *step* applies one tool to each of the
+    ``env_batch`` patches and trains D once and T once (from ``t_start`` stored transitions on)."""
+
+    steps: int = 225_000            # 500 "epochs" of 2400 three-step episodes at 16 patches per step
+    env_batch: int = 16             # patches rolled out in parallel
+    max_len: int = 3                # tools per training episode (the path-length limit)
+    gamma: float = 0.9
+    eps_start: float = 0.5
+    eps_drop: float = 0.1
+    eps_end: float = 0.1
+    eps_every: int = 45_000         # the paper's 100 epochs
+    memory: int = 100               # transitions kept for T (at 16 patches a step: the last ~6 steps)
+    t_batch: int = 30               # transitions per T update
+    t_start: int = 100              # transitions stored before T learns
+    target_every: int = 30          # steps (= trainings of each network) between target copies
+    lr: float = 1e-4
+    arch: str = "resnet18"
+    reward: str = "psnr"
+    scorer: str | None = None       # the no-reference scorer of reward "nr" (label-free chapter), by name
+    stop_floor: bool = True
+    specs: list[str] = field(default_factory=lambda: list(HIRL_SPECS))
+    tools: list[str] | None = None  # the 9 tool names in (type, degree) order; None = the toolbox's order
+    n_types: int = N_TYPES
+    n_degrees: int = N_DEGREES
+    loss: str = "mse"               # the paper's squared L2 (Eq. 2, 3), or "huber" (DQN's, robust to large errors)
+    grad_clip: float | None = 10.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "env_batch", "max_len", "eps_every", "memory", "t_batch", "t_start", "target_every",
+                     "n_types", "n_degrees"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if not 0 <= self.gamma < 1:
+            raise ValueError(f"gamma must lie in [0, 1), got {self.gamma!r}")
+        if not 0 <= self.eps_end <= self.eps_start <= 1 or self.eps_drop < 0:
+            raise ValueError(f"eps_start, eps_drop, eps_end must satisfy 0 <= eps_end <= eps_start <= 1 and "
+                             f"eps_drop >= 0, got {self.eps_start!r}, {self.eps_drop!r}, {self.eps_end!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {sorted(ARCHS)}, got {self.arch!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        if not self.specs:
+            raise ValueError("specs must name at least one distortion spec")
+        for s in self.specs:
+            parse_spec(s)
+        if self.tools is not None and len(self.tools) != self.n_types * self.n_degrees:
+            raise ValueError(f"tools must name n_types * n_degrees = {self.n_types * self.n_degrees} tools, "
+                             f"got {len(self.tools)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Schedules by scale. ``paper``: the paper's settings with ResNet18 (a GPU). ``book``: the slim ResNet on a 2-core
+#: CPU, 9,000 steps (144k patch-steps) at about 0.27 s each (measured on one thread of a busy 2-core CPU, half of it
+#: the tools): about 40 min; a larger memory and batch for T, a higher learning rate. ``ci``: seconds.
+SCALES: dict[str, HirlConfig] = {
+    "paper": HirlConfig(),
+    "book": HirlConfig(steps=9_000, eps_every=1_800, memory=2_000, t_batch=32, t_start=320, target_every=30,
+                       lr=5e-4, arch="slim"),
+    "ci": HirlConfig(steps=24, env_batch=4, eps_every=6, memory=48, t_batch=8, t_start=8, target_every=6, lr=1e-3,
+                     arch="slim"),
+}
+
+
+# ----------------------------------------------------------------------------- training
+def mixture_degrader(specs: list[str] | tuple[str, ...] = HIRL_SPECS
+                     ) -> Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]:
+    """A function (clean (N, 3, S, S) in [0, 1], generator) -> degraded, each image by one of ``specs`` drawn
+    uniformly (default HIRL's three mixtures). Chapter 6."""
+    parsed = [parse_spec(s) for s in specs]
+    if not parsed:
+        raise ValueError("specs must name at least one distortion spec")
+
+    def fn(clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        pick = torch.randint(len(parsed), (clean.shape[0],), generator=generator)
+        out = clean.clone()
+        for i, sp in enumerate(parsed):
+            sel = (pick == i).nonzero().flatten()
+            if len(sel):
+                out[sel] = degrade(clean[sel], sp, generator)[0]
+        return out
+    return fn
+
+
+@dataclass
+class HirlRecord:
+    """Per logged step: mean training-episode return (dB, with exploration), epsilon, D and T losses, and (with a
+    validation set) the greedy PSNR gain; total seconds."""
+
+    steps: list[int] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    eps: list[float] = field(default_factory=list)
+    loss_d: list[float] = field(default_factory=list)
+    loss_t: list[float] = field(default_factory=list)
+    val_gain: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def curve(self) -> dict:
+        """The curves as JSON-ready lists (NaN, e.g. T's loss before it learns, becomes None)."""
+        clean = lambda v: [None if isinstance(x, float) and math.isnan(x) else x for x in v]  # noqa: E731
+        return {"steps": self.steps, "return_db": clean(self.returns), "eps": self.eps, "loss_d": clean(self.loss_d),
+                "loss_t": clean(self.loss_t), "val_gain_db": clean(self.val_gain)}
+
+
+def _update(net: nn.Module, opt: torch.optim.Optimizer, q: torch.Tensor, y: torch.Tensor, kind: str,
+            clip: float | None) -> float:
+    loss = LOSSES[kind](q, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip:
+        nn.utils.clip_grad_norm_(net.parameters(), clip)
+    opt.step()
+    return loss.item()
+
+
+def _mean(v: list[float]) -> float:
+    return sum(v) / len(v) if v else math.nan
+
+
+def train_hirl(toolbox: Toolbox | nn.Module, bank: torch.Tensor, cfg: HirlConfig,
+               device: torch.device | str | None = None, log: Callable | None = None, progress: bool = False,
+               reward: str | None = None, scorer: object | None = None,
+               degrader: Callable | None = None, val: tuple[torch.Tensor, torch.Tensor] | None = None,
+               log_every: int | None = None) -> tuple[HirlAgent, HirlRecord]:
+    """Train HIRL's T and D (module docstring) on clean patches ``bank`` (P, 3, 63, 63) in [0, 1]. Chapter 6.
+
+    ``toolbox`` holds the 9 tools in (type, degree) order (or ``cfg.tools`` names them). ``reward`` overrides
+    ``cfg.reward`` with any kind :class:`~restorelib.env.RestoreEnv` accepts, ``scorer`` is passed to it for a
+    no-reference reward. ``degrader(clean, generator) -> degraded`` replaces the mixtures of ``cfg.specs``.
+    ``val`` = (degraded, clean) patches adds the greedy PSNR gain at every log (``log_every`` steps, default a
+    twentieth of the run). Returns (agent in eval mode on ``device``, record).
+    """
+    if not isinstance(bank, torch.Tensor) or bank.dim() != 4 or bank.shape[1:] != (3, PATCH, PATCH):
+        raise ValueError(f"bank must have shape (P, 3, {PATCH}, {PATCH}), got {tuple(getattr(bank, 'shape', ()))}")
+    if reward is not None:
+        cfg = replace(cfg, reward=reward)
+    scorer = scorer if scorer is not None else cfg.scorer
+    log_every = log_every or cfg.max_len * max(1, cfg.steps // (20 * cfg.max_len))   # whole episodes per log
+    if not isinstance(log_every, int) or log_every < 1:
+        raise ValueError(f"log_every must be a positive int, got {log_every!r}")
+    dev = get_device(device)
+    g = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    env = RestoreEnv(toolbox, t_max=cfg.max_len, reward=cfg.reward, tools=cfg.tools, stop_action=False,
+                     **({"scorer": scorer} if scorer is not None else {}))
+    if env.n_actions != cfg.n_types * cfg.n_degrees:
+        raise ValueError(f"toolbox must hold n_types * n_degrees = {cfg.n_types * cfg.n_degrees} tools (or "
+                         f"cfg.tools name them), got {env.n_actions}")
+    degrader = degrader or mixture_degrader(cfg.specs)
+    agent = HirlAgent(cfg.n_types, cfg.n_degrees, cfg.arch).to(dev)
+    target = copy.deepcopy(agent).eval().requires_grad_(False)
+    opt_t = torch.optim.Adam(agent.type_net.parameters(), lr=cfg.lr)
+    opt_d = torch.optim.Adam(agent.degree_net.parameters(), lr=cfg.lr)
+    memory = TransitionMemory(cfg.memory)
+    final_reward = cfg.reward.startswith("final")
+    rec, t0, step = HirlRecord(), time.perf_counter(), 0
+    returns, losses_d, losses_t = [], [], []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=cfg.steps, desc="HIRL steps", leave=False)
+    while step < cfg.steps:
+        clean = augment(bank[torch.randint(len(bank), (cfg.env_batch,), generator=g)], g)
+        obs = env.reset(degrader(clean, g).to(dev), clean.to(dev))
+        ret = torch.zeros(cfg.env_batch, device=dev)
+        for k in range(cfg.max_len):
+            if step >= cfg.steps:
+                break
+            eps = hirl_epsilon(step, cfg.eps_every, cfg.eps_start, cfg.eps_drop, cfg.eps_end)
+            s = obs.image
+            t, d, _ = choose(agent, s, eps, g)
+            obs, r, done, _ = env.step(t * cfg.n_degrees + d)
+            ret += r
+            terminal = done & final_reward          # the length limit truncates, unless rewards only come there
+            with torch.no_grad():
+                y = hirl_targets(target.degree_values(obs.image), r, cfg.gamma, terminal, cfg.stop_floor)
+            q = agent.degree_values(s)[torch.arange(len(t), device=dev), t, d]
+            losses_d.append(_update(agent.degree_net, opt_d, q, y, cfg.loss, cfg.grad_clip))
+            memory.add(s, t, d, r, obs.image, terminal)
+            if memory.size >= cfg.t_start:
+                b = {key: v.to(dev) for key, v in memory.sample(cfg.t_batch, g).items()}
+                with torch.no_grad():
+                    y = hirl_targets(target.type_values(b["s2"]), b["r"], cfg.gamma, b["done"], cfg.stop_floor)
+                q = agent.type_values(b["s"]).gather(1, b["t"][:, None])[:, 0]
+                losses_t.append(_update(agent.type_net, opt_t, q, y, cfg.loss, cfg.grad_clip))
+            step += 1
+            if k == cfg.max_len - 1:
+                returns.append(ret.mean().item())
+            if step % cfg.target_every == 0:
+                target.load_state_dict(agent.state_dict())
+            if bar is not None:
+                bar.update(1)
+            if step % log_every == 0 or step == cfg.steps:
+                rec.steps.append(step)
+                rec.returns.append(_mean(returns))
+                rec.eps.append(eps)
+                rec.loss_d.append(_mean(losses_d))
+                rec.loss_t.append(_mean(losses_t))
+                if val is not None:
+                    rec.val_gain.append(greedy_gain(agent.eval(), toolbox, *val, cfg))
+                    agent.train()
+                returns, losses_d, losses_t = [], [], []
+                if log:
+                    log(f"[hirl] step {step}: return {rec.returns[-1]:+.3f} dB, loss D {rec.loss_d[-1]:.4f}, "
+                        f"T {rec.loss_t[-1]:.4f}, eps {eps:.1f}"
+                        + (f", val gain {rec.val_gain[-1]:+.3f} dB" if val is not None else "")
+                        + f", {time.perf_counter() - t0:.0f} s", flush=True)
+    if bar is not None:
+        bar.close()
+    rec.seconds = time.perf_counter() - t0
+    return agent.eval(), rec
+
+
+@torch.no_grad()
+def greedy_gain(agent: HirlAgent, toolbox: Toolbox | nn.Module, degraded: torch.Tensor, clean: torch.Tensor,
+                cfg: HirlConfig, max_len: int | None = None) -> float:
+    """Mean PSNR gain (dB) of the greedy rollout (type, degree, stop when no gain) on (degraded, clean) patches."""
+    from .hirl_restore import HirlRestorer
+    from .metrics import psnr
+    dev = next(agent.parameters()).device
+    out, _, _ = HirlRestorer(agent, cfg, toolbox).rollout(degraded.to(dev), max_len)
+    return (psnr(out, clean.to(dev)) - psnr(degraded.to(dev), clean.to(dev))).mean().item()

@@ -1,0 +1,313 @@
+"""Trained HIRL agents (chapter 6): checkpoints, restoring patches and whole images, and the ``hirl`` evaluate method.
+
+Checkpoints follow chapter 4's: ``agent.pt`` (T and D, loaded with ``weights_only=True`` after a sha256 check),
+``record.json`` (command, config, hardware, seconds, curves, and the tools' folder with the sha256 of their manifest)
+and a ``README.md`` model card; shipped agents live in ``restorelib/weights/agents-hirl/NAME``.
+
+Inference (HIRL Fig. 2b): at every step T picks the type, D the degree of that type, and the tool is applied, "until
+there is no reward". Without a reference the agent cannot measure the reward, so it stops when D's value of the tool
+it would apply is not positive (no further gain predicted), or at the path-length limit (3, 5 or 7 in the paper).
+
+* **patches**: every 63x63 patch follows its own chain (:meth:`HirlRestorer.rollout`);
+* **whole images** (:meth:`HirlRestorer.restore_image`): the image is cut into 63x63 patches as for the chapter-4
+  agent (:func:`restorelib.restore.patch_grid`); each step every patch votes for its type, or for stopping when its
+  own best value is not positive; when a type wins, every patch votes for the degree it would use *with that type*,
+  the winning tool runs on the whole image (tiled, :func:`restorelib.restore.apply_tiled`), and when stopping wins
+  the chain ends.
+
+Register the method with ``register_method("hirl", hirl_factory, ...)`` (see :func:`hirl_factory`).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ._checks import check_images
+from .agents import PATCH
+from .config import weights_dir
+from .hirl import HirlAgent, HirlConfig, HirlRecord, choose
+from .hirl_tools import HIRL_TOOLS_DIR, hirl_toolbox
+from .metrics import psnr
+from .restore import ImageResult, apply_tiled, patch_grid
+from .tools import Toolbox, count_params, load_state, save_state, sha256_bytes
+
+AGENTS_DIR: Path = weights_dir() / "agents-hirl"
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def _portable(folder: str | Path | None) -> str | None:
+    """A toolbox folder as stored in a record: relative to the package's weights when inside them."""
+    if folder is None:
+        return None
+    p = Path(folder).resolve()
+    try:
+        return str(p.relative_to(weights_dir().resolve()))
+    except ValueError:
+        return str(p)
+
+
+def toolbox_folder(record: dict) -> Path | None:
+    """The folder of the tools an agent was trained with, from its record (None: not recorded)."""
+    t = record.get("toolbox")
+    return None if t is None else (Path(t) if Path(t).is_absolute() else weights_dir() / t)
+
+
+def save_hirl(agent: HirlAgent, cfg: HirlConfig, rec: HirlRecord, folder: str | Path, command: str, scale: str,
+              device: torch.device | str = "cpu", train_patches: int | None = None,
+              toolbox_dir: str | Path | None = HIRL_TOOLS_DIR) -> Path:
+    """Write ``agent.pt`` (T and D), ``record.json`` (command, config, hardware, seconds, sha256, toolbox and the
+    sha256 of its manifest, curves) and a ``README.md`` card into ``folder``; returns the record's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = save_state(agent, folder / "agent.pt")
+    manifest = Path(toolbox_dir) / "manifest.json" if toolbox_dir is not None else None
+    record = {"command": command, "scale": scale, "config": cfg.to_dict(), "device": str(device),
+              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads"
+                          + (f", {torch.cuda.get_device_name()}" if torch.device(device).type == "cuda" else ""),
+              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
+              "train_patches": train_patches, "file": "agent.pt", "sha256": digest,
+              "params": {"type": count_params(agent.type_net), "degree": count_params(agent.degree_net)},
+              "toolbox": _portable(toolbox_dir),
+              "toolbox_sha256": sha256_bytes(manifest.read_bytes()) if manifest and manifest.is_file() else None,
+              "curve": rec.curve()}
+    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_hirl_card(folder)
+    return folder / "record.json"
+
+
+def write_hirl_card(folder: str | Path) -> Path:
+    """(Re)write the README.md model card of a HIRL agent folder from its ``record.json`` (and ``test`` results)."""
+    folder = Path(folder)
+    r = json.loads((folder / "record.json").read_text())
+    c, cfg = r["curve"], r["config"]
+    tail = ", ".join(f"{s}: {v:+.2f}" for s, v in list(zip(c["steps"], c["return_db"]))[-3:] if v is not None)
+    lines = [f"# HIRL agent `{folder.name}` ({r['scale']} scale)", "",
+             f"Produced by `{r['command']}` on {r['date']} ({r['hardware']}, {r['device']}, torch {r['torch']}), "
+             f"{r['seconds'] / 60:.0f} min.", "",
+             f"Type network T and degree network D: `{cfg['arch']}` ResNet, {r['params']['type']:,} and "
+             f"{r['params']['degree']:,} parameters. Tools: `{r['toolbox']}`. Configuration: `{json.dumps(cfg)}`; "
+             f"{r['train_patches']} training patches from `embedded-train`, each degraded by one of "
+             f"{', '.join(f'`{s}`' for s in cfg['specs'])}.", "",
+             f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}."]
+    if c.get("val_gain_db") and c["val_gain_db"][-1] is not None:
+        lines.append(f"Greedy PSNR gain on the validation patches at the end: {c['val_gain_db'][-1]:+.2f} dB.")
+    lines += ["The whole curves are in `record.json`; the sha256 of `agent.pt` there is checked on load.", ""]
+    if "test" in r:
+        t = r["test"]
+        lines += [f"Test (`{t['command']}`):", "", "| distortion | PSNR in | PSNR out | tools |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| {k} | {v['psnr_in']:.2f} | {v['psnr_out']:.2f} | {v['tool_calls']:.2f} |"
+                  for k, v in t["results"].items()]
+        lines.append("")
+    (folder / "README.md").write_text("\n".join(lines))
+    return folder / "README.md"
+
+
+def shipped_hirl_agents() -> list[str]:
+    """Names of the HIRL agents shipped in ``restorelib/weights/agents-hirl`` (e.g. ``hirl``)."""
+    return sorted(p.parent.name for p in AGENTS_DIR.glob("*/record.json")) if AGENTS_DIR.is_dir() else []
+
+
+def load_hirl(name: str | Path = "hirl", device: torch.device | str = "cpu") -> tuple[HirlAgent, HirlConfig, dict]:
+    """A trained HIRL agent: a shipped name (:func:`shipped_hirl_agents`) or a folder with ``record.json``; the
+    weights are loaded with ``weights_only=True`` after a sha256 check. Returns (agent in eval mode, config, record).
+    """
+    folder = Path(name) if Path(name).is_dir() else AGENTS_DIR / str(name)
+    if not (folder / "record.json").is_file():
+        raise FileNotFoundError(f"agent must be one of {shipped_hirl_agents()} or a folder with record.json, got "
+                                f"{str(name)!r}; train one with `python scripts/train_hirl.py --part agent`")
+    record = json.loads((folder / "record.json").read_text())
+    cfg = HirlConfig(**record["config"])
+    agent = HirlAgent(cfg.n_types, cfg.n_degrees, cfg.arch)
+    load_state(agent, folder / record["file"], record["sha256"])
+    return agent.to(device).eval(), cfg, record
+
+
+class HirlRestorer:
+    """A trained HIRL agent with its toolbox. ``HirlRestorer.load("hirl")`` reads a shipped agent. Chapter 6."""
+
+    def __init__(self, agent: HirlAgent, cfg: HirlConfig, toolbox: Toolbox | nn.Module) -> None:
+        self.agent, self.cfg, self.toolbox = agent.eval(), cfg, toolbox
+        self.tool_ids = (list(range(len(toolbox))) if cfg.tools is None else [toolbox.index(t) for t in cfg.tools])
+        if len(self.tool_ids) != agent.n_types * agent.n_degrees:
+            raise ValueError(f"toolbox must hold n_types * n_degrees = {agent.n_types * agent.n_degrees} tools (or "
+                             f"cfg.tools name them), got {len(self.tool_ids)}")
+        self.device = next(agent.parameters()).device
+
+    @classmethod
+    def load(cls, name: str | Path = "hirl", device: torch.device | str = "cpu",
+             toolbox: Toolbox | None = None) -> "HirlRestorer":
+        """Load agent ``name`` (shipped name or folder) and the tools recorded with it (unless ``toolbox`` is given);
+        warns when those tools changed since the agent was trained (their manifest's sha256 differs)."""
+        agent, cfg, record = load_hirl(name, device)
+        if toolbox is None:
+            folder = toolbox_folder(record)
+            if folder is None:
+                raise ValueError(f"agent {str(name)!r} records no toolbox folder; pass toolbox=")
+            toolbox = hirl_toolbox(folder, device) if cfg.tools is None else Toolbox.load(folder, device)
+            expected = record.get("toolbox_sha256")
+            if expected and sha256_bytes((folder / "manifest.json").read_bytes()) != expected:
+                warnings.warn(f"the tools in {folder} changed since agent {str(name)!r} was trained; retrain it",
+                              stacklevel=2)
+        return cls(agent, cfg, toolbox)
+
+    def tool(self, tool_type: int, degree: int) -> int:
+        """The toolbox index of (type, degree)."""
+        return self.tool_ids[tool_type * self.agent.n_degrees + degree]
+
+    @property
+    def params(self) -> int:
+        """Parameters of T, D and every tool they may call."""
+        return count_params(self.agent) + sum(count_params(self.toolbox.nets[i]) for i in self.tool_ids)
+
+    def agent_macs(self) -> int:
+        """Multiply-adds of one step of the agent (T and D) on one 63x63 patch."""
+        from torch.utils.flop_counter import FlopCounterMode
+        x = torch.zeros(1, 3, PATCH, PATCH, device=self.device)
+        with torch.no_grad(), FlopCounterMode(display=False) as fc:
+            self.agent(x)
+        return fc.get_total_flops() // 2
+
+    def _max_len(self, max_len: int | None) -> int:
+        max_len = self.cfg.max_len if max_len is None else max_len
+        if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 0:
+            raise ValueError(f"max_len must be a non-negative int, got {max_len!r}")
+        return max_len
+
+    @torch.no_grad()
+    def rollout(self, patches: torch.Tensor, max_len: int | None = None
+                ) -> tuple[torch.Tensor, list[list[str]], torch.Tensor]:
+        """Each patch (N, 3, H, W) in [0, 1] (63x63 as in training) follows its own chain: type by T, degree by D,
+        until D's value of that tool is not positive or after ``max_len`` tools (default the training length).
+
+        Returns (restored (N, 3, H, W), chains of tool names, tool applications per patch (N,) long).
+        """
+        check_images(patches, "patches", channels=3, min_size=16)
+        max_len = self._max_len(max_len)
+        x = patches.to(self.device).clone()
+        n = x.shape[0]
+        running = torch.ones(n, dtype=torch.bool, device=self.device)
+        calls = torch.zeros(n, dtype=torch.long, device=self.device)
+        chains: list[list[str]] = [[] for _ in range(n)]
+        for _ in range(max_len):
+            idx = running.nonzero().flatten()
+            if not len(idx):
+                break
+            t, d, v = choose(self.agent, x[idx])
+            go = v > 0
+            running[idx[~go]] = False                       # no gain predicted: this patch's chain is over
+            idx, tools = idx[go], (t * self.agent.n_degrees + d)[go]
+            for a in tools.unique().tolist():               # one call per distinct tool
+                sel = idx[tools == a]
+                x[sel] = self.toolbox.apply(x[sel], self.tool_ids[a])
+                for i in sel.tolist():
+                    chains[i].append(self.toolbox.names[self.tool_ids[a]])
+            calls[idx] += 1
+        return x, chains, calls
+
+    @torch.no_grad()
+    def restore_image(self, image: torch.Tensor, max_len: int | None = None, reference: torch.Tensor | None = None,
+                      tile: int = 512, chunk: int = 256) -> ImageResult:
+        """Restore one whole image (3, H, W) in [0, 1] by patch voting (module docstring). The result's ``votes``
+        hold per step the votes for each type and, last, for stopping (n_types + 1,); with ``reference`` (3, H, W)
+        its ``psnr`` holds the PSNR before the first and after every step."""
+        if not isinstance(image, torch.Tensor) or image.dim() != 3:
+            raise ValueError(f"image must be a tensor of shape (3, H, W), got {getattr(image, 'shape', image)!r}")
+        check_images(image[None], "image", channels=3)
+        max_len = self._max_len(max_len)
+        nt, nd = self.agent.n_types, self.agent.n_degrees
+        x = image.to(self.device)[None].clone()
+        h, w = x.shape[-2:]
+        ref = reference.to(self.device)[None] if reference is not None else None
+        result = ImageResult(image, [], [], [psnr(x, ref).item()] if ref is not None else [])
+        corners = patch_grid(max(h, PATCH), max(w, PATCH))
+        for _ in range(max_len):
+            view = x
+            if h < PATCH or w < PATCH:                                   # at least one full patch
+                view = F.pad(x, (0, max(0, PATCH - w), 0, max(0, PATCH - h)), mode="replicate")
+            votes = torch.zeros(nt + 1, dtype=torch.long, device=self.device)
+            rows = []
+            for k in range(0, len(corners), chunk):
+                crops = torch.stack([view[0, :, y:y + PATCH, xx:xx + PATCH] for y, xx in corners[k:k + chunk]])
+                tq, dq = self.agent(crops)
+                t = tq.argmax(dim=1)
+                best = dq[torch.arange(len(t), device=self.device), t].max(dim=1).values
+                votes += torch.bincount(torch.where(best > 0, t, nt), minlength=nt + 1)
+                rows.append(dq)
+            result.votes.append(votes.cpu())
+            a = int(votes.argmax())
+            if a == nt:
+                break
+            d = int(torch.bincount(torch.cat(rows)[:, a].argmax(dim=1), minlength=nd).argmax())
+            tool = self.tool(a, d)
+            x = apply_tiled(lambda z: self.toolbox.apply(z, tool), x, tile=tile)
+            result.chain.append(self.toolbox.names[tool])
+            if ref is not None:
+                result.psnr.append(psnr(x, ref).item())
+        result.image = x[0].cpu()
+        return result
+
+
+class HirlMethod:
+    """``hirl[:AGENT]`` for :func:`restorelib.evaluate.evaluate`: 63x63 inputs follow their own chains, larger
+    images are restored whole by patch voting. ``AGENT`` is a shipped HIRL agent (default ``hirl``) or a folder
+    with ``record.json``. ``trials`` = tool applications, for equal-trial comparisons with brute force. Chapter 6."""
+
+    def __init__(self, agent: "str | Path | HirlRestorer" = "hirl", device: torch.device | str = "cpu",
+                 max_length: int | None = None, toolbox: Toolbox | None = None, name: str | None = None) -> None:
+        self.restorer = agent if isinstance(agent, HirlRestorer) else HirlRestorer.load(agent or "hirl", device,
+                                                                                        toolbox)
+        self.max_length = self.restorer._max_len(max_length)
+        default = str(agent) if isinstance(agent, (str, Path)) and str(agent) not in ("", "hirl") else ""
+        self.name = name or (f"hirl:{default}" if default else "hirl") + f"(L={self.max_length})"
+        self.params = self.restorer.params
+        self._agent_macs = self.restorer.agent_macs()
+
+    def restore(self, degraded: torch.Tensor, **_: object):
+        from .evaluate import Restored
+        r, n_max = self.restorer, self.max_length
+        n, _, h, w = degraded.shape
+        if (h, w) == (PATCH, PATCH):
+            out, chains, calls = r.rollout(degraded, n_max)
+            # a patch runs T and D once per step, plus once more when it stops before the limit
+            steps = [c + (c < n_max) for c in calls.tolist()]
+        else:
+            results = [r.restore_image(img, n_max) for img in degraded]
+            out = torch.stack([res.image for res in results])
+            chains = [res.chain for res in results]
+            steps = [len(res.votes) * len(patch_grid(max(h, PATCH), max(w, PATCH))) for res in results]
+        tool_macs = [sum(r.toolbox.macs_per_pixel(t) for t in c) * h * w for c in chains]
+        macs = [round(tm + s * self._agent_macs) for tm, s in zip(tool_macs, steps)]
+        calls = [len(c) for c in chains]
+        return Restored(out, calls, macs, chains, list(calls))
+
+
+def hirl_factory(arg: str, device: torch.device | str, max_length: int | None = None, **_: object) -> HirlMethod:
+    """The ``hirl[:AGENT]`` method for :func:`restorelib.evaluate.register_method`; ``max_length`` (1..10, default
+    the training length) is ``--max-length``. Other options (``budget``, ``seed``...) are ignored."""
+    if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool)
+                                   or not 1 <= max_length <= 10):
+        raise ValueError(f"max_length must be an int in 1..10, got {max_length!r}")
+    return HirlMethod(arg or "hirl", device, max_length=max_length)
+
+
+def usage_table(chains: list[list[str]], names: list[str]) -> dict[str, list[float]]:
+    """How often each tool was used at each step (HIRL's path analysis): {tool: [fraction of the chains still
+    running at step 1, 2, ...]}, from the chains of :meth:`HirlRestorer.rollout`."""
+    steps = max((len(c) for c in chains), default=0)
+    out = {name: [0.0] * steps for name in names}
+    for k in range(steps):
+        live = [c[k] for c in chains if len(c) > k]
+        for name in live:
+            out[name][k] += 1 / len(live)
+    return out
+
+
+__all__ = ["HirlMethod", "HirlRestorer", "hirl_factory", "usage_table"]
