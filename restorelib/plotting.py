@@ -67,6 +67,8 @@ def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[
 def widgets_available() -> bool:
     """True where an ipywidgets front-end is likely (Colab, Jupyter, VS Code); False in book builds and CI.
 
+    Jupyter Server names a notebook's kernel session (``JPY_SESSION_NAME``); ``JPY_PARENT_PID`` is no sign of a
+    front-end, since every kernel started by jupyter_client has it, those of a book build too.
     ``RESTORELIB_WIDGETS=1`` or ``0`` overrides the guess.
     """
     forced = os.environ.get("RESTORELIB_WIDGETS")
@@ -78,7 +80,7 @@ def widgets_available() -> bool:
         return False
     if "google.colab" in sys.modules:
         return True
-    return any(k in os.environ for k in ("JPY_SESSION_NAME", "JPY_PARENT_PID", "VSCODE_PID"))
+    return any(k in os.environ for k in ("JPY_SESSION_NAME", "VSCODE_PID"))
 
 
 def explorer(render: Callable[..., None], controls: dict[str, tuple], static: dict[str, Sequence]) -> None:

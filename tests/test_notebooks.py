@@ -36,7 +36,11 @@ def test_structure(nb):
     assert "**Objectives.**" in first
     last = text(cs[-1])
     assert "## Summary" in last and "## Exercises" in last
-    assert len(re.findall(r"^\d\. \*\*", last, flags=re.M)) >= 2        # at least two exercises
+    labels = re.findall(r"^ {0,3}(?:`{3,}|:{3,})\{exercise\}.*\n(?:.*\n)*? {0,3}:label: *(\S+)", last, flags=re.M)
+    assert 2 <= len(labels) <= 4, f"{nb.name}: 2-4 {{exercise}} blocks with a :label:, found {labels}"
+    for label in labels:                                                 # every exercise has its (hidden) solution
+        solution = rf"^ {{0,3}}(?:`{{3,}}|:{{3,}})\{{solution\}} +{re.escape(label)}\s*$"
+        assert re.search(solution, last, flags=re.M), f"{nb.name}: no {{solution}} {label}"
     tags = [c.get("metadata", {}).get("tags", []) for c in cs if c["cell_type"] == "code"]
     assert any("hide-input" in t or "remove-cell" in t for t in tags)    # plumbing is hidden
 

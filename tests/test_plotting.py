@@ -33,6 +33,16 @@ def test_explorer_static_fallback(monkeypatch):
     assert calls == [(0, 0.5), (1, 1.0)]
 
 
+def test_book_build_kernels_get_the_static_explorer(monkeypatch):
+    """A kernel started by jupyter_client (nbclient in a book build) has JPY_PARENT_PID but no front-end."""
+    for var in ("RESTORELIB_WIDGETS", "JPY_SESSION_NAME", "VSCODE_PID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("JPY_PARENT_PID", "1234")
+    assert not plotting.widgets_available()
+    monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/01_degradations.ipynb")     # JupyterLab / Notebook 7
+    assert plotting.widgets_available()
+
+
 def test_widgets_forced_on(monkeypatch):
     monkeypatch.setenv("RESTORELIB_WIDGETS", "1")
     assert plotting.widgets_available()

@@ -1,0 +1,275 @@
+"""Checks for the exercises: does a student's function agree with ``restorelib``'s reference implementation?
+
+Each ``check_*`` function (e.g. ``checks.check_psnr(my_psnr)``) calls the student's function on a few seeded cases and
+edge cases and compares it with the library's own implementation. It returns a short success message, or raises
+``AssertionError`` saying which input went in, what was expected, what came back, and a hint, which names the mistake
+when the answer matches a typical one (the natural log instead of log10, a missing ``(1 - done)``, ...).
+
+A new check is a list of :class:`Case`, a reference function and a list of :class:`Mistake` handed to
+:func:`run_check`; :func:`check_brute_force_trials` is the shortest example.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+import torch
+
+from . import agents, metrics, search
+
+
+class Case(NamedTuple):
+    """One input of a check: the arguments ``args``, a readable ``label``, and an optional ``hint`` for this case."""
+
+    label: str
+    args: tuple
+    hint: str = ""
+
+
+class Mistake(NamedTuple):
+    """A typical wrong answer: ``variant`` computes it from a case's arguments; ``hint`` says how to fix it."""
+
+    hint: str
+    variant: Callable[..., Any]
+
+
+def _array(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _show(value: Any) -> str:
+    try:
+        a = _array(value)
+    except (TypeError, ValueError):
+        return f"{value!r} (a {type(value).__name__}, not a number or an array of numbers)"
+    if a.ndim == 0:
+        return f"{a.item():.6g}"
+    text = np.array2string(a.ravel()[:8], precision=4, separator=", ")
+    return f"{text[:-1] + ', ...]' if a.size > 8 else text} (shape {a.shape})"
+
+
+def close(got: Any, expected: Any, atol: float = 1e-4, rtol: float = 1e-5, ceiling: float | None = None) -> bool:
+    """True when ``got`` has the shape and values of ``expected``; where ``expected >= ceiling``, ``got >= ceiling``."""
+    try:
+        g, e = _array(got), _array(expected)
+    except (TypeError, ValueError):
+        return False
+    if g.shape != e.shape:
+        return False
+    ok = np.isclose(g, e, atol=atol, rtol=rtol)
+    return bool(np.all(ok if ceiling is None else np.where(e >= ceiling, g >= ceiling, ok)))
+
+
+def _copy(args: tuple) -> tuple:
+    # every call gets its own copy, so a function that changes its inputs cannot change the next call's
+    return tuple(a.clone() if isinstance(a, torch.Tensor) else copy.deepcopy(a) for a in args)
+
+
+def run_check(name: str, fn: Callable[..., Any], reference: Callable[..., Any], cases: Sequence[Case],
+              mistakes: Sequence[Mistake] = (), *, called_as: str, hint: str,
+              compare: Callable[[Any, Any], bool] = close) -> str:
+    """Compare ``fn`` with ``reference`` on every case; return a success message or raise ``AssertionError``.
+
+    ``called_as`` says how ``fn`` is called (it is repeated in every message); ``hint`` is given when an answer is
+    wrong, matches no :class:`Mistake` and its case has no hint of its own.
+    """
+    if not callable(fn):
+        raise TypeError(f"{name} needs your function itself, e.g. {name}(my_function), not the result of calling it "
+                        f"(got a {type(fn).__name__})")
+    for case in cases:
+        expected = reference(*_copy(case.args))
+        intro = (f"{name}: your function is called as {called_as}.\n  input:    {case.label}\n"
+                 f"  expected: {_show(expected)}\n")
+        try:
+            got = fn(*_copy(case.args))
+        except Exception as err:            # noqa: BLE001 -- any error of the student's code is reported
+            raise AssertionError(f"{intro}  but your function raised {type(err).__name__}: {err}\n"
+                                 f"  hint:     {case.hint or hint}") from err
+        if compare(got, expected):
+            continue
+        why = case.hint or hint
+        for m in mistakes:
+            try:
+                if compare(got, m.variant(*_copy(case.args))):
+                    why = m.hint
+                    break
+            except Exception:               # noqa: BLE001 -- a variant that cannot run on this case matches nothing
+                pass
+        raise AssertionError(f"{intro}  returned: {_show(got)}\n  hint:     {why}")
+    return f"{name}: all {len(cases)} cases pass; it agrees with {reference.__module__}.{reference.__name__}."
+
+
+# ---------------------------------------------------------------------------------------------------- PSNR (ch. 1)
+def check_psnr(fn: Callable[..., Any], numpy: bool = False) -> str:
+    """Check ``fn(x, y)``, the PSNR in dB of each image of a batch, against :func:`restorelib.metrics.psnr`.
+
+    ``x`` and ``y`` are float tensors (N, C, H, W) in [0, 1] (NumPy arrays with ``numpy=True``); ``fn`` returns one
+    value per image, shape (N,). For identical images any value of at least 100 dB, or infinity, is accepted.
+    """
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 3, 16, 16, generator=g)
+    y = (x + torch.tensor([0.01, 0.05, 0.2]).view(3, 1, 1, 1) * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    gray, black, white = torch.rand(2, 1, 12, 12, generator=g), torch.zeros(2, 3, 8, 8), torch.ones(2, 3, 8, 8)
+    cases = [
+        Case("x: 3 random RGB images (3, 3, 16, 16); y = x + noise of σ 0.01, 0.05, 0.2 (clipped to [0, 1])", (x, y)),
+        Case("one image (1, 3, 16, 16), the second pair above", (x[1:2], y[1:2])),
+        Case("2 grey images (2, 1, 12, 12) against their mirror images", (gray, gray.flip(-1))),
+        Case("x all black, y all white (2, 3, 8, 8): the largest possible error, MSE = 1", (black, white),
+             "With MSE = 1 and a peak value of 1, PSNR = 10·log10(1/1) = 0 dB."),
+        Case("identical images (2, 3, 8, 8)", (x[:2, :, :8, :8], x[:2, :, :8, :8]),
+             "Identical images have MSE = 0: return inf, or floor the MSE as restorelib does (1e-10 -> 100 dB), "
+             "but never nan."),
+    ]
+
+    def sq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a.double() - b.double()).pow(2).flatten(1)
+
+    mistakes = [
+        Mistake("You used the natural logarithm: PSNR uses log10 (np.log10 or torch.log10).",
+                lambda a, b: 10 * torch.log(1 / sq(a, b).mean(1))),
+        Mistake("With the MSE the factor is 10: PSNR = 10·log10(1/MSE) = 20·log10(1/RMSE).",
+                lambda a, b: 20 * torch.log10(1 / sq(a, b).mean(1))),
+        Mistake("The images are in [0, 1], so the peak value is 1, not 255.",
+                lambda a, b: 10 * torch.log10(255**2 / sq(a, b).mean(1))),
+        Mistake("Average the squared differences over each image: the mean, not the sum.",
+                lambda a, b: 10 * torch.log10(1 / sq(a, b).sum(1))),
+        Mistake("Square the differences: the MSE is the mean of (x - y)², not of |x - y|.",
+                lambda a, b: 10 * torch.log10(1 / (a.double() - b.double()).abs().flatten(1).mean(1))),
+        Mistake("Compute one MSE per image (the mean over C, H and W, e.g. .flatten(1).mean(1)) and return one PSNR "
+                "per image, not one number for the whole batch.", lambda a, b: 10 * torch.log10(1 / sq(a, b).mean())),
+    ]
+    call = (lambda a, b: fn(a.numpy(), b.numpy())) if numpy else fn
+    return run_check("check_psnr", call, metrics.psnr, cases, mistakes,
+                     compare=lambda got, exp: close(got, exp, atol=2e-3, rtol=0, ceiling=100 - 1e-3),
+                     called_as=f"fn(x, y) with x, y {'NumPy arrays' if numpy else 'float tensors'} (N, C, H, W) in "
+                               "[0, 1]; it returns one PSNR per image",
+                     hint="PSNR = 10·log10(1 / MSE) for images in [0, 1], with one MSE per image.")
+
+
+# ------------------------------------------------------------------------------------- step-wise reward (ch. 2-4)
+def env_stepwise_reward(before: torch.Tensor, after: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """The reward that :class:`restorelib.env.RestoreEnv` (``reward="psnr"``) pays for the step ``before -> after``."""
+    from .env import RestoreEnv
+    from .tools import TOOL_SPECS, Toolbox
+    toolbox = Toolbox(TOOL_SPECS[:1])
+    toolbox.apply = lambda x, tool, clip=True: after.clone()      # a stand-in tool that turns before into after
+    env = RestoreEnv(toolbox, t_max=2, reward="psnr")
+    env.reset(before, clean)
+    return env.step(torch.zeros(before.shape[0], dtype=torch.long))[1]
+
+
+def check_stepwise_reward(fn: Callable[..., Any]) -> str:
+    """Check ``fn(before, after, clean)``, RL-Restore's reward r_t = PSNR(I_{t+1}) - PSNR(I_t) of one step per image.
+
+    The tensors are (N, 3, H, W) in [0, 1]; the reference is the reward of :class:`restorelib.env.RestoreEnv`.
+    """
+    g = torch.Generator().manual_seed(1)
+    clean = torch.rand(4, 3, 16, 16, generator=g)
+    noise = torch.randn(clean.shape, generator=g)
+    noisy, better = (clean + 0.1 * noise).clamp(0, 1), (clean + 0.04 * noise).clamp(0, 1)
+    worse = (clean + 0.2 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
+    cases = [
+        Case("4 images (4, 3, 16, 16): before = clean + noise σ 0.1, after = clean + the same noise at σ 0.04",
+             (noisy, better, clean)),
+        Case("a step that hurts: before = clean + noise σ 0.1, after = clean + noise σ 0.2", (noisy, worse, clean)),
+        Case("a step that changes nothing (after = before)", (noisy, noisy, clean)),
+        Case("mixed: images 0-1 improve, images 2-3 get worse", (noisy, torch.cat([better[:2], worse[2:]]), clean)),
+        Case("a perfect step: after = clean", (noisy, clean, clean),
+             "restorelib.metrics.psnr scores a perfect image 100 dB (the MSE is floored), so the reward stays finite; "
+             "use metrics.psnr rather than a PSNR of your own."),
+    ]
+    p = metrics.psnr
+    mistakes = [
+        Mistake("Keep the sign: a step that makes the image worse gets a negative reward.",
+                lambda b, a, c: (p(a, c) - p(b, c)).abs()),
+        Mistake("The sign is reversed: the reward is the gain, PSNR after the step minus PSNR before it.",
+                lambda b, a, c: p(b, c) - p(a, c)),
+        Mistake("The reward is the change of PSNR in this step, not the PSNR of the new image: "
+                "r_t = PSNR(I_{t+1}, clean) - PSNR(I_t, clean).", lambda b, a, c: p(a, c)),
+        Mistake("Measure both images against the clean image: PSNR(after, clean) - PSNR(before, clean), not the PSNR "
+                "between after and before.", lambda b, a, c: p(a, b)),
+        Mistake("The reward is a difference of PSNRs (dB), not of MSEs.",
+                lambda b, a, c: metrics.mse(b, c) - metrics.mse(a, c)),
+        Mistake("Return one reward per image, shape (N,), not the mean over the batch.",
+                lambda b, a, c: (p(a, c) - p(b, c)).mean()),
+    ]
+    return run_check("check_stepwise_reward", fn, env_stepwise_reward, cases, mistakes,
+                     called_as="fn(before, after, clean) with float tensors (N, 3, H, W) in [0, 1]; it returns one "
+                               "reward per image",
+                     hint="r_t = metrics.psnr(after, clean) - metrics.psnr(before, clean), one value per image.")
+
+
+# ----------------------------------------------------------------------------------------- brute force (ch. 3)
+def check_brute_force_trials(fn: Callable[..., Any]) -> str:
+    """Check ``fn(m, max_len)``, brute force's trials over m tools, against :func:`.search.brute_force_trials`."""
+    cases = [Case(f"m = {m}, max_len = {L}", (m, L)) for m, L in ((12, 1), (12, 3), (9, 2), (9, 4), (2, 10))]
+    cases += [Case("m = 1, max_len = 5: a single tool", (1, 5),
+                   "With m = 1 the closed form m(m^L - 1)/(m - 1) divides by zero: there is one chain of each length, "
+                   "so L trials; handle m = 1 separately."),
+              Case("m = 7, max_len = 0: only the empty chain", (7, 0), "With L = 0 nothing is tried: 0 trials.")]
+    mistakes = [
+        Mistake("Brute force scores the chains of every length 1, 2, ..., L, not only the longest: sum m^i over "
+                "i = 1..L.", lambda m, L: m**L),
+        Mistake("Start the sum at i = 1: the empty chain (stop at once) costs no tool application.",
+                lambda m, L: sum(m**i for i in range(L + 1))),
+        Mistake("The sum runs up to and including i = L.", lambda m, L: sum(m**i for i in range(1, L))),
+        Mistake("m·L is greedy's cost (at most m trials per step); brute force tries every chain.",
+                lambda m, L: m * L),
+        Mistake("Chains that share a prefix share its computation: count one application per node of the search "
+                "tree (m^i at depth i), not i per chain of length i.",
+                lambda m, L: sum(i * m**i for i in range(1, L + 1))),
+    ]
+    return run_check("check_brute_force_trials", fn, search.brute_force_trials, cases, mistakes,
+                     compare=lambda got, exp: close(got, exp, atol=0.0, rtol=0.0),
+                     called_as="fn(m, max_len) with two ints; it returns the number of tool applications",
+                     hint="Depth i of the search tree holds m^i chains, each one tool application on top of its "
+                          "prefix: sum m^i for i = 1..L.")
+
+
+# ----------------------------------------------------------------------------------------------- TD target (ch. 4)
+def check_td_target(fn: Callable[..., Any]) -> str:
+    """Check ``fn(q_next, rewards, dones, gamma)``, the one-step deep-Q target, against :func:`.agents.td_targets`.
+
+    ``q_next`` (..., A) holds the target network's values of the next states, ``rewards`` (...) floats and ``dones``
+    (...) bools; the target is r + gamma * max_a q_next * (1 - done).
+    """
+    g = torch.Generator().manual_seed(2)
+    q, r = torch.randn(5, 4, generator=g), torch.randn(5, generator=g)
+    d, none, every = torch.tensor([0, 1, 0, 0, 1]).bool(), torch.zeros(5).bool(), torch.ones(5).bool()
+    seq = torch.randn(3, 2, 4, generator=g), torch.randn(3, 2, generator=g), torch.tensor([[0, 0], [0, 1], [1, 1]]) > 0
+    cases = [
+        Case("q_next (5, 4) random, rewards (5,), dones [F, T, F, F, T], gamma 0.99", (q, r, d, 0.99)),
+        Case("the same transitions with gamma 0.9", (q, r, d, 0.9)),
+        Case("every transition terminal (dones all True), gamma 0.99", (q, r, every, 0.99),
+             "At a terminal transition there is no next state: the target is the reward alone."),
+        Case("no transition terminal, all Q-values negative, gamma 0.5", (-q.abs() - 0.1, r, none, 0.5)),
+        Case("a batch of sequences: q_next (3, 2, 4), rewards and dones (3, 2), gamma 0.95", (*seq, 0.95),
+             "Take the maximum over the last dimension (the actions), q_next.max(dim=-1).values, so that the leading "
+             "dimensions are kept."),
+        Case("gamma 0: the target is the reward", (q, r, d, 0.0)),
+    ]
+
+    def top(qn: torch.Tensor) -> torch.Tensor:
+        return qn.max(dim=-1).values
+
+    mistakes = [
+        Mistake("You forgot (1 - done): at a terminal transition there is no next state, so the target is just the "
+                "reward.", lambda qn, rw, dn, gm: rw + gm * top(qn)),
+        Mistake("The mask is inverted: multiply the next value by (1 - done), which is 0 at terminal transitions.",
+                lambda qn, rw, dn, gm: rw + gm * top(qn) * dn.double()),
+        Mistake("Use the gamma you are given (the fourth argument), not a fixed 0.99.",
+                lambda qn, rw, dn, gm: rw + 0.99 * top(qn) * (~dn).double()),
+        Mistake("Discount the next state's value by gamma.", lambda qn, rw, dn, gm: rw + top(qn) * (~dn).double()),
+        Mistake("The target uses the best next action: the max over actions, not the mean.",
+                lambda qn, rw, dn, gm: rw + gm * qn.mean(dim=-1) * (~dn).double()),
+        Mistake("Take the maximum over the actions of each transition (dim=-1), not over the whole tensor.",
+                lambda qn, rw, dn, gm: rw + gm * qn.max() * (~dn).double()),
+    ]
+    return run_check("check_td_target", fn, agents.td_targets, cases, mistakes,
+                     called_as="fn(q_next, rewards, dones, gamma) with q_next (..., A), rewards (...) floats, dones "
+                               "(...) bools and a float gamma",
+                     hint="target = rewards + gamma * q_next.max(dim=-1).values * (1 - dones); dones is a bool tensor, "
+                          "so write (~dones).float() or 1 - dones.float().")
