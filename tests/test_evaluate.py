@@ -133,3 +133,15 @@ def test_random_method_is_seeded_by_evaluate(images):
     a = evaluate("random", images, "noise:20", seed=7)
     b = evaluate("random", images, "noise:20", seed=7)
     assert [r["chain"] for r in a["per_image"]] == [r["chain"] for r in b["per_image"]]
+
+
+def test_fixed_chain_applies_the_same_chain_to_every_image():
+    from restorelib.evaluate import FixedChain
+    from restorelib.tools import Toolbox
+    box = Toolbox()                                    # untrained tools: the identity, so the result is the input
+    m = FixedChain(["noise-2", "blur-3"], box)
+    x = torch.rand(3, 3, 20, 24, generator=torch.Generator().manual_seed(0))
+    r = m.restore(x)
+    assert torch.allclose(r.images, x) and r.chains == [["noise-2", "blur-3"]] * 3 and r.tool_calls == [2] * 3
+    assert r.macs == [round((box.macs_per_pixel("noise-2") + box.macs_per_pixel("blur-3")) * 20 * 24)] * 3
+    assert m.params == sum(p.numel() for p in box.parameters()) and m.name == "best fixed chain"
