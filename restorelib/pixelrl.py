@@ -312,8 +312,8 @@ def train_pixelrl(clean_bank: torch.Tensor, task: str | Task, cfg: PixelRLConfig
                   ) -> tuple[PixelRLNet, TrainRecord]:
     """Train PixelRL with the fully convolutional A2C on crops of ``clean_bank`` (P, C, H, W) in [0, 1]. Chapter 7.
 
-    ``task`` degrades the clean crops on the fly (see :func:`make_task`: ``"noise:25"``, ``"saltpepper:0.5"``,
-    ``"text"``, a callable). Returns (net in eval mode, record).
+    ``task`` degrades the clean crops on the fly (see :func:`~restorelib.pixelrl_actions.make_task`:
+    ``"noise:25"``, ``"saltpepper:0.5"``, ``"text"``, a callable). Returns (net in eval mode, record).
     """
     cfg = cfg or PixelRLConfig()
     if not isinstance(cfg, PixelRLConfig):

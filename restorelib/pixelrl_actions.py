@@ -269,7 +269,7 @@ def draw_text_mask(n: int, height: int, width: int, generator: torch.Generator |
                    sizes: tuple[int, int] = TEXT_SIZES) -> torch.Tensor:
     """Masks of random text, as the paper's inpainting task overlays documents: (n, 1, height, width) bool. Chapter 7.
 
-    Per image a font (DejaVu Sans / Serif, regular, bold, italic, bold italic; see :func:`_font_files`) and a size
+    Per image a font (DejaVu Sans / Serif, regular, bold, italic, bold italic; see ``_font_files()``) and a size
     in ``sizes`` are drawn, and the image is filled with lines of random lowercase words (letters a-z, 1-9 long).
     Without those fonts Pillow's scalable default font is used, and without FreeType its fixed bitmap font.
     """

@@ -6,7 +6,8 @@ sees the ground truth. A *scorer* maps images (N, 3, H, W) in [0, 1] to scores (
 * ``"niqe"``        -NIQE (Mittal, Soundararajan & Bovik 2013): how far the natural-scene statistics of an image lie
   from those of pristine photos, with the pristine model fitted by :func:`fit_niqe` on our training photos.
 * ``"neg-sigma"``   minus a blind estimate of the white-noise sigma (Immerkaer 1996), 0-255 scale: noise only.
-* ``"quality-net"`` :class:`QualityNet`, a small CNN trained in the book to predict the PSNR of a degraded image.
+* ``"quality-net"`` :class:`~restorelib.quality_net.QualityNet`, a small CNN trained in the book to predict the
+  PSNR of a degraded image.
 
 Plug in your own (a multimodal model, any IQA network) with one function::
 
