@@ -218,8 +218,8 @@ SCALES: dict[str, DQNConfig] = {
                       lr=5e-4, lr_min=1e-4, eps_decay=50_000),
     "ablation": DQNConfig(steps=24_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
                           lr=5e-4, lr_min=1e-4, eps_decay=12_000),
-    "ci": DQNConfig(steps=400, env_batch=8, batch_episodes=8, memory=200, learn_start=32, train_every=8,
-                    target_every=100, lr=1e-3, eps_decay=200),
+    "ci": DQNConfig(steps=240, env_batch=8, batch_episodes=8, memory=200, learn_start=32, train_every=8,
+                    target_every=100, lr=1e-3, eps_decay=120),
 }
 
 

@@ -253,7 +253,7 @@ def niqe(images: torch.Tensor, model: NIQEModel | None = None, block: int = 96) 
 def noise_sigma(images: torch.Tensor) -> torch.Tensor:
     """Immerkaer's blind estimate (CVIU 64(2), 1996) of white-noise sigma, 0-255 scale: (N, C, H, W) -> (N,).
 
-    The mean |response| of a 3x3 kernel that cancels locally planar structure, times sqrt(pi/2) / 6. It sees
+    The mean absolute response of a 3x3 kernel that cancels locally planar structure, times sqrt(pi/2) / 6. It sees
     noise only: blur and JPEG smooth the image and *lower* it. Chapter 8.
     """
     check_images(images, "images", min_size=3)
