@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from .config import weights_dir
 from .degradations import degrade
 from .env import RestoreEnv
 from .patches import augment
-from .tools import Toolbox, load_state, save_state
+from .tools import Toolbox, load_state, write_checkpoint
 
 #: The 6-tool ablation (paper Table 4): the upper tool of each size, i.e. levels 2 and 4 of every distortion.
 SIX_TOOLS = ["blur-2", "blur-4", "noise-2", "noise-4", "jpeg-2", "jpeg-4"]
@@ -253,19 +252,12 @@ def save_agent(net: RLRestoreNet, cfg: DQNConfig, rec: TrainRecord, folder: str 
                extra: dict | None = None) -> Path:
     """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve, ``extra``) and a
     README card. ``extra={"init_from": record}`` keeps the record of the run a continued run started from."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = save_state(net, folder / "agent.pt")
-    record = {"command": command, "scale": scale, "config": cfg.to_dict(), "device": str(device),
-              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
-              "train_patches": train_patches, "file": "agent.pt", "sha256": digest, "params": sum(
-                  p.numel() for p in net.parameters()),
-              "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps},
-              **(extra or {})}
-    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_checkpoint(net, folder, "agent.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
+                     seconds=rec.seconds, train_patches=train_patches,
+                     curve={"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps},
+                     **(extra or {}))
     write_card(folder)
-    return folder / "record.json"
+    return Path(folder) / "record.json"
 
 
 def agent_config(name: str, scale: str) -> DQNConfig:

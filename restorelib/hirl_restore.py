@@ -20,8 +20,6 @@ Register the method with ``register_method("hirl", hirl_factory, ...)`` (see :fu
 from __future__ import annotations
 
 import json
-import platform
-import time
 import warnings
 from pathlib import Path
 
@@ -36,7 +34,7 @@ from .hirl import HirlAgent, HirlConfig, HirlRecord, choose
 from .hirl_tools import HIRL_TOOLS_DIR, hirl_toolbox
 from .metrics import psnr
 from .restore import ImageResult, apply_tiled, patch_grid
-from .tools import Toolbox, count_params, load_state, save_state, sha256_bytes
+from .tools import Toolbox, count_params, load_state, sha256_bytes, write_checkpoint
 
 AGENTS_DIR: Path = weights_dir() / "agents-hirl"
 
@@ -64,22 +62,15 @@ def save_hirl(agent: HirlAgent, cfg: HirlConfig, rec: HirlRecord, folder: str | 
               toolbox_dir: str | Path | None = HIRL_TOOLS_DIR) -> Path:
     """Write ``agent.pt`` (T and D), ``record.json`` (command, config, hardware, seconds, sha256, toolbox and the
     sha256 of its manifest, curves) and a ``README.md`` card into ``folder``; returns the record's path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = save_state(agent, folder / "agent.pt")
     manifest = Path(toolbox_dir) / "manifest.json" if toolbox_dir is not None else None
-    record = {"command": command, "scale": scale, "config": cfg.to_dict(), "device": str(device),
-              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads"
-                          + (f", {torch.cuda.get_device_name()}" if torch.device(device).type == "cuda" else ""),
-              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
-              "train_patches": train_patches, "file": "agent.pt", "sha256": digest,
-              "params": {"type": count_params(agent.type_net), "degree": count_params(agent.degree_net)},
-              "toolbox": _portable(toolbox_dir),
-              "toolbox_sha256": sha256_bytes(manifest.read_bytes()) if manifest and manifest.is_file() else None,
-              "curve": rec.curve()}
-    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_checkpoint(agent, folder, "agent.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
+                     seconds=rec.seconds, train_patches=train_patches,
+                     params={"type": count_params(agent.type_net), "degree": count_params(agent.degree_net)},
+                     toolbox=_portable(toolbox_dir),
+                     toolbox_sha256=sha256_bytes(manifest.read_bytes()) if manifest and manifest.is_file() else None,
+                     curve=rec.curve())
     write_hirl_card(folder)
-    return folder / "record.json"
+    return Path(folder) / "record.json"
 
 
 def write_hirl_card(folder: str | Path) -> Path:

@@ -15,7 +15,6 @@ only through the value loss; rewards are multiplied by 255 on [0, 1] images, i.e
 from __future__ import annotations
 
 import json
-import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -31,7 +30,7 @@ from .metrics import psnr
 from .pixelrl_actions import (  # noqa: F401  (re-exported: chapter 7 imports everything from here)
     ACTIONS, N_ACTIONS, Task, apply_actions, draw_text_mask, filter_bank, make_task, overlay_text, pixel_reward,
     to_gray)
-from .tools import load_state, save_state
+from .tools import load_state, write_checkpoint
 
 RMC_SIZE = 33                 # = the receptive field of the network, as in the paper
 
@@ -443,16 +442,11 @@ def save_pixelrl(net: PixelRLNet, cfg: PixelRLConfig, rec: TrainRecord, folder: 
                  evaluation: dict | None = None) -> Path:
     """Write ``pixelrl.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves) and a README card."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = save_state(net, folder / "pixelrl.pt")
-    record = {"command": command, "scale": scale, "task": task, "config": cfg.to_dict(), "device": str(device),
-              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
-              "train_patches": train_patches, "file": "pixelrl.pt", "sha256": digest, "actions": list(ACTIONS),
-              "params": sum(p.numel() for p in net.parameters()), "evaluation": evaluation,
-              "curve": {"episodes": rec.episodes, "return": rec.returns, "psnr_gain_db": rec.psnr_gain,
-                        "loss": rec.losses, "lr": rec.lr, "pretrain_loss": rec.pretrain_loss}}
-    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    record = write_checkpoint(
+        net, folder, "pixelrl.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
+        seconds=rec.seconds, task=task, train_patches=train_patches, actions=list(ACTIONS), evaluation=evaluation,
+        curve={"episodes": rec.episodes, "return": rec.returns, "psnr_gain_db": rec.psnr_gain, "loss": rec.losses,
+               "lr": rec.lr, "pretrain_loss": rec.pretrain_loss})
     tail = ", ".join(f"{e}: {v:+.2f}" for e, v in list(zip(rec.episodes, rec.psnr_gain))[-3:])
     parts = ["convGRU"] * cfg.gru + [f"RMC (from episode {round(cfg.rmc_start * cfg.episodes)})"] * cfg.rmc
     mean = (evaluation or {}).get("mean", {})

@@ -7,7 +7,6 @@ registers it as the scorer ``"quality-net"``.
 from __future__ import annotations
 
 import json
-import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from .degradations import apply_levels, parse_spec
 from .metrics import psnr
 from .patches import augment
 from .quality import QUALITY_DIR, Scorer
-from .tools import load_state, save_state
+from .tools import load_state, write_checkpoint
 
 
 PSNR_RANGE = (10.0, 50.0)
@@ -145,15 +144,10 @@ def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, fo
                      extra: dict | None = None) -> Path:
     """Write ``quality-net.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve) and a README."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = save_state(net, folder / "quality-net.pt")
-    record = {"command": command, "scale": scale, "config": cfg.to_dict(), "device": str(device),
-              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(rec.seconds, 1),
-              "train_patches": train_patches, "file": "quality-net.pt", "sha256": digest,
-              "params": sum(p.numel() for p in net.parameters()), "target": f"PSNR (dB) clipped to {PSNR_RANGE}",
-              "curve": {"steps": rec.steps, "l1_db": rec.losses}, **(extra or {})}
-    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    record = write_checkpoint(net, folder, "quality-net.pt", command=command, scale=scale, config=cfg.to_dict(),
+                              device=device, seconds=rec.seconds, train_patches=train_patches,
+                              target=f"PSNR (dB) clipped to {PSNR_RANGE}",
+                              curve={"steps": rec.steps, "l1_db": rec.losses}, **(extra or {}))
     (folder / "README.md").write_text(
         f"# Quality network ({scale} scale)\n\nProduced by `{command}` on {record['date']} ({record['hardware']}, "
         f"{device}, torch {torch.__version__}), {rec.seconds / 60:.1f} min.\n\n"

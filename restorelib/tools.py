@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import platform
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -127,6 +129,27 @@ def save_state(module: nn.Module, path: str | Path) -> str:
     data = buf.getvalue()
     Path(path).write_bytes(data)
     return sha256_bytes(data)
+
+
+def write_checkpoint(module: nn.Module, folder: str | Path, file: str, *, command: str, scale: str, config: dict,
+                     device: torch.device | str, seconds: float, **fields: object) -> dict:
+    """Save ``module`` as ``folder/file`` and write ``folder/record.json``; return the record.
+
+    Every shipped checkpoint records the same core: the command that made it, the scale, the configuration, device,
+    hardware, torch version, date, training seconds, the file, its sha256 (checked on load) and the parameter count;
+    ``fields`` add what is particular to a model (curves, test results, ...) and may override ``params``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = save_state(module, folder / file)
+    hardware = f"{platform.machine()}, {torch.get_num_threads()} torch threads"
+    if torch.device(device).type == "cuda":
+        hardware += f", {torch.cuda.get_device_name()}"
+    record = {"command": command, "scale": scale, "config": config, "device": str(device), "hardware": hardware,
+              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(seconds, 1),
+              "file": file, "sha256": digest, "params": count_params(module), **fields}
+    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def load_state(module: nn.Module, path: str | Path, sha256: str | None) -> nn.Module:
