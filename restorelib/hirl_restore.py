@@ -34,7 +34,7 @@ from .hirl import HirlAgent, HirlConfig, HirlRecord, choose
 from .hirl_tools import HIRL_TOOLS_DIR, hirl_toolbox
 from .metrics import psnr
 from .restore import ImageResult, apply_tiled, patch_grid
-from .tools import Toolbox, count_params, load_state, sha256_bytes, write_checkpoint
+from .tools import Toolbox, count_macs, count_params, load_state, sha256_bytes, write_checkpoint
 
 AGENTS_DIR: Path = weights_dir() / "agents-hirl"
 
@@ -160,11 +160,7 @@ class HirlRestorer:
 
     def agent_macs(self) -> int:
         """Multiply-adds of one step of the agent (T and D) on one 63x63 patch."""
-        from torch.utils.flop_counter import FlopCounterMode
-        x = torch.zeros(1, 3, PATCH, PATCH, device=self.device)
-        with torch.no_grad(), FlopCounterMode(display=False) as fc:
-            self.agent(x)
-        return fc.get_total_flops() // 2
+        return count_macs(self.agent, (1, 3, PATCH, PATCH))
 
     def _max_len(self, max_len: int | None) -> int:
         max_len = self.cfg.max_len if max_len is None else max_len
