@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from . import agents, metrics, search
+from . import agents, hirl, metrics, search
 
 
 class Case(NamedTuple):
@@ -273,3 +273,39 @@ def check_td_target(fn: Callable[..., Any]) -> str:
                                "(...) bools and a float gamma",
                      hint="target = rewards + gamma * q_next.max(dim=-1).values * (1 - dones); dones is a bool tensor, "
                           "so write (~dones).float() or 1 - dones.float().")
+
+
+# ----------------------------------------------------------------------------------- hierarchical choice (ch. 6)
+def check_hierarchical_tool(fn: Callable[..., Any]) -> str:
+    """Check ``fn(type_values, degree_values)``, HIRL's greedy type-then-degree decision, against
+    :func:`.hirl.hierarchical_tool`: type_values (B, n_types), degree_values (B, n_types, n_degrees) -> tool indices
+    (B,) = t * n_degrees + d."""
+    g = torch.Generator().manual_seed(6)
+    tv, dv = torch.randn(6, 3, generator=g), torch.randn(6, 3, 3, generator=g)
+    # T prefers type 0 but D's single best value lies in type 2: the hierarchy must not jump to it
+    trap_t = torch.tensor([[1.0, 0.0, 0.5]])
+    trap_d = torch.tensor([[[0.1, 0.3, 0.2], [0.0, 0.0, 0.0], [0.9, 0.0, 0.0]]])
+    cases = [Case("6 random states, 3 types x 3 degrees", (tv, dv)),
+             Case("T prefers type 0; D's largest value of all is type 2's first degree", (trap_t, trap_d),
+                  "The degree is chosen among the degrees of the type T picked: D's row of that type."),
+             Case("2 types x 4 degrees (the tool index is t * n_degrees + d)",
+                  (torch.randn(5, 2, generator=g), torch.randn(5, 2, 4, generator=g)))]
+
+    def top_d(tv: torch.Tensor, dv: torch.Tensor) -> torch.Tensor:
+        return dv.flatten(1).argmax(dim=1)
+
+    mistakes = [
+        Mistake("D's maximum over every type is the flat agent's choice: pick the degree within the type T chose, "
+                "dv[range(B), t].argmax(dim=1).", top_d),
+        Mistake("The index is type-major: t * n_degrees + d, not d * n_types + t.",
+                lambda tv, dv: dv[torch.arange(len(tv)), tv.argmax(1)].argmax(1) * dv.shape[1] + tv.argmax(1)),
+        Mistake("Return the tool index t * n_degrees + d, not the degree alone.",
+                lambda tv, dv: dv[torch.arange(len(tv)), tv.argmax(1)].argmax(1)),
+        Mistake("Return the tool index t * n_degrees + d, not the type alone.", lambda tv, dv: tv.argmax(1)),
+    ]
+    return run_check("check_hierarchical_tool", fn, hirl.hierarchical_tool, cases, mistakes,
+                     compare=lambda got, exp: close(got, exp, atol=0.0, rtol=0.0),
+                     called_as="fn(type_values, degree_values) with type_values (B, n_types) and degree_values "
+                               "(B, n_types, n_degrees); it returns one tool index per state (B,)",
+                     hint="t = type_values.argmax(1); d = degree_values[torch.arange(B), t].argmax(1); "
+                          "return t * n_degrees + d.")

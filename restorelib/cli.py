@@ -44,8 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("restore", help="restore one image file and print the chain taken step by step")
     r.add_argument("image", type=Path, help="the degraded image (PNG, JPEG, BMP, TIFF; gray, RGB, RGBA, 8/16-bit)")
     r.add_argument("-o", "--output", type=Path, required=True, help="where to write the restored image")
-    r.add_argument("--method", default="rl-restore", help="rl-restore[:AGENT], tool:NAME, identity, or an oracle "
-                   "(greedy, brute-force) with --reference")
+    r.add_argument("--method", default="rl-restore", help="rl-restore[:AGENT], hirl[:AGENT], tool:NAME, identity, or "
+                   "an oracle (greedy, brute-force) with --reference")
     r.add_argument("--reference", type=Path, default=None, help="the clean image: PSNR is printed after each step")
     r.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
     r.add_argument("--max-length", type=int, default=None, help="longest chain (default: the method's own)")
@@ -167,17 +167,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"input: {args.image} ({data.describe(info)})")
     for note in info["notes"]:
         print(f"  note: {note}")
-    if isinstance(method, AgentMethod):
-        r = method.restorer
-        res = r.restore_image(x, method.t_max, reference=ref, tile=args.tile)
+    r = getattr(method, "restorer", None)            # the agents (rl-restore, hirl) restore whole images by voting
+    if r is not None:
+        n_max = method.t_max if isinstance(method, AgentMethod) else method.max_length
+        res = r.restore_image(x, n_max, reference=ref, tile=args.tile)
         n_patches = int(res.votes[0].sum()) if res.votes else 0
         print(f"{method.name}: {n_patches} patches of 63x63 vote at each step (at most "
-              f"{method.t_max or r.cfg.t_max} tools)")
+              f"{n_max or r.cfg.t_max} tools)")
         if res.psnr:
             print(f"  start: PSNR {res.psnr[0]:.2f} dB")
         for k, votes in enumerate(res.votes):
             a = int(votes.argmax())
-            line = f"  step {k + 1}: {r.action_name(a):<8} ({int(votes[a])}/{n_patches} votes)"
+            name = res.chain[k] if k < len(res.chain) else "stop"
+            line = f"  step {k + 1}: {name:<10} ({int(votes[a])}/{n_patches} votes)"
             if res.psnr and k + 1 < len(res.psnr):
                 line += f"  PSNR {res.psnr[k + 1]:.2f} dB ({res.psnr[k + 1] - res.psnr[k]:+.2f})"
             print(line)

@@ -85,6 +85,8 @@ class SearchMethod:
         self.kind, self.max_length, self.budget = kind, max_length, budget
         self.toolbox = toolbox if toolbox is not None else Toolbox.load(device=device)
         self.name = kind if kind in ("reverse", "random") else f"{kind}(L={max_length})"
+        if len(self.toolbox) != 12:
+            self.name = f"{self.name}[{len(self.toolbox)} tools]"
         if budget is not None:
             self.name = f"{self.name}[budget {budget}]"
         self.params = count_params(self.toolbox)
@@ -182,8 +184,25 @@ def _search_factory(kind: str):
             raise ValueError(f"max_length must be an int in 1..6, got {max_length!r}")
         if budget is not None and (not isinstance(budget, int) or budget < 1):
             raise ValueError(f"budget must be a positive int or None, got {budget!r}")
-        return SearchMethod(kind, device, max_length=max_length, budget=budget, seed=seed)
+        return SearchMethod(kind, device, max_length=max_length, budget=budget, seed=seed,
+                            toolbox=_search_toolbox(arg, device))
     return make
+
+
+def _search_toolbox(arg: str, device: torch.device) -> "object | None":
+    """The toolbox of ``KIND:ARG``: none given = RL-Restore's 12 tools, ``hirl`` = HIRL's 9 (chapter 6), or a
+    folder with a ``manifest.json`` of trained tools."""
+    from pathlib import Path
+
+    from .tools import Toolbox
+    if arg in ("", "rl-restore"):
+        return None
+    if arg == "hirl":
+        from .hirl_tools import hirl_toolbox
+        return hirl_toolbox(device=device)
+    if (Path(arg) / "manifest.json").is_file():
+        return Toolbox.load(arg, device)
+    raise ValueError(f"method KIND:TOOLS needs TOOLS = rl-restore, hirl or a folder with manifest.json, got {arg!r}")
 
 
 register_method("identity", lambda arg, device, **_: Identity(), "the degraded input, unchanged")
@@ -191,7 +210,8 @@ register_method("tool", _tool_factory, "tool:NAME applies one tool of the toolbo
 register_method("reverse", _search_factory("reverse"), "undo the known distortions in reverse order (JPEG, noise, blur)")
 register_method("greedy", _search_factory("greedy"), "best one-step PSNR gain each step (oracle, --max-length)")
 register_method("brute-force", _search_factory("brute-force"),
-                "best chain of length <= --max-length, stopping allowed (oracle; --budget caps the trials)")
+                "best chain of length <= --max-length, stopping allowed (oracle; --budget caps the trials); "
+                "KIND:hirl searches HIRL's 9 tools, for every search method")
 register_method("random", _search_factory("random"), "a random chain of --max-length tools")
 
 
@@ -207,8 +227,8 @@ def _hirl_factory(arg: str, device: torch.device, **options: object) -> Method:
     return hirl_factory(arg, device, **options)
 
 
-register_method("hirl", _hirl_factory, "the hierarchical type-then-degree agent (chapter 6, in preparation; "
-                "--max-length); hirl:AGENT picks a trained agent folder")
+register_method("hirl", _hirl_factory, "the hierarchical type-then-degree agent (chapter 6, --max-length); "
+                "hirl:AGENT picks a trained agent folder")
 register_method("rl-restore", _agent_factory,
                 "the trained DQN agent (chapter 4); rl-restore:AGENT picks a shipped agent or a folder")
 

@@ -172,6 +172,15 @@ def choose(agent: HirlAgent, x: torch.Tensor, eps: float = 0.0, generator: torch
     return t, d, rows.gather(1, d[:, None])[:, 0]
 
 
+def hierarchical_tool(type_values: torch.Tensor, degree_values: torch.Tensor) -> torch.Tensor:
+    """The greedy hierarchical decision: type t = argmax T(s), then degree d = argmax of D(s)'s row *of that type*;
+    type_values (B, n_types), degree_values (B, n_types, n_degrees) -> toolbox indices ``t * n_degrees + d`` (B,)
+    long. Chapter 6 (exercise)."""
+    t = type_values.argmax(dim=1)
+    d = degree_values[torch.arange(len(t), device=t.device), t].argmax(dim=1)
+    return t * degree_values.shape[2] + d
+
+
 def _eps_greedy(q: torch.Tensor, eps: float, generator: torch.Generator | None) -> torch.Tensor:
     if eps <= 0:
         return q.argmax(dim=1)

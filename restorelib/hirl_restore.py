@@ -121,6 +121,27 @@ def load_hirl(name: str | Path = "hirl", device: torch.device | str = "cpu") -> 
     return agent.to(device).eval(), cfg, record
 
 
+def get_hirl(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
+             name: str = "hirl", log=None, progress: bool = False) -> tuple["HirlRestorer", dict]:
+    """Chapter 6's agent at the active scale: trained here on ``toolbox`` when ``profile.train`` (CI: seconds;
+    paper: ResNet18 on a GPU), else the shipped agent ``name`` with the tools recorded beside it. ``bank``
+    (P, 3, 63, 63) holds the clean training patches when training.
+
+    Returns (restorer, record); the record has ``seconds``, ``command`` and the ``curve`` (``steps``, ``return_db``,
+    ``eps``, ``val_gain_db``) as in a shipped ``record.json``.
+    """
+    from .hirl import SCALES, train_hirl
+    if not profile.train:
+        restorer = HirlRestorer.load(name, device)
+        return restorer, json.loads((AGENTS_DIR / name / "record.json").read_text())
+    if bank is None:
+        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
+    cfg = SCALES[profile.name]
+    agent, rec = train_hirl(toolbox, bank, cfg, device=device, log=log, progress=progress)
+    return HirlRestorer(agent, cfg, toolbox), {"seconds": rec.seconds, "command": f"train_hirl at {profile.name} scale",
+                                               "curve": rec.curve()}
+
+
 class HirlRestorer:
     """A trained HIRL agent with its toolbox. ``HirlRestorer.load("hirl")`` reads a shipped agent. Chapter 6."""
 
@@ -285,6 +306,48 @@ def hirl_factory(arg: str, device: torch.device | str, max_length: int | None = 
     return HirlMethod(arg or "hirl", device, max_length=max_length)
 
 
+def degraded_patches(images: dict[str, torch.Tensor], spec: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, list]:
+    """One random 63x63 patch per image, degraded by ``spec`` with a fixed seed: (degraded, clean) (N, 3, 63, 63)
+    in [0, 1] and the levels drawn per patch. Chapter 6's test protocol (and ``scripts/eval_hirl.py``'s)."""
+    from .data import to_rgb
+    from .degradations import degrade
+    from .patches import random_patches
+    g = torch.Generator().manual_seed(seed)
+    clean = torch.cat([random_patches(to_rgb(im), 1, generator=g) for im in images.values()])
+    degraded, levels = degrade(clean, spec, generator=g)
+    return degraded, clean, levels
+
+
+@torch.no_grad()
+def equal_trials(restorer: HirlRestorer, degraded: torch.Tensor, clean: torch.Tensor,
+                 lengths: tuple[int, ...] = (1, 2, 3, 4)) -> dict[str, list[float]]:
+    """HIRL's Table 2 on patches (N, 3, 63, 63) in [0, 1]: for each path length n, the mean PSNR gain (dB) of brute
+    force over all chains of length <= n (``sum_{i<=n} 9^i`` trials, one walk for every n,
+    :func:`restorelib.search.brute_force_curve`) and of HIRL limited to n tools (its trials: the tools it applies).
+    Returns lists over ``lengths``: ``trials``, ``brute_force_db``, ``hirl_db``, ``hirl_trials``, and the gains per
+    patch ``brute_force_patch_db``, ``hirl_patch_db`` (len(lengths) lists of N). Chapter 6."""
+    from .search import brute_force_curve, brute_force_trials
+    dev = restorer.device
+    degraded, clean = degraded.to(dev), clean.to(dev)
+    m = len(restorer.tool_ids)
+    budgets = [brute_force_trials(m, n) for n in lengths]
+    base = psnr(degraded, clean)
+    curve = brute_force_curve(restorer.toolbox, degraded, clean, budgets,
+                              tools=[restorer.toolbox.names[i] for i in restorer.tool_ids])
+    out: dict[str, list[float]] = {"lengths": list(lengths), "trials": budgets,
+                                   "brute_force_db": (curve - base).mean(dim=1).tolist(), "hirl_db": [],
+                                   "hirl_trials": []}
+    gains = []
+    for n in lengths:
+        restored, _, calls = restorer.rollout(degraded, n)
+        gains.append(psnr(restored, clean) - base)
+        out["hirl_db"].append(gains[-1].mean().item())
+        out["hirl_trials"].append(calls.float().mean().item())
+    out["brute_force_patch_db"] = (curve - base).tolist()
+    out["hirl_patch_db"] = torch.stack(gains).tolist()
+    return out
+
+
 def usage_table(chains: list[list[str]], names: list[str]) -> dict[str, list[float]]:
     """How often each tool was used at each step (HIRL's path analysis): {tool: [fraction of the chains still
     running at step 1, 2, ...]}, from the chains of :meth:`HirlRestorer.rollout`."""
@@ -297,4 +360,4 @@ def usage_table(chains: list[list[str]], names: list[str]) -> dict[str, list[flo
     return out
 
 
-__all__ = ["HirlMethod", "HirlRestorer", "hirl_factory", "usage_table"]
+__all__ = ["HirlMethod", "HirlRestorer", "equal_trials", "get_hirl", "hirl_factory", "degraded_patches", "usage_table"]

@@ -177,6 +177,37 @@ def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, m
     return SearchResult(chains, best_img, best_p, [trials] * n)
 
 
+@torch.no_grad()
+def brute_force_curve(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, budgets: list[int],
+                      tools: list[str] | None = None, chunk: int = 16) -> torch.Tensor:
+    """Best PSNR brute force reaches within each number of trials of ``budgets`` (sorted ascending), per image.
+
+    One breadth-first walk serves every budget: its best after ``sum_{i<=n} m^i`` trials is the best chain of length
+    <= n, so ``budgets = [9, 90, 819, 7380]`` gives HIRL's Table 2 row for 9 tools at the cost of the last column.
+    x, clean: (N, 3, H, W) in [0, 1]. Returns (len(budgets), N) PSNR in dB (the input's PSNR counts as length 0).
+    Chapter 6.
+    """
+    if not budgets or any(not isinstance(b, int) or b < 0 for b in budgets) or list(budgets) != sorted(budgets):
+        raise ValueError(f"budgets must be a non-empty ascending list of non-negative ints, got {budgets!r}")
+    ids = _tool_ids(toolbox, tools)
+    depth = 0
+    while brute_force_trials(len(ids), depth) < budgets[-1]:
+        depth += 1
+    _check(x, clean, depth)
+    out = torch.empty(len(budgets), x.shape[0], device=x.device)
+    for i in range(0, x.shape[0], chunk):
+        xs, cs = x[i:i + chunk], clean[i:i + chunk]
+        best, k = psnr(xs, cs), 0
+        while k < len(budgets) and budgets[k] == 0:
+            out[k, i:i + chunk], k = best, k + 1
+        for trial, (_, y) in enumerate(_walk(toolbox, xs, depth, ids, budgets[-1]), start=1):
+            best = torch.maximum(best, psnr(y, cs))
+            while k < len(budgets) and budgets[k] == trial:
+                out[k, i:i + chunk], k = best, k + 1
+        out[k:, i:i + chunk] = best[None]            # budgets beyond the whole tree: its best
+    return out
+
+
 def random_chains(toolbox: Toolbox, n: int, max_len: int = 3, tools: list[str] | None = None,
                   generator: torch.Generator | None = None) -> list[list[str]]:
     """``n`` chains of exactly ``max_len`` tools drawn uniformly (a baseline an agent must beat)."""

@@ -19,6 +19,7 @@ from restorelib.hirl import (
     mixture_degrader, train_hirl)
 from restorelib.hirl_restore import HirlMethod, HirlRestorer, hirl_factory, load_hirl, save_hirl
 from restorelib.hirl_tools import HIRL_TOOL_NAMES, HIRL_TOOLS, TYPES, hirl_toolbox, tool_index, type_degree
+from restorelib.metrics import psnr
 from restorelib.tools import LargeTool, SmallTool, Toolbox, ToolSpec
 
 from standins import Shift, gen
@@ -296,3 +297,85 @@ def test_train_hirl_script_agent_part(tmp_path):
     assert record["command"].startswith("python scripts/train_hirl.py --part agent --scale ci --steps 6")
     assert record["config"]["steps"] == 6 and record["curve"]["steps"][-1] == 6 and record["train_patches"] > 1000
     assert HirlRestorer.load(out).params > 0 and "HIRL agent" in (out / "README.md").read_text()
+
+
+# ----------------------------------------------------------------------------- chapter 6's experiments
+def test_equal_trials_brute_force_against_hirl():
+    from restorelib.hirl_restore import equal_trials
+    from restorelib.search import brute_force
+    tb = standin_toolbox()
+    clean = flat_bank(3, 8)
+    x = brighten(clean, gen(9))
+    r = HirlRestorer(fixed_agent([0.0, 1.0, 0.0], [[0.0] * 3, [0.0, 0.0, 0.3], [0.0] * 3]), HirlConfig(**TINY), tb)
+    out = equal_trials(r, x, clean, lengths=(1, 2))
+    assert out["trials"] == [9, 90] and out["hirl_trials"] == [1.0, 2.0]
+    base = psnr(x, clean)
+    for k, n in enumerate((1, 2)):
+        expected = (brute_force(tb, x, clean, n).psnr - base).mean().item()
+        assert out["brute_force_db"][k] == pytest.approx(expected, abs=1e-5)
+        assert out["hirl_db"][k] == pytest.approx((psnr((x - 0.1 * n).clamp(0, 1), clean) - base).mean().item(),
+                                                  abs=1e-5)
+    assert len(out["brute_force_patch_db"]) == 2 and len(out["brute_force_patch_db"][0]) == 3
+    # one helpful tool: a second step cannot help brute force (it may stop), while the agent applies it twice
+    assert out["brute_force_db"][0] > 0 and out["brute_force_db"][1] == pytest.approx(out["brute_force_db"][0])
+
+
+def test_degraded_patches_are_seeded_one_per_image():
+    from restorelib.hirl_restore import degraded_patches
+    images = {"a": torch.rand(3, 80, 90, generator=gen(1)), "b": torch.rand(3, 70, 70, generator=gen(2))}
+    d1, c1, lv = degraded_patches(images, "hirl-moderate", seed=3)
+    d2, c2, _ = degraded_patches(images, "hirl-moderate", seed=3)
+    assert d1.shape == (2, 3, 63, 63) and torch.equal(d1, d2) and torch.equal(c1, c2)
+    assert lv[0] == {"blur": hirl_blur_sigma(10), "noise": 25.0, "jpeg": 20.0}
+
+
+def test_get_hirl_trains_at_ci_scale_and_loads_when_shipped(tmp_path, monkeypatch):
+    from restorelib import config
+    from restorelib import hirl_restore as HR
+    from restorelib.hirl_restore import get_hirl
+    tb = standin_toolbox()
+    r, rec = get_hirl(config.get_profile("ci"), tb, flat_bank(8, 1))
+    assert isinstance(r, HirlRestorer) and rec["curve"]["steps"][-1] == SCALES["ci"].steps and rec["seconds"] > 0
+    with pytest.raises(ValueError, match="bank"):
+        get_hirl(config.get_profile("ci"), tb, None)
+    folder = saved_agent(tmp_path)
+    monkeypatch.setattr(HR, "AGENTS_DIR", folder.parent)
+    loaded, rec = get_hirl(config.get_profile("book"), tb, None, name=folder.name)
+    assert loaded.toolbox is not tb and rec["scale"] == "ci"           # the tools recorded beside the agent
+
+
+def test_search_methods_take_hirl_tools(tmp_path, monkeypatch):
+    from restorelib import hirl_tools
+    Toolbox(HIRL_TOOLS).save(tmp_path / "tools")
+    monkeypatch.setattr(hirl_tools, "HIRL_TOOLS_DIR", tmp_path / "tools")
+    m = E.get_method("brute-force:hirl", "cpu", max_length=2, budget=20)
+    assert m.toolbox.names == list(HIRL_TOOL_NAMES) and m.name == "brute-force(L=2)[9 tools][budget 20]"
+    res = E.evaluate(m, {"a": torch.rand(3, 64, 64, generator=gen(1))}, "hirl-mild", patch=63)
+    assert res["trials"] == 20
+    assert E.get_method(f"greedy:{tmp_path / 'tools'}", "cpu").toolbox.names == list(HIRL_TOOL_NAMES)
+    with pytest.raises(ValueError, match="KIND:TOOLS"):
+        E.get_method("reverse:nowhere", "cpu")
+
+
+def test_restore_cli_prints_the_hirl_chain(tmp_path, monkeypatch, capsys):
+    from restorelib import data
+    from restorelib.cli import main
+    folder = saved_agent(tmp_path)
+    img = tmp_path / "in.png"
+    data.save_image(torch.rand(3, 70, 90, generator=gen(2)), img)
+    assert main(["restore", str(img), "-o", str(tmp_path / "out.png"), "--method", f"hirl:{folder}",
+                 "--max-length", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "step 1: dejpeg-10" in text and "step 2: dejpeg-10" in text and "(4/4 votes)" in text
+    assert (tmp_path / "out.png").is_file()
+
+
+def test_hierarchical_tool_and_its_check():
+    from restorelib import checks
+    from restorelib.hirl import hierarchical_tool
+    tv = torch.tensor([[1.0, 0.0, 0.5], [0.0, 0.0, 2.0]])
+    dv = torch.tensor([[[0.1, 0.3, 0.2], [0, 0, 0], [0.9, 0, 0]], [[5.0, 0, 0], [0, 0, 0], [0, 0.1, 0.2]]])
+    assert hierarchical_tool(tv, dv).tolist() == [1, 8]
+    assert "all 3 cases pass" in checks.check_hierarchical_tool(hierarchical_tool)
+    with pytest.raises(AssertionError, match="degree within the type"):
+        checks.check_hierarchical_tool(lambda t, d: d.flatten(1).argmax(1))
