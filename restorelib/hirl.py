@@ -436,7 +436,8 @@ def train_hirl(toolbox: Toolbox | nn.Module, bank: torch.Tensor, cfg: HirlConfig
                     agent.train()
                 returns, losses_d, losses_t = [], [], []
                 if log:
-                    log(f"[hirl] step {step}: return {rec.returns[-1]:+.3f} dB, loss D {rec.loss_d[-1]:.4f}, "
+                    unit = " dB" if "psnr" in cfg.reward else ""
+                    log(f"[hirl] step {step}: return {rec.returns[-1]:+.3f}{unit}, loss D {rec.loss_d[-1]:.4f}, "
                         f"T {rec.loss_t[-1]:.4f}, eps {eps:.1f}"
                         + (f", val gain {rec.val_gain[-1]:+.3f} dB" if val is not None else "")
                         + f", {time.perf_counter() - t0:.0f} s", flush=True)

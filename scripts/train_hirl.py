@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-set", default="CBSD68", help="validation images of the tools (--part tools)")
     ap.add_argument("--resume", action="store_true", help="--part tools: keep the tools finished in OUT/.partial")
     ap.add_argument("--steps", type=int, default=None, help="--part agent: override the number of steps")
-    ap.add_argument("--reward", default=None, help="--part agent: a reward kind of RestoreEnv (default psnr)")
+    ap.add_argument("--reward", default=None, help="--part agent: a reward kind of RestoreEnv (default psnr; nr = "
+                    "the gain of a no-reference score, no ground truth)")
+    ap.add_argument("--scorer", default=None, help="--part agent, --reward nr: a scorer of restorelib.quality "
+                    "(default niqe)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -71,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = args.out or AGENTS_DIR / "hirl"
     cfg = replace(SCALES[args.scale], seed=args.seed)
+    if args.reward is not None:
+        scorer = args.scorer or ("niqe" if args.reward == "nr" else None)
+        cfg = replace(cfg, reward=args.reward, scorer=scorer)
+    elif args.scorer is not None:
+        ap.error("--scorer needs --reward nr")
     if args.steps:
         cfg = replace(cfg, steps=args.steps, eps_every=max(1, min(cfg.eps_every, args.steps // 5)))
     dev = get_device(args.device)
@@ -78,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     bank = patch_bank(data.load_set("embedded-train"), stride=32)
     val = validation_patches(4 if args.scale == "ci" else 32)
     print(f"[train_hirl] agent: {len(bank)} training patches, tools from {args.tools}; {cfg.to_dict()}", flush=True)
-    agent, rec = train_hirl(toolbox, bank, cfg, device=dev, log=print, reward=args.reward, val=val)
-    save_hirl(agent, replace(cfg, reward=args.reward or cfg.reward), rec, out, command=command, scale=args.scale,
+    agent, rec = train_hirl(toolbox, bank, cfg, device=dev, log=print, val=val)
+    save_hirl(agent, cfg, rec, out, command=command, scale=args.scale,
               device=dev, train_patches=len(bank), toolbox_dir=args.tools)
     print(f"[train_hirl] wrote {out / 'agent.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0

@@ -379,3 +379,40 @@ def test_hierarchical_tool_and_its_check():
     assert "all 3 cases pass" in checks.check_hierarchical_tool(hierarchical_tool)
     with pytest.raises(AssertionError, match="degree within the type"):
         checks.check_hierarchical_tool(lambda t, d: d.flatten(1).argmax(1))
+
+
+def test_equal_trials_same_budget_is_the_mean_over_tool_orders():
+    import itertools
+
+    from restorelib.hirl_restore import equal_trials
+    tb = standin_toolbox()
+    clean = flat_bank(2, 10)
+    x = brighten(clean, gen(11))
+    r = HirlRestorer(fixed_agent([0.0, 1.0, 0.0], [[0.0] * 3, [0.0, 0.0, 0.3], [0.0] * 3]), HirlConfig(**TINY), tb)
+    out = equal_trials(r, x, clean, lengths=(1, 2))
+    base = psnr(x, clean)
+    ones = [psnr(tb.apply(x, i), clean) - base for i in range(9)]
+    for k, n in enumerate((1, 2)):           # the best of every n-subset (or stopping), averaged over the subsets
+        subsets = list(itertools.combinations(range(9), n))
+        mean = sum(torch.stack([ones[i] for i in s]).max(dim=0).values.clamp_min(0) for s in subsets) / len(subsets)
+        assert out["brute_force_same_budget_db"][k] == pytest.approx(mean.mean().item(), abs=1e-5)
+    assert out["brute_force_same_budget_db"][1] > out["brute_force_same_budget_db"][0] > 0
+
+
+def test_eval_hirl_script_writes_results_and_card(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    folder = saved_agent(tmp_path)
+    cmd = [sys.executable, str(root / "scripts" / "eval_hirl.py"), "--agent", str(folder), "--set", "embedded-test",
+           "--equal-trials", "1", "--lengths", "1", "2"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    assert p.returncode == 0, p.stderr
+    test = json.loads((folder / "record.json").read_text())["test"]
+    assert set(test["results"]) == {*HIRL_MIXTURES, "hirl-awgn", "hirl-jpeg", "hirl-blur"}
+    assert test["results"]["hirl-mild"]["tool_calls"] == 2                # the fixed agent never stops (L=2)
+    e = test["equal_trials"]
+    assert e["trials"] == [9, 90] and e["patches"] == 1 and e["hirl_trials"] == [1.0, 2.0]
+    card = (folder / "README.md").read_text()
+    assert "| hirl-blur |" in card and "| brute force trials | 9 | 90 |" in card
+    bad = subprocess.run(cmd[:2] + ["--agent", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--agent" in bad.stderr

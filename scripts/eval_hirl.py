@@ -1,0 +1,86 @@
+"""Evaluate a trained HIRL agent (chapter 6) and write the results into its record.json and README.md card.
+
+    RESTORELIB_DATA=/abs/data python scripts/eval_hirl.py                    # the shipped agent, CBSD68
+    python scripts/eval_hirl.py --agent runs/hirl --set embedded-test --equal-trials 2 --lengths 1 2
+
+Two protocols, both on held-out images:
+
+* **results**: one seeded random 63x63 patch per image of ``--set``, degraded by each HIRL mixture (``hirl-mild``,
+  ``-moderate``, ``-severe``) and each single distortion (``hirl-awgn``, ``-jpeg``, ``-blur``), restored by the agent
+  alone (no ground truth), with :func:`restorelib.evaluate.evaluate`;
+* **equal_trials** (the paper's Table 2): the first ``--equal-trials`` images, one patch each per mixture
+  (:func:`restorelib.hirl_restore.degraded_patches`, seed 0), brute force over chains of length <= n against HIRL
+  limited to n tools, and brute force held to n trials (HIRL's budget, averaged over tool orders), for every n of
+  ``--lengths`` (1 2 3 4 by default: up to 7380 trials per patch, about half a minute per patch on one CPU thread),
+  mean over the mixtures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from restorelib import data  # noqa: E402
+from restorelib.config import get_device  # noqa: E402
+from restorelib.degradations import HIRL_SINGLE  # noqa: E402
+from restorelib.evaluate import evaluate  # noqa: E402
+from restorelib.hirl import HIRL_SPECS  # noqa: E402
+from restorelib.hirl_restore import (  # noqa: E402
+    AGENTS_DIR, HirlMethod, HirlRestorer, degraded_patches, equal_trials, write_hirl_card)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--agent", default="hirl", help="a shipped HIRL agent name or a folder (default hirl)")
+    ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
+    ap.add_argument("--equal-trials", type=int, default=8, metavar="N", help="images for Table 2 (0 skips it)")
+    ap.add_argument("--lengths", type=int, nargs="+", default=[1, 2, 3, 4], help="path lengths of Table 2")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None)
+    args = ap.parse_args(argv)
+    folder = Path(args.agent) if Path(args.agent).is_dir() else AGENTS_DIR / args.agent
+    if not (folder / "record.json").is_file():
+        ap.error(f"--agent: {str(folder)!r} holds no record.json")
+    if args.equal_trials < 0:
+        ap.error(f"--equal-trials must be >= 0, got {args.equal_trials}")
+    if any(n < 1 or n > 5 for n in args.lengths) or args.lengths != sorted(set(args.lengths)):
+        ap.error(f"--lengths must be ascending distinct ints in 1..5, got {args.lengths}")
+    dev = get_device(args.device)
+    images = data.load_set(args.set)
+    restorer = HirlRestorer.load(folder, dev)
+    command = " ".join(["python scripts/eval_hirl.py", *(sys.argv[1:] if argv is None else argv)])
+    method = HirlMethod(restorer, name=folder.name)
+    results = {}
+    for spec in (*HIRL_SPECS, *HIRL_SINGLE):
+        r = evaluate(method, images, spec, patch=63, seed=args.seed, device=dev)
+        results[spec] = {k: round(r[k], 4) for k in ("psnr_in", "psnr_out", "ssim_in", "ssim_out", "tool_calls")}
+        print(f"{spec:14} {r['psnr_in']:.2f} -> {r['psnr_out']:.2f} dB ({r['tool_calls']:.2f} tools)", flush=True)
+    test = {"command": command, "set": args.set, "images": len(images), "seed": args.seed, "results": results}
+    if args.equal_trials:
+        t0, subset = time.perf_counter(), dict(list(images.items())[:args.equal_trials])
+        rows = []
+        for spec in HIRL_SPECS:
+            deg, clean, _ = degraded_patches(subset, spec, seed=0)
+            rows.append(equal_trials(restorer, deg, clean, tuple(args.lengths)))
+            print(f"{spec:14} brute force {rows[-1]['brute_force_db']}, HIRL {rows[-1]['hirl_db']}", flush=True)
+        mean = {k: [round(sum(r[k][j] for r in rows) / len(rows), 4) for j in range(len(args.lengths))]
+                for k in ("brute_force_db", "brute_force_same_budget_db", "hirl_db", "hirl_trials")}
+        test["equal_trials"] = {"command": command, "patches": len(subset), "lengths": args.lengths,
+                                "trials": rows[0]["trials"], **mean,
+                                "per_mixture": {s: {k: [round(v, 4) for v in r[k]] for k in ("brute_force_db", "hirl_db")}
+                                                for s, r in zip(HIRL_SPECS, rows)},
+                                "seconds": round(time.perf_counter() - t0)}
+    record = json.loads((folder / "record.json").read_text())
+    record["test"] = test
+    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_hirl_card(folder)
+    print(f"wrote the results into {folder / 'record.json'} and README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
