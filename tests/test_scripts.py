@@ -66,3 +66,50 @@ def test_train_agent_ci_scale_then_eval_agents_writes_test_results(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "eval_agents.py"), "--agents", str(tmp_path)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 2 and "record.json" in p.stderr
+
+
+def _report():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_report", ROOT / "scripts" / "make_report.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _run(psnr_in: float, psnr_out: float, command: str) -> dict:
+    return {"method": "m", "distortion": "d", "psnr_in": psnr_in, "psnr_out": psnr_out, "ssim_in": 0.5,
+            "ssim_out": 0.6, "tool_calls": 2.0, "trials": 2.0, "seconds": 1.0, "images": 68, "command": command,
+            "date": "2026-11-23", "hardware": "x86_64 CPU, 2 cores"}
+
+
+def test_reproduction_report_verdicts_come_from_the_runs(tmp_path):
+    rep = _report()
+    runs = {rid: _run(20.0, 22.0, "python -m restorelib evaluate " + " ".join(a)) for rid, a in rep.WANTED.items()}
+    for g, d in zip(rep.GROUPS, (0.3, 0.1, 0.2)):                   # no-stop beats base: the claim fails
+        runs[rep.run_id("rl-restore:ablation-no-stop", g)]["psnr_out"] = 22.0 + d
+    for g in rep.GROUPS:                                              # final -MSE is worse: the claim holds
+        runs[rep.run_id("rl-restore:ablation-final-mse", g)]["psnr_out"] = 21.0
+    (tmp_path / "runs.json").write_text(json.dumps(runs))
+    out = tmp_path / "page.md"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_report.py"), "--offline", "--runs",
+                        str(tmp_path / "runs.json"), "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    page = out.read_text()
+    rows = {line.split(" | ")[1]: line for line in page.splitlines() if line.startswith("| RL-Restore")}
+    assert rows["The stop action helps (Table 7)"].endswith("| no |")
+    assert "mild -0.30, moderate -0.10, severe -0.20 dB" in rows["The stop action helps (Table 7)"]
+    assert rows["A stepwise PSNR reward beats a final −MSE reward (Table 6)"].endswith("| yes |")
+    assert "not measured" in page and "not trained yet" in page and "2026-11-23" in page
+    assert page.count("| `python -m restorelib evaluate") == len(rep.WANTED)
+    del runs[rep.run_id("hirl", "hirl-mild", "--max-length", "7")]
+    claims = {c["claim"]: c for c in rep.claims(runs)}
+    assert claims["Longer paths help a little (Table 3, path 7 vs 3)"]["ours"].startswith("not measured")
+
+
+def test_shipped_reproduction_page_is_the_scripts_output(tmp_path):
+    """book/reproduction.md is exactly what make_report.py writes from the stored runs (nobody edited it by hand)."""
+    out = tmp_path / "page.md"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_report.py"), "--offline", "--out", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert out.read_text() == (ROOT / "book" / "reproduction.md").read_text()
