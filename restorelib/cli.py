@@ -168,6 +168,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     for note in info["notes"]:
         print(f"  note: {note}")
     r = getattr(method, "restorer", None)            # the agents (rl-restore, hirl) restore whole images by voting
+    counts = None
     if r is not None:
         n_max = method.t_max if isinstance(method, AgentMethod) else method.max_length
         res = r.restore_image(x, n_max, reference=ref, tile=args.tile)
@@ -190,11 +191,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise UsageError(f"--method: {e}") from None
         restored, chain = res.images[0].cpu(), res.chains[0] if res.chains else []
+        counts = getattr(method, "last_counts", None)           # PixelRL: actions per pixel, not a chain
+        if counts is not None:
+            from .pixelrl_method import describe_actions
+            print(f"{method.name}: every pixel takes {len(counts)} actions; the most used at each step:")
+            for line in describe_actions(counts):
+                print(f"  {line}")
         if ref is not None:
             from .metrics import psnr
             p_in, p_out = psnr(x[None], ref[None]).item(), psnr(restored[None], ref[None]).item()
             print(f"  PSNR {p_in:.2f} -> {p_out:.2f} dB ({p_out - p_in:+.2f})")
-    print("chain: " + (" -> ".join(chain) if chain else "(none: the input is returned unchanged)"))
+    if counts is None:
+        print("chain: " + (" -> ".join(chain) if chain else "(none: the input is returned unchanged)"))
     data.write_restored(restored.clamp(0, 1).to(torch.float32), info, out)
     print(f"wrote {out}")
     return 0
@@ -202,6 +210,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def method_device(method: object) -> str:
     """The device a method's networks live on (CPU for methods without any)."""
+    import torch
+    if isinstance(getattr(method, "device", None), torch.device):
+        return str(method.device)
     box = getattr(method, "toolbox", None)
     return str(next(box.parameters()).device) if box is not None else "cpu"
 

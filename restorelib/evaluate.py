@@ -229,6 +229,13 @@ def _hirl_factory(arg: str, device: torch.device, **options: object) -> Method:
 
 register_method("hirl", _hirl_factory, "the hierarchical type-then-degree agent (chapter 6, --max-length); "
                 "hirl:AGENT picks a trained agent folder")
+def _pixelrl_factory(arg: str, device: torch.device, **options: object) -> Method:
+    from .pixelrl_method import pixelrl_factory                 # PixelRL is imported only when it is asked for
+    return pixelrl_factory(arg, device, **options)
+
+
+register_method("pixelrl", _pixelrl_factory, "per-pixel agents (chapter 7); pixelrl:MODEL picks a shipped model "
+                "(noise25-gru-rmc by default) or a folder; --max-length sets the steps")
 register_method("rl-restore", _agent_factory,
                 "the trained DQN agent (chapter 4); rl-restore:AGENT picks a shipped agent or a folder")
 

@@ -342,3 +342,51 @@ def test_train_script_ci_scale_writes_a_checked_checkpoint(tmp_path):
     weights.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="sha256"):
         load_pixelrl(out)
+
+
+# ----------------------------------------------------------------------------- the evaluate / restore method
+def _saved_pixelrl(tmp_path):
+    from restorelib.pixelrl import PixelRLConfig, PixelRLNet, TrainRecord, save_pixelrl
+    torch.manual_seed(0)
+    cfg = PixelRLConfig(episodes=1, batch=1, crop=24, t_max=2, width=8, pretrain_steps=0)
+    net = PixelRLNet(1, width=8, gru=True, rmc=True)
+    folder = tmp_path / "noise25-test"
+    save_pixelrl(net, cfg, TrainRecord(seconds=1.0), folder, command="python scripts/train_pixelrl.py --scale ci",
+                 scale="ci", task="noise:25")
+    return folder, net
+
+
+def test_pixelrl_method_restores_each_channel_on_its_own(tmp_path):
+    from restorelib import evaluate as E
+    from restorelib.pixelrl import pixelrl_restore
+    folder, net = _saved_pixelrl(tmp_path)
+    m = E.get_method(f"pixelrl:{folder}", "cpu")
+    assert m.name == "pixelrl:noise25-test(t=2)" and m.params == sum(p.numel() for p in net.parameters())
+    x = torch.rand(2, 3, 20, 24, generator=torch.Generator().manual_seed(1))
+    res = m.restore(x)
+    ref, _ = pixelrl_restore(net.eval(), x.reshape(6, 1, 20, 24), 2)
+    assert torch.allclose(res.images, ref.reshape(2, 3, 20, 24)) and res.tool_calls == [2, 2] and res.macs[0] > 0
+    assert m.last_counts.shape == (2, 9)
+    gray = x[:, :1].expand(-1, 3, -1, -1)                       # a gray image as RGB: the grayscale result, thrice
+    out = m.restore(gray).images
+    assert torch.allclose(out[:, 0], out[:, 2]) and torch.allclose(out[:, :1], pixelrl_restore(net, x[:, :1], 2)[0])
+    r = E.evaluate(m, {"a": torch.rand(3, 40, 40)}, "noise:25", patch=32)
+    assert r["tool_calls"] == 2 and r["params"] == m.params
+    assert E.get_method(f"pixelrl:{folder}", "cpu", max_length=4).t_max == 4
+    with pytest.raises(ValueError, match="max_length"):
+        E.get_method(f"pixelrl:{folder}", "cpu", max_length=0)
+    with pytest.raises(FileNotFoundError, match="model must be one of"):
+        E.get_method("pixelrl:nowhere", "cpu")
+
+
+def test_restore_cli_with_pixelrl_prints_the_actions(tmp_path, capsys):
+    from restorelib import data
+    from restorelib.cli import main
+    folder, _ = _saved_pixelrl(tmp_path)
+    img = tmp_path / "in.png"
+    data.save_image(torch.rand(1, 30, 40, generator=torch.Generator().manual_seed(2)), img)
+    assert main(["restore", str(img), "-o", str(tmp_path / "out.png"), "--method", f"pixelrl:{folder}",
+                 "--reference", str(img)]) == 0
+    text = capsys.readouterr().out
+    assert "every pixel takes 2 actions" in text and "step 1: " in text and "chain:" not in text
+    assert "PSNR" in text and (tmp_path / "out.png").is_file()
