@@ -136,7 +136,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
     import torch
 
     from .evaluate import get_method
-    from .restore import AgentMethod
 
     out = args.output
     if out.exists() and not args.force:
@@ -170,7 +169,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     r = getattr(method, "restorer", None)            # the agents (rl-restore, hirl) restore whole images by voting
     counts = None
     if r is not None:
-        n_max = method.t_max if isinstance(method, AgentMethod) else method.max_length
+        n_max = getattr(method, "max_length", getattr(method, "t_max", None))
         res = r.restore_image(x, n_max, reference=ref, tile=args.tile)
         n_patches = int(res.votes[0].sum()) if res.votes else 0
         print(f"{method.name}: {n_patches} patches of 63x63 vote at each step (at most "

@@ -234,6 +234,13 @@ def _pixelrl_factory(arg: str, device: torch.device, **options: object) -> Metho
     return pixelrl_factory(arg, device, **options)
 
 
+def _label_free_factory(arg: str, device: torch.device, **options: object) -> Method:
+    from .label_free import label_free_factory
+    return label_free_factory(arg, device, **options)
+
+
+register_method("label-free", _label_free_factory, "the agent trained on a no-reference reward (chapter 8); "
+                "label-free:AGENT picks a shipped agent or a folder; --max-length")
 register_method("pixelrl", _pixelrl_factory, "per-pixel agents (chapter 7); pixelrl:MODEL picks a shipped model "
                 "(noise25-gru-rmc by default) or a folder; --max-length sets the steps")
 register_method("rl-restore", _agent_factory,
