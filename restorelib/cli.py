@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import data
 from .degradations import parse_spec
-from .evaluate import evaluate, get_method, method_names, summary
+from .evaluate import evaluate, evaluate_no_reference, get_method, method_names, summary
 
 
 class UsageError(Exception):
@@ -31,7 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--method", required=True, help="identity, tool:NAME, ...")
     e.add_argument("--images", required=True,
                    help=f"a folder of images, or a set name ({', '.join(data.dataset_names())}, embedded, embedded-test)")
-    e.add_argument("--distortion", required=True, help="a spec, e.g. moderate or blur:1.5+noise:20+jpeg:40")
+    e.add_argument("--distortion", default=None, help="a spec, e.g. moderate or blur:1.5+noise:20+jpeg:40 (required "
+                   "unless --no-reference; there it defaults to none)")
+    e.add_argument("--no-reference", action="store_true", help="the images have no clean original: score inputs and "
+                   "outputs with a no-reference --scorer instead of PSNR/SSIM")
+    e.add_argument("--scorer", default="niqe", help="the no-reference scorer of --no-reference (default niqe)")
     e.add_argument("--patch", type=int, default=None, help="evaluate seeded random PATCHxPATCH crops (e.g. 63)")
     e.add_argument("--patches-per-image", type=int, default=1)
     e.add_argument("--limit", type=int, default=None, help="use at most N images")
@@ -101,6 +105,14 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.distortion is None:
+        if not args.no_reference:
+            raise UsageError("--distortion is required (unless --no-reference)")
+        args.distortion = "none"
+    if args.no_reference:
+        from .quality import scorer_names
+        if args.scorer not in scorer_names():
+            raise UsageError(f"--scorer must be one of {scorer_names()}, got {args.scorer!r}")
     try:
         parse_spec(args.distortion)
     except ValueError as e:
@@ -121,9 +133,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"{flag}: {e}") from None
     images = _load_images(args.images, args.limit)
     try:
-        result = evaluate(method, images, args.distortion, patch=args.patch,
-                          patches_per_image=args.patches_per_image, seed=args.seed, device=args.device)
-    except ValueError as e:
+        if args.no_reference:
+            result = evaluate_no_reference(method, images, args.scorer, args.distortion, patch=args.patch,
+                                           seed=args.seed, device=args.device)
+        else:
+            result = evaluate(method, images, args.distortion, patch=args.patch,
+                              patches_per_image=args.patches_per_image, seed=args.seed, device=args.device)
+    except (ValueError, FileNotFoundError) as e:
         raise UsageError(str(e)) from None
     print(summary(result))
     if args.json is not None:

@@ -324,6 +324,39 @@ def evaluate(method: Method | str, images: dict[str, torch.Tensor], distortion: 
             "device": str(device), "per_image": rows}
 
 
+@torch.no_grad()
+def evaluate_no_reference(method: Method | str, images: dict[str, torch.Tensor], scorer: str = "niqe",
+                          distortion: str = "none", *, patch: int | None = None, seed: int = 0,
+                          device: torch.device | str | None = None) -> dict:
+    """Restore images that have no clean original and score inputs and outputs with a no-reference ``scorer`` of
+    :mod:`restorelib.quality` (higher = better). Chapter 8.
+
+    ``distortion`` (default ``none``) may still degrade the images first, e.g. ``jpeg:20`` to re-save photos as
+    low-quality JPEG. Methods that need the ground truth (greedy, brute force) refuse. Returns the means of
+    ``nr_in``, ``nr_out``, ``tool_calls``, ``macs`` and ``seconds``, the ``scorer`` and ``per_image`` rows.
+    """
+    from .quality import check_scores, get_scorer
+    if not isinstance(images, dict) or not images:
+        raise ValueError("images must be a non-empty dict {name: (C, H, W) tensor}")
+    score, spec, device = get_scorer(scorer), parse_spec(distortion), get_device(device)
+    method = get_method(method, device, seed=seed) if isinstance(method, str) else method
+    rows = []
+    for i, (name, img) in enumerate(_items(images, patch, 1, seed)):
+        y, _ = degrade(img[None], spec, generator=torch.Generator().manual_seed(seed * 1_000_003 + i))
+        t0 = time.perf_counter()
+        res = method.restore(y.to(device))
+        out = res.images.detach().float().cpu().clamp(0, 1)
+        rows.append({"image": name, "nr_in": check_scores(score(y), 1, scorer).item(),
+                     "nr_out": check_scores(score(out), 1, scorer).item(), "tool_calls": res.tool_calls[0],
+                     "macs": res.macs[0], "chain": res.chains[0] if res.chains else [],
+                     "seconds": time.perf_counter() - t0})
+    mean = lambda key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
+    return {"method": method.name, "distortion": spec.text, "scorer": str(scorer), "images": len(rows),
+            "nr_in": mean("nr_in"), "nr_out": mean("nr_out"), "tool_calls": mean("tool_calls"),
+            "params": method.params, "macs": mean("macs"), "seconds": sum(r["seconds"] for r in rows),
+            "patch": patch, "seed": seed, "device": str(device), "per_image": rows}
+
+
 GRID_LEVELS: dict[str, list[float]] = {
     # the midpoints of RL-Restore's 10 sub-intervals per distortion (JPEG qualities rounded)
     "blur": [0.25 + 0.5 * i for i in range(10)],
@@ -349,7 +382,13 @@ def gain_matrix(toolbox: "object", clean: torch.Tensor, specs: list[str], seed: 
 
 
 def summary(result: dict) -> str:
-    """A short human-readable report of an :func:`evaluate` result."""
+    """A short human-readable report of an :func:`evaluate` (or :func:`evaluate_no_reference`) result."""
+    if "nr_in" in result:
+        return "\n".join([
+            f"{result['method']} on {result['images']} images, distortion {result['distortion']}, no reference",
+            f"  {result['scorer']} score {result['nr_in']:.3f} -> {result['nr_out']:.3f} (higher = better)",
+            f"  tool calls {result['tool_calls']:.2f}, params {result['params']:,}, "
+            f"MACs {result['macs'] / 1e9:.3f} G per image, {result['seconds']:.2f} s"])
     gain = result["psnr_out"] - result["psnr_in"]
     lines = [f"{result['method']} on {result['images']} images, distortion {result['distortion']}",
              f"  PSNR {result['psnr_in']:.2f} -> {result['psnr_out']:.2f} dB ({gain:+.2f})",

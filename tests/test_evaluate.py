@@ -145,3 +145,34 @@ def test_fixed_chain_applies_the_same_chain_to_every_image():
     assert torch.allclose(r.images, x) and r.chains == [["noise-2", "blur-3"]] * 3 and r.tool_calls == [2] * 3
     assert r.macs == [round((box.macs_per_pixel("noise-2") + box.macs_per_pixel("blur-3")) * 20 * 24)] * 3
     assert m.params == sum(p.numel() for p in box.parameters()) and m.name == "best fixed chain"
+
+
+def test_evaluate_no_reference_scores_inputs_and_outputs(tmp_path, capsys):
+    import json
+
+    from restorelib.cli import main
+    from restorelib.data import save_image, to_rgb
+    from restorelib.degradations import degrade
+    from restorelib.evaluate import evaluate_no_reference
+    from restorelib.quality import noise_sigma
+    g = torch.Generator().manual_seed(5)
+    images = {"a": torch.rand(3, 48, 64, generator=g), "b": torch.rand(1, 40, 40, generator=g)}
+    r = evaluate_no_reference("identity", images, "neg-sigma", "noise:20")
+    assert r["images"] == 2 and r["nr_in"] == pytest.approx(r["nr_out"]) and r["scorer"] == "neg-sigma"
+    row = r["per_image"][0]
+    assert row["nr_in"] == pytest.approx(-noise_sigma(degrade(to_rgb(images["a"])[None], "noise:20",
+                                                             generator=torch.Generator().manual_seed(0))[0]).item())
+    with pytest.raises(ValueError, match="ground truth"):
+        evaluate_no_reference("greedy", images, "neg-sigma")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k, v in images.items():
+        save_image(v, folder / f"{k}.png")
+    assert main(["evaluate", "--method", "identity", "--images", str(folder), "--no-reference", "--scorer",
+                 "neg-sigma", "--json", str(tmp_path / "r.json")]) == 0
+    assert "no reference" in capsys.readouterr().out and json.loads((tmp_path / "r.json").read_text())["nr_in"] < 0
+    assert main(["evaluate", "--method", "identity", "--images", str(folder)]) == 2
+    assert "--distortion is required" in capsys.readouterr().err
+    assert main(["evaluate", "--method", "identity", "--images", str(folder), "--no-reference", "--scorer", "x"]) == 2
+    assert main(["evaluate", "--method", "greedy", "--images", str(folder), "--no-reference"]) == 2
+    assert "ground truth" in capsys.readouterr().err
