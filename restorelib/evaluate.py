@@ -80,15 +80,21 @@ class SearchMethod:
     """
 
     def __init__(self, kind: str, device: torch.device | str = "cpu", max_length: int = 3, budget: int | None = None,
-                 seed: int = 0, toolbox: "object | None" = None) -> None:
+                 seed: int = 0, toolbox: "object | None" = None, scorer: "str | Callable | None" = None) -> None:
         from .tools import Toolbox, count_params
         self.kind, self.max_length, self.budget = kind, max_length, budget
+        self.score = None
+        if scorer is not None:                  # greedy / brute force on a no-reference score: no ground truth
+            from .quality import get_scorer
+            self.score = get_scorer(scorer)
         self.toolbox = toolbox if toolbox is not None else Toolbox.load(device=device)
         self.name = kind if kind in ("reverse", "random") else f"{kind}(L={max_length})"
         if len(self.toolbox) != 12:
             self.name = f"{self.name}[{len(self.toolbox)} tools]"
         if budget is not None:
             self.name = f"{self.name}[budget {budget}]"
+        if scorer is not None:
+            self.name = f"{self.name}[{scorer if isinstance(scorer, str) else 'score'}]"
         self.params = count_params(self.toolbox)
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -110,12 +116,14 @@ class SearchMethod:
             out = search.run_chains(self.toolbox, degraded, chains)
             return Restored(out, [len(c) for c in chains], [self._macs(c, h, w) for c in chains], chains,
                             [len(c) for c in chains])
-        if clean is None:
+        if self.score is not None:
+            clean = None
+        elif clean is None:
             raise ValueError(f"method {self.kind} needs the ground truth (it is an oracle)")
         if self.kind == "greedy":
-            r = search.greedy(self.toolbox, degraded, clean, self.max_length)
+            r = search.greedy(self.toolbox, degraded, clean, self.max_length, score=self.score)
         else:
-            r = search.brute_force(self.toolbox, degraded, clean, self.max_length, budget=self.budget)
+            r = search.brute_force(self.toolbox, degraded, clean, self.max_length, budget=self.budget, score=self.score)
         # every trial runs one tool; greedy and brute force try all tools alike, so charge the mean tool's cost
         per_trial = sum(self.toolbox.macs_per_pixel(i) for i in range(len(self.toolbox))) / len(self.toolbox)
         macs = [round(t * per_trial * h * w) for t in r.trials]
@@ -213,6 +221,24 @@ register_method("brute-force", _search_factory("brute-force"),
                 "best chain of length <= --max-length, stopping allowed (oracle; --budget caps the trials); "
                 "KIND:hirl searches HIRL's 9 tools, for every search method")
 register_method("random", _search_factory("random"), "a random chain of --max-length tools")
+
+
+def _nr_search_factory(kind: str):
+    def make(arg: str, device: torch.device, max_length: int = 3, budget: int | None = None, **_: object) -> Method:
+        from .quality import scorer_names
+        scorer = arg or "niqe"
+        if scorer not in scorer_names():
+            raise ValueError(f"method {kind}-nr:SCORER needs SCORER in {scorer_names()}, got {arg!r}")
+        if not isinstance(max_length, int) or not 1 <= max_length <= 6:
+            raise ValueError(f"max_length must be an int in 1..6, got {max_length!r}")
+        return SearchMethod(kind, device, max_length=max_length, budget=budget, scorer=scorer)
+    return make
+
+
+register_method("greedy-nr", _nr_search_factory("greedy"), "greedy on a no-reference score, no ground truth "
+                "(chapter 8); greedy-nr:SCORER (default niqe)")
+register_method("brute-force-nr", _nr_search_factory("brute-force"), "brute force on a no-reference score, no "
+                "ground truth (chapter 8); brute-force-nr:SCORER (default niqe)")
 
 
 def _agent_factory(arg: str, device: torch.device, max_length: int | None = None, **_: object) -> Method:

@@ -11,6 +11,7 @@ Brute force over chains of length <= L with m tools, stopping allowed, costs sum
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -90,12 +91,28 @@ def run_chains(toolbox: Toolbox, x: torch.Tensor, chains: list[list[str]]) -> to
 
 
 @torch.no_grad()
-def greedy(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int = 3,
-           tools: list[str] | None = None) -> SearchResult:
-    """Each step, apply the tool with the best one-step PSNR gain; stop when no tool improves (oracle)."""
+def _measure(clean: torch.Tensor | None, score: Callable[[torch.Tensor], torch.Tensor] | None
+             ) -> Callable[..., torch.Tensor]:
+    """``f(y, sel)``: PSNR of y against ``clean[sel]`` (the oracle), or a no-reference ``score(y)`` (N,), higher =
+    better, which needs no ground truth (chapter 8)."""
+    if (clean is None) == (score is None):
+        raise ValueError("give exactly one of clean (PSNR, an oracle) and score (a no-reference scorer)")
+    if score is None:
+        return lambda y, sel=slice(None): psnr(y, clean[sel])
+    return lambda y, sel=None: score(y).to(y.device).float()
+
+
+def greedy(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor | None, max_len: int = 3,
+           tools: list[str] | None = None, score: Callable[[torch.Tensor], torch.Tensor] | None = None
+           ) -> SearchResult:
+    """Each step, apply the tool with the best one-step PSNR gain; stop when no tool improves (oracle).
+
+    With ``score`` (images -> (N,), higher = better) and ``clean`` None it climbs a no-reference score instead;
+    the result's ``psnr`` then holds that score (chapter 8)."""
     _check(x, clean, max_len)
     ids = _tool_ids(toolbox, tools)
-    cur, best_p = x.clone(), psnr(x, clean)
+    measure = _measure(clean, score)
+    cur, best_p = x.clone(), measure(x)
     chains: list[list[str]] = [[] for _ in range(x.shape[0])]
     active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     trials = [0] * x.shape[0]
@@ -104,7 +121,7 @@ def greedy(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int 
             break
         sel = active.nonzero().flatten()
         cand = torch.stack([toolbox.apply(cur[sel], i) for i in ids])                 # (m, n, 3, H, W)
-        scores = torch.stack([psnr(c, clean[sel]) for c in cand])                      # (m, n)
+        scores = torch.stack([measure(c, sel) for c in cand])                          # (m, n)
         top, arg = scores.max(dim=0)
         for j, i in enumerate(sel.tolist()):
             trials[i] += len(ids)
@@ -117,13 +134,15 @@ def greedy(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int 
 
 
 @torch.no_grad()
-def brute_force(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int = 3,
-                tools: list[str] | None = None, budget: int | None = None, chunk: int = 16) -> SearchResult:
+def brute_force(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor | None, max_len: int = 3,
+                tools: list[str] | None = None, budget: int | None = None, chunk: int = 16,
+                score: Callable[[torch.Tensor], torch.Tensor] | None = None) -> SearchResult:
     """Score every chain of length 0..max_len (stopping allowed) and keep the best per image (oracle).
 
     Chains are visited breadth first (all length-1 chains, then length 2, ...), so ``budget`` (trials per image)
     stops the search after a fair share of every length instead of one corner of the tree. Images are processed
-    ``chunk`` at a time; memory holds the states of one chain length.
+    ``chunk`` at a time; memory holds the states of one chain length. ``score`` (with ``clean`` None) searches a
+    no-reference score instead of PSNR, as :func:`greedy` does.
     """
     _check(x, clean, max_len)
     if budget is not None and (not isinstance(budget, int) or budget < 0):
@@ -131,8 +150,9 @@ def brute_force(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len:
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive int, got {chunk!r}")
     ids = _tool_ids(toolbox, tools)
-    results = [_brute_force_chunk(toolbox, x[i:i + chunk], clean[i:i + chunk], max_len, ids, budget)
-               for i in range(0, x.shape[0], chunk)]
+    _measure(clean, score)
+    results = [_brute_force_chunk(toolbox, x[i:i + chunk], None if clean is None else clean[i:i + chunk], max_len,
+                                  ids, budget, score) for i in range(0, x.shape[0], chunk)]
     return SearchResult([c for r in results for c in r.chains], torch.cat([r.images for r in results]),
                         torch.cat([r.psnr for r in results]), [t for r in results for t in r.trials])
 
@@ -158,15 +178,17 @@ def _walk(toolbox: Toolbox, x: torch.Tensor, max_len: int, ids: list[int], budge
         frontier = nxt
 
 
-def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, max_len: int, ids: list[int],
-                       budget: int | None) -> SearchResult:
+def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor | None, max_len: int, ids: list[int],
+                       budget: int | None, score: Callable[[torch.Tensor], torch.Tensor] | None = None
+                       ) -> SearchResult:
     n = x.shape[0]
-    best_img, best_p = x.clone(), psnr(x, clean)
+    measure = _measure(clean, score)
+    best_img, best_p = x.clone(), measure(x)
     best_chain: list[tuple[int, ...]] = [() for _ in range(n)]
     trials = 0
     for chain, y in _walk(toolbox, x, max_len, ids, budget):
         trials += 1
-        p = psnr(y, clean)
+        p = measure(y)
         better = p > best_p
         if better.any():
             best_p = torch.where(better, p, best_p)

@@ -361,3 +361,27 @@ def test_searches_keep_only_the_states_they_extend(pair, search):
     fn(tb, x, clean, max_len=3)
     assert len(tb.refs) == 3 + 9 + 27
     assert tb.peak <= 3 + 9 + 1
+
+
+def test_greedy_and_brute_force_on_a_no_reference_score():
+    from restorelib import evaluate as E
+    tb = Toolbox()
+    tb.nets[0], tb.nets[1] = Shift(0.1), Shift(-0.1)
+    tb.eval()
+    x = torch.full((2, 3, 20, 20), 0.4)
+
+    def bright(y):                                   # prefers a mean of 0.6: two brightenings
+        return -(y.mean(dim=(1, 2, 3)) - 0.6).abs()
+
+    g = greedy(tb, x, None, 3, score=bright)
+    b = brute_force(tb, x, None, 3, score=bright)
+    assert g.chains == [[tb.names[0]] * 2] * 2 and b.chains == g.chains
+    assert torch.allclose(g.psnr, torch.zeros(2), atol=1e-6)         # the best score reached, here 0
+    with pytest.raises(ValueError, match="exactly one of clean"):
+        greedy(tb, x, x, 2, score=bright)
+    with pytest.raises(ValueError, match="exactly one of clean"):
+        brute_force(tb, x, None, 2)
+    m = E.get_method("greedy-nr:neg-sigma", "cpu", max_length=2)
+    assert m.name == "greedy(L=2)[neg-sigma]" and m.score is not None
+    with pytest.raises(ValueError, match="SCORER"):
+        E.get_method("brute-force-nr:bogus", "cpu")
