@@ -309,3 +309,37 @@ def check_hierarchical_tool(fn: Callable[..., Any]) -> str:
                                "(B, n_types, n_degrees); it returns one tool index per state (B,)",
                      hint="t = type_values.argmax(1); d = degree_values[torch.arange(B), t].argmax(1); "
                           "return t * n_degrees + d.")
+
+
+# ----------------------------------------------------------------------------- group-relative advantages (ch. 8)
+def check_group_advantages(fn: Callable[..., Any]) -> str:
+    """Check ``fn(returns, group)``, GRPO's group-relative advantages, against
+    :func:`.label_free.group_advantages`: returns (B * group,) with the chains of a patch consecutive ->
+    (R - group mean) / (group std + 1e-6), the std without Bessel's correction."""
+    from .label_free import group_advantages
+    g = torch.Generator().manual_seed(8)
+    cases = [Case("returns [1, 3, 5, 5, 2, 2], group 2", (torch.tensor([1.0, 3.0, 5.0, 5.0, 2.0, 2.0]), 2),
+                  "A group whose chains all earned the same return has no signal: its advantages are 0."),
+             Case("12 random returns, group 4", (torch.randn(12, generator=g), 4)),
+             Case("8 random returns, group 8 (one patch)", (torch.randn(8, generator=g) * 3 + 1, 8))]
+
+    def by_all(r, k):
+        return (r - r.mean()) / (r.std(unbiased=False) + 1e-6)
+
+    mistakes = [
+        Mistake("Normalise within each group (r.view(-1, group)), not over the whole batch: the baseline is the "
+                "mean return of the same patch's chains.", by_all),
+        Mistake("Divide by the group's standard deviation too (plus 1e-6), as GRPO does.",
+                lambda r, k: (r.view(-1, k) - r.view(-1, k).mean(1, keepdim=True)).flatten()),
+        Mistake("Use the population standard deviation (unbiased=False).",
+                lambda r, k: ((r.view(-1, k) - r.view(-1, k).mean(1, keepdim=True))
+                              / (r.view(-1, k).std(1, keepdim=True) + 1e-6)).flatten()),
+        Mistake("The chains of a patch are consecutive: reshape to (-1, group), not (group, -1).",
+                lambda r, k: ((r.view(k, -1) - r.view(k, -1).mean(0, keepdim=True))
+                              / (r.view(k, -1).std(0, keepdim=True, unbiased=False) + 1e-6)).flatten()),
+    ]
+    return run_check("check_group_advantages", fn, group_advantages, cases, mistakes,
+                     called_as="fn(returns, group) with returns (B * group,) floats and an int group; it returns one "
+                               "advantage per chain",
+                     hint="r = returns.view(-1, group); return ((r - r.mean(1, keepdim=True)) / "
+                          "(r.std(1, keepdim=True, unbiased=False) + 1e-6)).flatten()")

@@ -269,6 +269,23 @@ def load_label_free(name: str | Path = "label-free", device: torch.device | str 
     return net.to(device).eval(), cfg, record
 
 
+def get_label_free(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
+                   name: str = "label-free", log: Callable | None = None, progress: bool = False
+                   ) -> tuple["LabelFreeRestorer", dict]:
+    """Chapter 8's agent at the active scale: trained here when ``profile.train`` (CI: seconds, with the cheap
+    ``neg-sigma`` scorer; paper: a GPU), else the shipped agent ``name``. Returns (restorer, record with
+    ``seconds``, ``command``, ``config`` and ``curve``)."""
+    if not profile.train:
+        net, cfg, record = load_label_free(name, device)
+        return LabelFreeRestorer(net, cfg, toolbox), record
+    if bank is None:
+        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
+    cfg = SCALES[profile.name]
+    net, rec = train_label_free(toolbox, bank, cfg, device=device, log=log, progress=progress)
+    return LabelFreeRestorer(net, cfg, toolbox), {"seconds": rec.seconds, "command": f"train_label_free at "
+                                                  f"{profile.name} scale", "config": cfg.to_dict(), "curve": rec.curve()}
+
+
 class LabelFreeRestorer:
     """A trained label-free agent with its toolbox: greedy chains per patch, or whole images by patch voting."""
 
@@ -403,4 +420,4 @@ def label_free_factory(arg: str, device: torch.device | str, max_length: int | N
 
 
 __all__ = ["LabelFreeConfig", "LabelFreeMethod", "LabelFreeRestorer", "PolicyNet", "SCALES", "clipped_surrogate",
-           "group_advantages", "label_free_factory", "load_label_free", "save_label_free", "train_label_free"]
+           "get_label_free", "group_advantages", "label_free_factory", "load_label_free", "save_label_free", "train_label_free"]

@@ -134,3 +134,16 @@ def test_train_label_free_script_ci(tmp_path):
     assert record["config"]["scorer"] == "neg-sigma" and len(record["curve"]["psnr_gain_db"]) == 1
     bad = subprocess.run(cmd[:2] + ["--scorer", "bogus"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--scorer" in bad.stderr
+
+
+def test_get_label_free_trains_at_ci_scale_and_the_group_check():
+    from restorelib import checks, config
+    from restorelib.label_free import SCALES, get_label_free
+    tb = bright_toolbox()
+    r, rec = get_label_free(config.get_profile("ci"), tb, bank(), "cpu")
+    assert isinstance(r, LabelFreeRestorer) and rec["curve"]["iters"][-1] == SCALES["ci"].iters
+    with pytest.raises(ValueError, match="bank"):
+        get_label_free(config.get_profile("ci"), tb, None)
+    assert "all 3 cases pass" in checks.check_group_advantages(group_advantages)
+    with pytest.raises(AssertionError, match="within each group"):
+        checks.check_group_advantages(lambda r, k: (r - r.mean()) / (r.std(unbiased=False) + 1e-6))
