@@ -113,3 +113,13 @@ def test_shipped_reproduction_page_is_the_scripts_output(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert out.read_text() == (ROOT / "book" / "reproduction.md").read_text()
+
+
+def test_bench_pixelrl_reports_both_times_and_their_ratio(tmp_path):
+    out = tmp_path / "b.json"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_pixelrl.py"), "--repeats", "1", "--height", "16",
+                        "--width", "20", "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(out.read_text())
+    assert r["size"] == [16, 20] and r["network_s"] > 0 and r["inference_s"] > 0
+    assert r["ratio"] == round(r["inference_s"] / r["network_s"], 3) and "goal <= 1.2" in p.stdout

@@ -1,0 +1,96 @@
+"""Benchmark: PixelRL inference on one 481x321 image over t_max forwards of the network alone (goal <= 1.2).
+
+    python scripts/bench_pixelrl.py [--model noise25-gru-rmc] [--repeats 5] [--device cpu] [--json OUT]
+
+Inference (:func:`restorelib.pixelrl.pixelrl_restore`) runs the network, samples the greedy action of every pixel,
+computes the nine filters and gathers each pixel's result, ``t_max`` times. The reference runs only the ``t_max``
+forwards of the network (with the convGRU state) on the same image. The ratio of the two medians is the cost of the
+actions around the network; the paper reports 0.44 s per image on a V100 (Sec. 4.2). Both times are printed, on
+the device given (CPU by default here; ``--device cuda`` on a GPU).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from restorelib.config import get_device  # noqa: E402
+from restorelib.pixelrl import PixelRLNet, load_pixelrl, pixelrl_restore  # noqa: E402
+from restorelib.pixelrl_actions import resolve_backend  # noqa: E402
+from restorelib.pixelrl_method import PIXELRL_DIR, shipped_pixelrl  # noqa: E402
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+@torch.no_grad()
+def bench(model: str | None = None, repeats: int = 5, size: tuple[int, int] = (321, 481), t_max: int | None = None,
+          device: str | None = None) -> dict:
+    dev = get_device(device)
+    if model is not None:
+        net, cfg = load_pixelrl(Path(model) if Path(model).is_dir() else PIXELRL_DIR / model, dev)
+        t_max = t_max or cfg.t_max
+    else:                                            # no trained model: the paper's network, untrained
+        net, t_max = PixelRLNet(1, width=64).to(dev).eval(), t_max or 5
+    x = torch.rand(1, 1, *size, generator=torch.Generator().manual_seed(0)).to(dev)
+
+    def forwards():
+        h = None
+        for _ in range(t_max):
+            _, _, h = net(x, h)
+
+    def restore():
+        pixelrl_restore(net, x, t_max)
+
+    times = {}
+    for name, fn in (("network", forwards), ("inference", restore)):
+        fn()                                         # warm-up
+        runs = []
+        for _ in range(repeats):
+            _sync(dev)
+            t0 = time.perf_counter()
+            fn()
+            _sync(dev)
+            runs.append(time.perf_counter() - t0)
+        times[name] = statistics.median(runs)
+    return {"model": model or "untrained", "device": str(dev), "size": list(size), "t_max": t_max,
+            "backend": resolve_backend("auto", x), "threads": torch.get_num_threads(), "repeats": repeats,
+            "network_s": round(times["network"], 4), "inference_s": round(times["inference"], 4),
+            "ratio": round(times["inference"] / times["network"], 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None, help=f"a shipped model {shipped_pixelrl()} or a folder "
+                    "(default: the first shipped one, else an untrained network)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--height", type=int, default=321)
+    ap.add_argument("--width", type=int, default=481)
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if args.repeats < 1 or args.height < 8 or args.width < 8:
+        ap.error("--repeats must be >= 1 and --height, --width >= 8")
+    if args.json is not None and not args.json.parent.is_dir():
+        ap.error(f"--json: folder {str(args.json.parent)!r} does not exist")
+    model = args.model or (shipped_pixelrl()[0] if shipped_pixelrl() else None)
+    r = bench(model, args.repeats, (args.height, args.width), device=args.device)
+    print(f"[bench_pixelrl] {r['model']} on {r['device']} ({r['threads']} threads, filters: {r['backend']}), "
+          f"{args.width}x{args.height}, t_max {r['t_max']}: network {r['network_s']:.3f} s, inference "
+          f"{r['inference_s']:.3f} s, ratio {r['ratio']:.2f} (goal <= 1.2)")
+    if args.json is not None:
+        args.json.write_text(json.dumps(r, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
