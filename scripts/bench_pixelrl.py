@@ -64,7 +64,7 @@ def bench(model: str | None = None, repeats: int = 5, size: tuple[int, int] = (3
         times[name] = statistics.median(runs)
     return {"model": model or "untrained", "device": str(dev), "size": list(size), "t_max": t_max,
             "backend": resolve_backend("auto", x), "threads": torch.get_num_threads(), "repeats": repeats,
-            "network_s": round(times["network"], 4), "inference_s": round(times["inference"], 4),
+            "network_s": round(times["network"], 6), "inference_s": round(times["inference"], 6),
             "ratio": round(times["inference"] / times["network"], 3)}
 
 
