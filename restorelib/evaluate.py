@@ -260,6 +260,19 @@ def _pixelrl_factory(arg: str, device: torch.device, **options: object) -> Metho
     return pixelrl_factory(arg, device, **options)
 
 
+def _baseline_factory(name: str):
+    def make(arg: str, device: torch.device, **_: object) -> Method:
+        from .baselines import BaselineMethod
+        return BaselineMethod(arg or name, device)
+    return make
+
+
+for _name, _what in (("vdsr", "VDSR, 20 layers"), ("vdsr-s", "RL-Restore's slim VDSR, 15 layers of 42 channels"),
+                     ("dncnn", "DnCNN, 17 layers with batch norm")):
+    register_method(_name, _baseline_factory(_name), f"the single-network baseline {_what} (chapter 5); "
+                    f"{_name}:FOLDER loads another training run")
+
+
 def _label_free_factory(arg: str, device: torch.device, **options: object) -> Method:
     from .label_free import label_free_factory
     return label_free_factory(arg, device, **options)

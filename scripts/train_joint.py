@@ -1,0 +1,77 @@
+"""Fine-tune the toolbox jointly along a trained agent's chains (chapter 5; RL-Restore's Algorithm 1).
+
+    python scripts/train_joint.py --scale book          # shipped tools + rl-restore -> restorelib/weights/tools-joint
+    python scripts/train_joint.py --scale ci --tools /tmp/tools --agent /tmp/agent --out /tmp/joint
+
+The agent (``--agent``, a shipped name or a folder) is fixed; it picks the chains of every batch of 63x63 patches of
+the embedded training photos, degraded by its training group, and :func:`restorelib.joint.train_joint` updates the
+tools along them. OUT receives the 12 tools, ``manifest.json`` (sha256 of every file, as ``Toolbox.load`` expects)
+and ``record.json`` (command, config, hardware, seconds, the agent and the tools it started from, curves, how often
+each tool was used). Restore with them through ``AgentRestorer.load("rl-restore", toolbox=Toolbox.load(OUT))``.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import platform
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from restorelib import data  # noqa: E402
+from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
+from restorelib.joint import SCALES, train_joint  # noqa: E402
+from restorelib.patches import patch_bank  # noqa: E402
+from restorelib.restore import AgentRestorer  # noqa: E402
+from restorelib.tools import Toolbox, sha256_bytes  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=sorted(SCALES), default="book")
+    ap.add_argument("--tools", type=Path, default=weights_dir() / "tools", help="the tools to start from")
+    ap.add_argument("--agent", default="rl-restore", help="the fixed agent (shipped name or folder)")
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=weights_dir() / "tools-joint")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None)
+    args = ap.parse_args(argv)
+    if args.steps is not None and args.steps < 1:
+        ap.error(f"--steps must be a positive int, got {args.steps}")
+    if not (args.tools / "manifest.json").is_file():
+        ap.error(f"--tools: {str(args.tools)!r} holds no manifest.json")
+    if args.out.resolve() == args.tools.resolve():
+        ap.error("--out must differ from --tools (the tools it starts from are kept)")
+    dev = get_device(args.device)
+    toolbox = Toolbox.load(args.tools, dev)
+    try:
+        restorer = AgentRestorer.load(args.agent, dev, toolbox)
+    except FileNotFoundError as e:
+        ap.error(f"--agent: {e}")
+    cfg = replace(SCALES[args.scale], seed=args.seed, spec=restorer.cfg.group,
+                  **({"steps": args.steps} if args.steps else {}))
+    seed_everything(args.seed)
+    bank = patch_bank(data.load_set("embedded-train"), stride=32 if args.scale != "ci" else 96)
+    command = " ".join(["python scripts/train_joint.py", *(sys.argv[1:] if argv is None else argv)])
+    print(f"[train_joint] {len(bank)} patches, agent {args.agent}; {cfg.to_dict()}", flush=True)
+    rec = train_joint(toolbox, lambda x: restorer.rollout(x)[1], bank, cfg, device=dev,
+                      log=functools.partial(print, flush=True))
+    manifest = toolbox.cpu().save(args.out, extra={"joint": {"from": str(args.tools), "agent": str(args.agent)}})
+    record = {"command": command, "scale": args.scale, "config": cfg.to_dict(), "seconds": round(rec.seconds, 1),
+              "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads", "device": str(dev),
+              "torch": torch.__version__, "agent": str(args.agent), "tools_from": str(args.tools),
+              "tools_from_sha256": sha256_bytes((args.tools / "manifest.json").read_bytes()),
+              "manifest_sha256": sha256_bytes(manifest.read_bytes()), "uses": rec.uses,
+              "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+    (args.out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"[train_joint] wrote {args.out} ({rec.seconds:.0f} s); tools used: {rec.uses}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

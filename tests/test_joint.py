@@ -1,0 +1,81 @@
+"""Joint training of the tools (chapter 5, RL-Restore's Algorithm 1): the counter-averaged gradients, the update."""
+import pytest
+import torch
+import torch.nn as nn
+
+from restorelib.joint import JointConfig, joint_step, train_joint
+from restorelib.tools import Toolbox
+
+from standins import gen
+
+
+class Bias(nn.Module):
+    """A tool that adds one learnable number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.b = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return x + self.b
+
+
+def bias_box() -> Toolbox:
+    tb = Toolbox()
+    for i in range(len(tb)):
+        tb.nets[i] = Bias()
+    return tb
+
+
+def test_each_tool_gets_the_mean_gradient_of_the_patches_that_used_it():
+    tb = bias_box()
+    a, b, c = tb.names[0], tb.names[1], tb.names[2]
+    x = torch.full((3, 3, 8, 8), 0.5)
+    clean = torch.stack([torch.full((3, 8, 8), v) for v in (0.6, 0.7, 0.4)])
+    chains = [[a], [b, a], []]                      # patch 3 stops at once: no gradient from it
+    opt = torch.optim.SGD(tb.parameters(), lr=1.0)
+    loss, uses = joint_step(tb, opt, x, clean, chains)
+    assert uses == {a: 2, b: 1}
+    # d/db of mean((x + b_a (+ b_b) - clean)^2) at b = 0 is 2 * (x - clean): -0.2 and -0.4 for the two patches
+    assert tb.nets[0].b.item() == pytest.approx(-(-0.2 - 0.4) / 2)      # the mean over its 2 patches, not the sum
+    assert tb.nets[1].b.item() == pytest.approx(0.4)
+    assert tb.nets[2].b.item() == 0.0 and tb.nets[2].b.grad is None    # unused: untouched
+    assert loss == pytest.approx((0.1 ** 2 + 0.2 ** 2) / 2)
+    with pytest.raises(ValueError, match="one chain per patch"):
+        joint_step(tb, opt, x, clean, chains[:2])
+
+
+def test_train_joint_lowers_the_end_of_chain_error():
+    tb = bias_box()
+    bank = torch.rand(8, 3, 63, 63, generator=gen(0)) * 0.5 + 0.25
+    first = tb.names[0]
+    cfg = JointConfig(steps=30, batch=4, lr=0.01, spec="none", log_every=10)
+
+    def brighten_then_chain(degraded):               # a fixed "agent": always the first tool
+        return [[first]] * len(degraded)
+
+    with torch.no_grad():
+        tb.nets[0].b.fill_(0.1)                      # the tool starts wrong by +0.1 on clean inputs
+    rec = train_joint(tb, brighten_then_chain, bank, cfg)
+    assert rec.losses[-1] < rec.losses[0] and abs(tb.nets[0].b.item()) < 0.05
+    assert rec.uses == {first: 30 * 4} and rec.psnr_gain[-1] > rec.psnr_gain[0]
+    with pytest.raises(ValueError, match="steps"):
+        JointConfig(steps=0)
+
+
+def test_train_joint_script_writes_a_loadable_toolbox_and_record(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "joint"
+    cmd = [sys.executable, str(root / "scripts" / "train_joint.py"), "--scale", "ci", "--steps", "2", "--out", str(out)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    record = json.loads((out / "record.json").read_text())
+    assert record["config"]["steps"] == 2 and record["agent"] == "rl-restore" and sum(record["uses"].values()) > 0
+    assert len(Toolbox.load(out)) == 12
+    same = subprocess.run(cmd[:2] + ["--tools", str(out), "--out", str(out)], capture_output=True, text=True,
+                          timeout=120)
+    assert same.returncode == 2 and "--out must differ" in same.stderr
