@@ -7,7 +7,8 @@ sees the ground truth. A *scorer* maps images (N, 3, H, W) in [0, 1] to scores (
   from those of pristine photos, with the pristine model fitted by :func:`fit_niqe` on our training photos.
 * ``"neg-sigma"``   minus a blind estimate of the white-noise sigma (Immerkaer 1996), 0-255 scale: noise only.
 * ``"quality-net"`` :class:`~restorelib.quality_net.QualityNet`, a small CNN trained in the book to predict the
-  PSNR of a degraded image.
+  PSNR of a degraded image, also on outputs of random tool chains (the guard of chapter 8);
+* ``"quality-net-naive"`` the same network trained on degraded images only, which an agent learns to fool.
 
 Plug in your own (a multimodal model, any IQA network) with one function::
 
@@ -300,14 +301,17 @@ def check_scores(scores: object, n: int, name: str = "scorer") -> torch.Tensor:
     return t.float()
 
 
-def _quality_net_scores(images: torch.Tensor) -> torch.Tensor:
+@lru_cache(maxsize=None)
+def _net_scorer(name: str) -> Scorer:
     from .quality_net import quality_net_scorer                # the network lives in its own module
-    return quality_net_scorer()(images)
+    return quality_net_scorer(QUALITY_DIR / name)
 
 
 register_scorer("niqe", lambda images: -niqe(images))
 register_scorer("neg-sigma", lambda images: -noise_sigma(images))
-register_scorer("quality-net", _quality_net_scores)
+register_scorer("quality-net", lambda images: _net_scorer("quality-net")(images))
+# the first quality net, trained on degraded photos only: the agent of chapter 8 learnt to fool it
+register_scorer("quality-net-naive", lambda images: _net_scorer("quality-net-naive")(images))
 
 
 # ----------------------------------------------------------------------------- how well a score ranks quality

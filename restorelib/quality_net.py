@@ -63,6 +63,7 @@ class QualityConfig:
     lr: float = 3e-3
     clean_fraction: float = 0.1     # share of patches left clean (target 50 dB)
     specs: tuple[str, ...] = TRAIN_SPECS
+    chain_fraction: float = 0.0     # share of patches then run through a random chain of 1-3 tools (the guard)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -72,14 +73,18 @@ class QualityConfig:
 #: ``ci``: seconds; ``book``: about 10 min on a 2-core CPU; ``paper``: a GPU.
 SCALES: dict[str, QualityConfig] = {
     "ci": QualityConfig(steps=30, batch=16),
-    "book": QualityConfig(steps=6_000, batch=32),
+    "book": QualityConfig(steps=6_000, batch=32, chain_fraction=0.3),
     "paper": QualityConfig(steps=100_000, batch=128),
 }
 
 
-def quality_batch(bank: torch.Tensor, cfg: QualityConfig,
-                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """A training batch: degraded patches (B, 3, S, S) and their target PSNR (B,) in dB, clipped to PSNR_RANGE."""
+def quality_batch(bank: torch.Tensor, cfg: QualityConfig, generator: torch.Generator | None = None,
+                  toolbox: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training batch: degraded patches (B, 3, S, S) and their target PSNR (B,) in dB, clipped to PSNR_RANGE.
+
+    With a ``toolbox`` and ``cfg.chain_fraction`` > 0, that share of the patches then goes through a random chain of
+    1-3 tools, so the net also learns what the tools' outputs, good and bad, are worth: an agent rewarded by it
+    meets exactly such images (chapter 8's guard against reward hacking)."""
     clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=generator)], generator)
     pick = torch.randint(len(cfg.specs), (cfg.batch,), generator=generator)
     pick[torch.rand(cfg.batch, generator=generator) < cfg.clean_fraction] = -1
@@ -89,6 +94,16 @@ def quality_batch(bank: torch.Tensor, cfg: QualityConfig,
         for i, lv in zip(idx, parse_spec(spec).sample(len(idx), generator)):
             levels[i] = lv
     degraded = apply_levels(clean, levels, generator)
+    if toolbox is not None and cfg.chain_fraction > 0:
+        dev = next(toolbox.parameters(), torch.empty(0)).device
+        degraded = degraded.clone()                     # apply_levels may return the clean batch itself
+        chained = (torch.rand(cfg.batch, generator=generator) < cfg.chain_fraction).nonzero().flatten()
+        lengths = torch.randint(1, 4, (len(chained),), generator=generator)
+        with torch.no_grad():
+            for step in range(3):
+                for j in chained[lengths > step].tolist():
+                    tool = int(torch.randint(len(toolbox), (1,), generator=generator))
+                    degraded[j:j + 1] = toolbox.apply(degraded[j:j + 1].to(dev), tool).cpu()
     return degraded, psnr(degraded, clean).clamp(*PSNR_RANGE)
 
 
@@ -102,9 +117,11 @@ class QualityRecord:
 
 
 def train_quality_net(bank: torch.Tensor, cfg: QualityConfig, device: torch.device | str | None = None,
-                      log: Callable | None = None, progress: bool = False) -> tuple[QualityNet, QualityRecord]:
+                      log: Callable | None = None, progress: bool = False, toolbox: nn.Module | None = None
+                      ) -> tuple[QualityNet, QualityRecord]:
     """Train a :class:`QualityNet` on clean patches ``bank`` (P, 3, 63, 63) in [0, 1], degraded on the fly by a
-    random spec of ``cfg.specs`` (or left clean), on ``device`` (default :func:`~restorelib.config.get_device`).
+    random spec of ``cfg.specs`` (or left clean), and, with ``toolbox``, partly run through random tool chains
+    (``cfg.chain_fraction``), on ``device`` (default :func:`~restorelib.config.get_device`).
     ``log`` (e.g. ``print``) gets 50 lines; ``progress`` shows a bar. Returns (net in eval mode, record). Chapter 8.
     """
     check_images(bank, "bank", channels=3, min_size=32)
@@ -122,7 +139,7 @@ def train_quality_net(bank: torch.Tensor, cfg: QualityConfig, device: torch.devi
         from tqdm.auto import tqdm
         it = tqdm(it, desc="QualityNet", leave=False)
     for step in it:
-        x, y = quality_batch(bank, cfg, g)
+        x, y = quality_batch(bank, cfg, g, toolbox)
         loss = F.l1_loss(net(x.to(device)), y.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -154,7 +171,8 @@ def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, fo
         f"Predicts the PSNR (dB, clipped to [{PSNR_RANGE[0]:g}, {PSNR_RANGE[1]:g}]) of a degraded image against its "
         f"unseen clean version, from the degraded image alone. Trained on {train_patches} clean 63x63 patches of "
         f"`embedded-train`, degraded on the fly by one of {list(cfg.specs)} or left clean "
-        f"({cfg.clean_fraction:.0%}). Configuration: `{json.dumps(cfg.to_dict())}`.\n\n"
+        f"({cfg.clean_fraction:.0%}); {cfg.chain_fraction:.0%} of them then went through a random chain of 1-3 "
+        f"tools of the toolbox. Configuration: `{json.dumps(cfg.to_dict())}`.\n\n"
         f"Final training L1 error: {rec.losses[-1]:.2f} dB. The sha256 of `quality-net.pt` is in `record.json` and "
         f"is checked on load; the rank correlations with true PSNR are measured by chapter 8 of the book.\n")
     return folder / "record.json"

@@ -90,7 +90,6 @@ def run_chains(toolbox: Toolbox, x: torch.Tensor, chains: list[list[str]]) -> to
     return out
 
 
-@torch.no_grad()
 def _measure(clean: torch.Tensor | None, score: Callable[[torch.Tensor], torch.Tensor] | None
              ) -> Callable[..., torch.Tensor]:
     """``f(y, sel)``: PSNR of y against ``clean[sel]`` (the oracle), or a no-reference ``score(y)`` (N,), higher =
@@ -102,6 +101,7 @@ def _measure(clean: torch.Tensor | None, score: Callable[[torch.Tensor], torch.T
     return lambda y, sel=None: score(y).to(y.device).float()
 
 
+@torch.no_grad()
 def greedy(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor | None, max_len: int = 3,
            tools: list[str] | None = None, score: Callable[[torch.Tensor], torch.Tensor] | None = None
            ) -> SearchResult:

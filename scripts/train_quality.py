@@ -1,6 +1,7 @@
 """Train chapter 8's QualityNet (predicts a degraded image's PSNR without its clean original) and ship it.
 
-    python scripts/train_quality.py --scale book                      # the shipped net (2-core CPU, ~10 min)
+    python scripts/train_quality.py --scale book                      # the shipped net (2-core CPU, ~15 min)
+    python scripts/train_quality.py --scale book --chain-fraction 0 --out restorelib/weights/quality/quality-net-naive
     python scripts/train_quality.py --scale ci --out /tmp/quality     # a few seconds, to check the pipeline
     python scripts/train_quality.py --scale paper --out runs/quality  # a GPU
 
@@ -34,19 +35,28 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=sorted(SCALES), default="book")
     ap.add_argument("--steps", type=int, default=None, help="override the number of training steps")
+    ap.add_argument("--chain-fraction", type=float, default=None,
+                    help="share of patches run through random tool chains (book: 0.3; 0 = the naive net)")
     ap.add_argument("--out", type=Path, default=QUALITY_DIR / "quality-net")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:
         ap.error(f"--steps must be a positive int, got {args.steps}")
-    cfg = replace(SCALES[args.scale], seed=args.seed, **({"steps": args.steps} if args.steps else {}))
+    if args.chain_fraction is not None and not 0 <= args.chain_fraction <= 1:
+        ap.error(f"--chain-fraction must lie in [0, 1], got {args.chain_fraction}")
+    cfg = replace(SCALES[args.scale], seed=args.seed, **({"steps": args.steps} if args.steps else {}),
+                  **({"chain_fraction": args.chain_fraction} if args.chain_fraction is not None else {}))
     seed_everything(args.seed)
     dev = get_device(args.device)
     bank = patch_bank(data.load_set("embedded-train"), stride=32 if args.scale != "ci" else 96)
     command = " ".join(["python scripts/train_quality.py", *(sys.argv[1:] if argv is None else argv)])
     print(f"[train_quality] {args.scale}: {len(bank)} training patches; {cfg.to_dict()}", flush=True)
-    net, rec = train_quality_net(bank, cfg, device=dev, log=print)
+    toolbox = None
+    if cfg.chain_fraction > 0:                 # the guard: also learn what (mis)used tools produce
+        from restorelib.tools import Toolbox
+        toolbox = Toolbox.load(device=dev)
+    net, rec = train_quality_net(bank, cfg, device=dev, log=print, toolbox=toolbox)
     # Validation on the held-out photos: 8 random 63x63 patches each, seen distortions and unseen ones.
     g = torch.Generator().manual_seed(12345)
     val = torch.cat([random_patches(data.to_rgb(im), 8, generator=g) for im in data.load_set("embedded-test").values()])

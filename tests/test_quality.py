@@ -304,3 +304,21 @@ def test_fit_niqe_script_writes_model_record_and_card(tmp_path):
     assert model.info["patches"] == shipped.info["patches"]              # the shipped model is this fit
     assert np.allclose(model.mean, shipped.mean) and np.allclose(model.cov, shipped.cov)
     assert "Mittal" in (tmp_path / "README.md").read_text()
+
+
+def test_quality_batch_runs_a_share_through_tool_chains(bank):
+    from restorelib.tools import Toolbox
+
+    from standins import Shift
+    tb = Toolbox()
+    for i in range(len(tb)):
+        tb.nets[i] = Shift(0.2)                                         # every tool brightens: PSNR must fall
+    cfg = replace(SCALES["ci"], batch=16, clean_fraction=1.0)
+    x0, y0 = quality_batch(bank, cfg, gen(3))
+    x1, y1 = quality_batch(bank, replace(cfg, chain_fraction=1.0), gen(3), toolbox=tb.eval())
+    assert (y0 == PSNR_RANGE[1]).all() and (y1 < 20).all()             # clean, then brightened by 0.2 to 0.6
+    assert ((x1 - x0).mean(dim=(1, 2, 3)) > 0.15).all()
+    x2, _ = quality_batch(bank, replace(cfg, chain_fraction=0.5), gen(3), toolbox=tb.eval())
+    changed = ((x2 - x0).abs().flatten(1).max(dim=1).values > 0).float().mean()
+    assert 0.1 < changed < 0.9
+    assert "quality-net-naive" in scorer_names()
