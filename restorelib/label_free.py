@@ -111,11 +111,11 @@ class LabelFreeConfig:
         return asdict(self)
 
 
-#: ``paper``: a GPU; ``book``: 800 iterations of 8 patches x 4 chains, ~0.7 s each on one thread of a 2-core CPU with
-#: the quality net as scorer (about 10-20 min); ``ci``: seconds, with the cheap ``neg-sigma`` scorer.
+#: ``paper``: a GPU; ``book``: 600 iterations of 8 patches x 4 chains, 1-2 s each on one thread of a 2-core CPU with
+#: the quality net as scorer (about 15-20 min); ``ci``: seconds, with the cheap ``neg-sigma`` scorer.
 SCALES: dict[str, LabelFreeConfig] = {
     "paper": LabelFreeConfig(),
-    "book": LabelFreeConfig(iters=800, batch=8, group=4, epochs=3, log_every=20),
+    "book": LabelFreeConfig(iters=600, batch=8, group=4, epochs=3, log_every=20),
     "ci": LabelFreeConfig(iters=6, batch=2, group=2, epochs=2, log_every=2, scorer="neg-sigma"),
 }
 
