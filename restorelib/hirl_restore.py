@@ -332,7 +332,7 @@ def degraded_patches(images: dict[str, torch.Tensor], spec: str, seed: int = 0) 
 
 @torch.no_grad()
 def equal_trials(restorer: HirlRestorer, degraded: torch.Tensor, clean: torch.Tensor,
-                 lengths: tuple[int, ...] = (1, 2, 3, 4)) -> dict[str, list[float]]:
+                 lengths: tuple[int, ...] = (1, 2, 3, 4), progress: bool = False) -> dict[str, list[float]]:
     """HIRL's Table 2 on patches (N, 3, 63, 63) in [0, 1]: for each path length n, the mean PSNR gain (dB) of brute
     force over all chains of length <= n (``sum_{i<=n} 9^i`` trials, one walk for every n,
     :func:`restorelib.search.brute_force_curve`) and of HIRL limited to n tools (its trials: the tools it applies).
@@ -346,7 +346,7 @@ def equal_trials(restorer: HirlRestorer, degraded: torch.Tensor, clean: torch.Te
     budgets = [brute_force_trials(m, n) for n in lengths]
     base = psnr(degraded, clean)
     curve = brute_force_curve(restorer.toolbox, degraded, clean, budgets,
-                              tools=[restorer.toolbox.names[i] for i in restorer.tool_ids])
+                              tools=[restorer.toolbox.names[i] for i in restorer.tool_ids], progress=progress)
     out: dict[str, list[float]] = {"lengths": list(lengths), "trials": budgets,
                                    "brute_force_db": (curve - base).mean(dim=1).tolist(), "hirl_db": [],
                                    "hirl_trials": []}

@@ -201,13 +201,13 @@ def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor | 
 
 @torch.no_grad()
 def brute_force_curve(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, budgets: list[int],
-                      tools: list[str] | None = None, chunk: int = 16) -> torch.Tensor:
+                      tools: list[str] | None = None, chunk: int = 16, progress: bool = False) -> torch.Tensor:
     """Best PSNR brute force reaches within each number of trials of ``budgets`` (sorted ascending), per image.
 
     One breadth-first walk serves every budget: its best after ``sum_{i<=n} m^i`` trials is the best chain of length
     <= n, so ``budgets = [9, 90, 819, 7380]`` gives HIRL's Table 2 row for 9 tools at the cost of the last column.
     x, clean: (N, 3, H, W) in [0, 1]. Returns (len(budgets), N) PSNR in dB (the input's PSNR counts as length 0).
-    Chapter 6.
+    ``progress`` shows a bar of the tool applications. Chapter 6.
     """
     if not budgets or any(not isinstance(b, int) or b < 0 for b in budgets) or list(budgets) != sorted(budgets):
         raise ValueError(f"budgets must be a non-empty ascending list of non-negative ints, got {budgets!r}")
@@ -217,6 +217,10 @@ def brute_force_curve(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, bu
         depth += 1
     _check(x, clean, depth)
     out = torch.empty(len(budgets), x.shape[0], device=x.device)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=budgets[-1] * -(-x.shape[0] // chunk), desc="brute force", leave=False)
     for i in range(0, x.shape[0], chunk):
         xs, cs = x[i:i + chunk], clean[i:i + chunk]
         best, k = psnr(xs, cs), 0
@@ -224,9 +228,13 @@ def brute_force_curve(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, bu
             out[k, i:i + chunk], k = best, k + 1
         for trial, (_, y) in enumerate(_walk(toolbox, xs, depth, ids, budgets[-1]), start=1):
             best = torch.maximum(best, psnr(y, cs))
+            if bar is not None:
+                bar.update(1)
             while k < len(budgets) and budgets[k] == trial:
                 out[k, i:i + chunk], k = best, k + 1
         out[k:, i:i + chunk] = best[None]            # budgets beyond the whole tree: its best
+    if bar is not None:
+        bar.close()
     return out
 
 
