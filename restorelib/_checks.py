@@ -44,3 +44,11 @@ def per_image(value: object, n: int, name: str, *, low: float | None = None,
     if high is not None and (t > high).any():
         raise ValueError(f"{name} must be <= {high}, got {t.max().item():g}")
     return t
+
+
+def positive_ints(obj: object, *names: str) -> None:
+    """Raise ``ValueError`` naming the first attribute of ``names`` that is not a positive int (configs' check)."""
+    for name in names:
+        v = getattr(obj, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")

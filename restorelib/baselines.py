@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,10 +27,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import get_device, weights_dir
-from .degradations import degrade, parse_spec
+from .degradations import degrade
 from .metrics import psnr
 from .patches import augment
 from .tools import count_macs, count_params, load_state, write_checkpoint
+from .training import PatchTrainConfig
 
 BASELINES_DIR: Path = weights_dir() / "baselines"
 
@@ -70,27 +71,12 @@ def build_baseline(name: str) -> PlainResidualCNN:
 
 
 @dataclass
-class BaselineConfig:
+class BaselineConfig(PatchTrainConfig):
     """Training of a baseline (see SCALES)."""
 
     steps: int = 100_000
     batch: int = 64
-    lr: float = 1e-3
-    spec: str = "moderate"
     log_every: int = 100
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch", "log_every"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        parse_spec(self.spec)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 SCALES: dict[str, BaselineConfig] = {

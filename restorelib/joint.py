@@ -13,41 +13,26 @@ every used tool takes one Adam step; unused tools are left as they are.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from .degradations import degrade, parse_spec
+from .degradations import degrade
 from .metrics import psnr
 from .patches import augment
 from .search import run_chains
 from .tools import Toolbox
+from .training import PatchTrainConfig
 
 
 @dataclass
-class JointConfig:
-    """Hyper-parameters of :func:`train_joint`."""
+class JointConfig(PatchTrainConfig):
+    """Hyper-parameters of :func:`train_joint`: ``spec`` is the agent's training group."""
 
     steps: int = 2_000
-    batch: int = 32
     lr: float = 1e-4                 # fine-tuning: a tenth of the tools' own learning rate
-    spec: str = "moderate"           # the degradation of the training patches (the agent's training group)
-    log_every: int = 50
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch", "log_every"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        parse_spec(self.spec)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 SCALES: dict[str, JointConfig] = {

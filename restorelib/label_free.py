@@ -31,7 +31,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import check_images
+from ._checks import check_images, positive_ints
 from .agents import PATCH, _same_conv
 from .config import get_device, weights_dir
 from .degradations import degrade, parse_spec
@@ -94,10 +94,7 @@ class LabelFreeConfig:
     tools: list[str] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("iters", "batch", "group", "t_max", "epochs", "log_every"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        positive_ints(self, "iters", "batch", "group", "t_max", "epochs", "log_every")
         if self.baseline not in ("group", "value"):
             raise ValueError(f"baseline must be 'group' or 'value', got {self.baseline!r}")
         if self.baseline == "group" and self.group < 2:

@@ -30,6 +30,29 @@ SLIGHT_NOISE = (0.0, 2.0)
 SLIGHT_JPEG = (90.0, 100.0)
 
 
+@dataclass
+class PatchTrainConfig:
+    """A training on 63x63 patches degraded on the fly by ``spec`` (chapter 5's baselines and joint training)."""
+
+    steps: int = 1_000
+    batch: int = 32
+    lr: float = 1e-3
+    spec: str = "moderate"
+    log_every: int = 50
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from ._checks import positive_ints
+        from .degradations import parse_spec
+        positive_ints(self, "steps", "batch", "log_every")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        parse_spec(self.spec)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 def _uniform(low: float, high: float, n: int, generator: torch.Generator | None) -> list[float]:
     return (low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)).tolist()
 
