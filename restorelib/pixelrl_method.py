@@ -19,7 +19,7 @@ import torch
 
 from ._checks import check_images
 from .config import weights_dir
-from .pixelrl import ACTIONS, action_counts, load_pixelrl, pixelrl_restore
+from .pixelrl import ACTIONS, N_ACTIONS, action_counts, load_pixelrl, pixelrl_restore
 from .tools import count_macs, count_params
 
 PIXELRL_DIR: Path = weights_dir() / "pixelrl"
@@ -55,6 +55,7 @@ class PixelRLMethod:
         self.params = count_params(self.net)
         self.device = next(self.net.parameters()).device
         self.last_counts: torch.Tensor | None = None
+        self.pixels_per_chunk = 1 << 19                            # about 0.5 M pixels (three 481x321 channels)
         self._macs_per_pixel = count_macs(self.net, (1, self.cfg.channels, 32, 32)) / (32 * 32)
 
     @torch.no_grad()
@@ -63,8 +64,16 @@ class PixelRLMethod:
         from .evaluate import Restored
         check_images(degraded, "degraded", min_size=3)
         n, c, h, w = degraded.shape
-        out, maps = pixelrl_restore(self.net, degraded.reshape(n * c, 1, h, w).to(self.device), self.t_max)
-        self.last_counts = action_counts(maps)                    # (t_max, 9) shares of the pixels, for reports
+        flat = degraded.reshape(n * c, 1, h, w)
+        # whole photos: a few channels at a time, so memory stays bounded (64 feature maps per pixel and step)
+        k = max(1, self.pixels_per_chunk // (h * w))
+        outs, counts = [], torch.zeros(self.t_max, N_ACTIONS)
+        for i in range(0, n * c, k):
+            o, maps = pixelrl_restore(self.net, flat[i:i + k].to(self.device), self.t_max)
+            outs.append(o.cpu())
+            counts += action_counts(maps) * len(o)
+        out = torch.cat(outs)
+        self.last_counts = counts / (n * c)                        # (t_max, 9) shares of the pixels, for reports
         macs = round(self._macs_per_pixel * h * w * c * self.t_max)
         return Restored(out.reshape(n, c, h, w), [self.t_max] * n, [macs] * n, [[] for _ in range(n)],
                         [self.t_max] * n)

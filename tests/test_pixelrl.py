@@ -364,9 +364,13 @@ def test_pixelrl_method_restores_each_channel_on_its_own(tmp_path):
     assert m.name == "pixelrl:noise25-test(t=2)" and m.params == sum(p.numel() for p in net.parameters())
     x = torch.rand(2, 3, 20, 24, generator=torch.Generator().manual_seed(1))
     res = m.restore(x)
+    counts = m.last_counts.clone()
     ref, _ = pixelrl_restore(net.eval(), x.reshape(6, 1, 20, 24), 2)
     assert torch.allclose(res.images, ref.reshape(2, 3, 20, 24)) and res.tool_calls == [2, 2] and res.macs[0] > 0
     assert m.last_counts.shape == (2, 9)
+    m.pixels_per_chunk = 20 * 24 * 2                            # two channels at a time: the same result
+    chunked = m.restore(x)
+    assert torch.allclose(chunked.images, res.images) and torch.allclose(m.last_counts, counts)
     gray = x[:, :1].expand(-1, 3, -1, -1)                       # a gray image as RGB: the grayscale result, thrice
     out = m.restore(gray).images
     assert torch.allclose(out[:, 0], out[:, 2]) and torch.allclose(out[:, :1], pixelrl_restore(net, x[:, :1], 2)[0])
