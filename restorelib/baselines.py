@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -31,7 +31,7 @@ from .degradations import degrade
 from .metrics import psnr
 from .patches import augment
 from .tools import count_macs, count_params, load_state, write_checkpoint
-from .training import PatchTrainConfig
+from .training import PatchTrainConfig, PatchTrainRecord
 
 BASELINES_DIR: Path = weights_dir() / "baselines"
 
@@ -86,12 +86,7 @@ SCALES: dict[str, BaselineConfig] = {
 }
 
 
-@dataclass
-class BaselineRecord:
-    steps: list[int] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    psnr_gain: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+BaselineRecord = PatchTrainRecord
 
 
 def train_baseline(net: nn.Module, bank: torch.Tensor, cfg: BaselineConfig, device: torch.device | str | None = None,
@@ -103,7 +98,7 @@ def train_baseline(net: nn.Module, bank: torch.Tensor, cfg: BaselineConfig, devi
     torch.manual_seed(cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * 0.05)
-    rec, t0, acc = BaselineRecord(), time.perf_counter(), {"loss": [], "gain": []}
+    rec, t0 = BaselineRecord(), time.perf_counter()
     for step in range(1, cfg.steps + 1):
         clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=g)], g)
         x, y = degrade(clean, cfg.spec, generator=g)[0].to(dev), clean.to(dev)
@@ -114,16 +109,10 @@ def train_baseline(net: nn.Module, bank: torch.Tensor, cfg: BaselineConfig, devi
         nn.utils.clip_grad_norm_(net.parameters(), 1.0)      # VDSR's 20 plain layers need it at this rate
         opt.step()
         sched.step()
-        acc["loss"].append(loss.item())
-        acc["gain"].append((psnr(out.detach().clamp(0, 1), y) - psnr(x, y)).mean().item())
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            rec.steps.append(step)
-            rec.losses.append(sum(acc["loss"]) / len(acc["loss"]))
-            rec.psnr_gain.append(sum(acc["gain"]) / len(acc["gain"]))
-            acc = {"loss": [], "gain": []}
-            if log:
-                log(f"[baseline] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.2f} dB, "
-                    f"{time.perf_counter() - t0:.0f} s", flush=True)
+        gain = (psnr(out.detach().clamp(0, 1), y) - psnr(x, y)).mean().item()
+        if rec.add(step, loss.item(), gain, cfg) and log:
+            log(f"[baseline] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.2f} dB, "
+                f"{time.perf_counter() - t0:.0f} s", flush=True)
     rec.seconds = time.perf_counter() - t0
     net.eval()
     return rec

@@ -24,7 +24,7 @@ from .metrics import psnr
 from .patches import augment
 from .search import run_chains
 from .tools import Toolbox
-from .training import PatchTrainConfig
+from .training import PatchTrainConfig, PatchTrainRecord
 
 
 @dataclass
@@ -43,14 +43,10 @@ SCALES: dict[str, JointConfig] = {
 
 
 @dataclass
-class JointRecord:
-    """Per log: the mean end-of-chain MSE loss and PSNR gain of the batches (dB), and how often each tool was used."""
+class JointRecord(PatchTrainRecord):
+    """The curves (loss, PSNR gain after the step) and how many patches used each tool."""
 
-    steps: list[int] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    psnr_gain: list[float] = field(default_factory=list)
     uses: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Tensor, clean: torch.Tensor,
@@ -93,7 +89,7 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
     Returns the record; the toolbox is left in eval mode."""
     g = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.Adam(toolbox.parameters(), lr=cfg.lr)
-    rec, t0, acc = JointRecord(), time.perf_counter(), {"loss": [], "gain": []}
+    rec, t0 = JointRecord(), time.perf_counter()
     for step in range(1, cfg.steps + 1):
         clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=g)], g).to(device)
         degraded = degrade(clean.cpu(), cfg.spec, generator=g)[0].to(device)
@@ -107,16 +103,10 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
         toolbox.eval()
         with torch.no_grad():
             out = run_chains(toolbox, degraded, chains)
-        acc["loss"].append(loss)
-        acc["gain"].append((psnr(out, clean) - psnr(degraded, clean)).mean().item())
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            rec.steps.append(step)
-            rec.losses.append(sum(acc["loss"]) / len(acc["loss"]))
-            rec.psnr_gain.append(sum(acc["gain"]) / len(acc["gain"]))
-            acc = {"loss": [], "gain": []}
-            if log:
-                log(f"[joint] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.3f} dB "
-                    f"(after the step), {time.perf_counter() - t0:.0f} s", flush=True)
+        gain = (psnr(out, clean) - psnr(degraded, clean)).mean().item()
+        if rec.add(step, loss, gain, cfg) and log:
+            log(f"[joint] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.3f} dB "
+                f"(after the step), {time.perf_counter() - t0:.0f} s", flush=True)
     rec.seconds = time.perf_counter() - t0
     toolbox.eval()
     return rec

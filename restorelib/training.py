@@ -12,7 +12,7 @@ import math
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -51,6 +51,29 @@ class PatchTrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class PatchTrainRecord:
+    """Curves of a :class:`PatchTrainConfig` training: per log, the mean loss and PSNR gain (dB) of the batches
+    since the previous log; and the seconds of the whole run."""
+
+    steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    psnr_gain: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    pending: list[tuple[float, float]] = field(default_factory=list, repr=False)
+
+    def add(self, step: int, loss: float, gain: float, cfg: PatchTrainConfig) -> bool:
+        """Record one batch; at a log step (every ``cfg.log_every`` and the last) append the means and return True."""
+        self.pending.append((loss, gain))
+        if step % cfg.log_every and step != cfg.steps:
+            return False
+        self.steps.append(step)
+        self.losses.append(sum(p[0] for p in self.pending) / len(self.pending))
+        self.psnr_gain.append(sum(p[1] for p in self.pending) / len(self.pending))
+        self.pending = []
+        return True
 
 
 def _uniform(low: float, high: float, n: int, generator: torch.Generator | None) -> list[float]:
