@@ -266,30 +266,14 @@ def pretrain_shared(net: PixelRLNet, clean_bank: torch.Tensor, task: str | Task 
     dilated convs into both branches (as the authors did), the last layers and the convGRU stay as they are.
     clean_bank: (P, C, H, W) in [0, 1]. Returns the loss per step. Chapter 7.
     """
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
-    cfg = PixelRLConfig(batch=batch, crop=crop, channels=net.in_channels, lr=lr, seed=seed)
-    bank, degrade_fn = _check_bank(clean_bank, cfg, crop), make_task(task)
+    from .pixelrl_baselines import Denoiser, train_denoiser
     dev = get_device(device)
-    g = torch.Generator().manual_seed(seed)
-    twin = PixelRLNet(net.in_channels, width=net.width, gru=False).to(dev)
+    twin = Denoiser(net.in_channels, net.width).to(dev)
     twin.trunk.load_state_dict(net.trunk.state_dict())
-    out = nn.Conv2d(net.width, net.in_channels, 3, padding=1).to(dev)
-    params = [*twin.trunk.parameters(), *twin.v_head.parameters(), *out.parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
-    losses = []
-    for _ in range(steps):
-        clean = sample_crops(bank, batch, crop, g)
-        noisy = degrade_fn(clean, g)
-        clean, noisy = clean.to(dev), noisy.to(dev)
-        loss = F.mse_loss(noisy - out(twin.v_head(twin.trunk(noisy))), clean)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    twin, losses, _ = train_denoiser(clean_bank, task, steps, batch, crop, lr, dev, seed, model=twin)
     net.trunk.load_state_dict(twin.trunk.state_dict())
-    net.pi_head.load_state_dict(twin.v_head.state_dict())
-    net.v_head.load_state_dict(twin.v_head.state_dict())
+    net.pi_head.load_state_dict(twin.head.state_dict())
+    net.v_head.load_state_dict(twin.head.state_dict())
     return losses
 
 

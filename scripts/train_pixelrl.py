@@ -29,10 +29,9 @@ from restorelib import data  # noqa: E402
 from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
 from restorelib.metrics import psnr  # noqa: E402
 from restorelib.patches import patch_bank  # noqa: E402
+from restorelib.pixelrl_baselines import TEST_SEED, degraded_pairs  # noqa: E402
 from restorelib.pixelrl import (  # noqa: E402
     SCALES, PixelRLConfig, PixelRLNet, make_task, pixelrl_restore, save_pixelrl, to_gray, train_pixelrl)
-
-TEST_SEED = 1234
 
 
 def run_name(task: str, cfg: PixelRLConfig) -> str:
@@ -45,17 +44,11 @@ def run_name(task: str, cfg: PixelRLConfig) -> str:
 def evaluate(net: PixelRLNet, images: dict[str, torch.Tensor], task: str, t_max: int, size: int,
              device: torch.device) -> dict:
     """Greedy restoration of centre crops (``size``, 0 = whole images) degraded with a fixed seed: PSNR in / out."""
-    degrade_fn, g, rows = make_task(task), torch.Generator().manual_seed(TEST_SEED), {}
-    for name, img in images.items():
-        img = to_gray(img)
-        if size:
-            h, w = img.shape[-2:]
-            y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
-            img = img[:, y:y + size, x:x + size]
-        clean = img[None].to(device)
-        degraded = degrade_fn(clean, g).to(device)
-        restored, _ = pixelrl_restore(net, degraded, t_max=t_max)
-        rows[name] = {"psnr_in": round(psnr(degraded, clean).item(), 3), "psnr_out": round(psnr(restored, clean).item(), 3)}
+    rows = {}
+    for name, (clean, degraded) in degraded_pairs(images, task, size).items():
+        restored, _ = pixelrl_restore(net, degraded.to(device), t_max=t_max)
+        rows[name] = {"psnr_in": round(psnr(degraded, clean).item(), 3),
+                      "psnr_out": round(psnr(restored.cpu(), clean).item(), 3)}
     mean = {k: round(sum(r[k] for r in rows.values()) / len(rows), 3) for k in ("psnr_in", "psnr_out")}
     return {"images": rows, "mean": mean, "crop": size, "seed": TEST_SEED}
 
@@ -71,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-set", default="embedded-train")
     ap.add_argument("--test-set", default="embedded-test")
     ap.add_argument("--eval-size", type=int, default=128, help="centre crop of the test images (0: whole images)")
+    ap.add_argument("--eval-images", type=int, default=None, help="test on the first N images of TEST_SET only")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
@@ -79,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--episodes must be a positive int, got {args.episodes}")
     if args.eval_size < 0:
         ap.error(f"--eval-size must be 0 or a positive int, got {args.eval_size}")
+    if args.eval_images is not None and args.eval_images < 1:
+        ap.error(f"--eval-images must be a positive int, got {args.eval_images}")
     if args.stepwise and args.no_rmc:
         ap.error("--stepwise switches RMC on half-way; it cannot be combined with --no-rmc")
     try:
@@ -95,9 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python scripts/train_pixelrl.py", *(sys.argv[1:] if argv is None else argv)])
     print(f"[train_pixelrl] {out.name}: {len(bank)} patches, {cfg.to_dict()}", flush=True)
     net, rec = train_pixelrl(bank, args.task, cfg, device=dev, log=functools.partial(print, flush=True))
-    evaluation = evaluate(net, data.load_set(args.test_set), args.task, cfg.t_max, args.eval_size, dev)
+    test_images = data.load_set(args.test_set, limit=args.eval_images)
+    evaluation = evaluate(net, test_images, args.task, cfg.t_max, args.eval_size, dev)
     save_pixelrl(net, cfg, rec, out, command=command, scale=args.scale, task=args.task, device=dev,
-                 train_patches=len(bank), evaluation={"set": args.test_set, **evaluation})
+                 train_patches=len(bank), evaluation={"set": args.test_set, "limit": args.eval_images, **evaluation})
     print(f"[train_pixelrl] test PSNR {evaluation['mean']['psnr_in']:.2f} -> {evaluation['mean']['psnr_out']:.2f} dB; "
           f"wrote {out / 'pixelrl.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0
