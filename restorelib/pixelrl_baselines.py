@@ -11,7 +11,9 @@
 """
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -19,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._checks import check_images
-from .config import get_device
+from .config import get_device, weights_dir
 from .metrics import psnr
 from .pixelrl import PixelRLConfig, PixelRLNet, _check_bank, sample_crops
 from .pixelrl_actions import ACTIONS, Task, filter_bank, make_task, to_gray
@@ -127,3 +129,23 @@ def denoise(model: Denoiser, image: torch.Tensor) -> torch.Tensor:
     """model applied to image (N, C, H, W) in [0, 1] -> (N, C, H, W), clipped to [0, 1]."""
     check_images(image, "image", channels=model.out.out_channels, min_size=3)
     return model(image.to(next(model.parameters()).device)).clamp(0, 1)
+
+
+#: The paper's BSD68 tables (Furuta et al. 2019, Tables 2-4), PSNR in dB, for the chapter's side-by-side tables.
+#: Keys: noise sigma 15 / 25 / 50, salt-and-pepper density 0.1 / 0.5 / 0.9, and "text" (blind inpainting, t_max 15).
+PAPER = {
+    "gaussian": {"BM3D": (31.07, 28.57, 25.62), "DnCNN": (31.63, 29.15, 26.19), "PixelRL FCN": (31.17, 28.75, 25.78),
+                 "PixelRL +convGRU": (31.26, 28.83, 25.87), "PixelRL +convGRU +RMC": (31.40, 28.85, 25.88)},
+    "saltpepper": {"DnCNN": (40.16, 29.19, 23.58), "PixelRL FCN": (36.51, 27.91, 22.73),
+                   "PixelRL +convGRU": (37.86, 29.26, 23.54), "PixelRL +convGRU +RMC": (38.46, 29.78, 23.78)},
+    "text": {"Net-D and Net-E": 29.53, "DnCNN": 29.75, "PixelRL +convGRU": 29.50, "PixelRL +convGRU +RMC": 29.97},
+}
+
+
+def load_baselines(path: str | None = None) -> dict:
+    """The tables written by ``scripts/eval_pixelrl.py`` (default: the shipped ``weights/pixelrl/baselines.json``):
+    ``{task: {"input", "agents": {name: {"psnr", ...}}, "best_filter", "filters", "supervised", "command", ...}}``."""
+    file = Path(path) if path else weights_dir() / "pixelrl" / "baselines.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"path must be a file written by scripts/eval_pixelrl.py, got {str(file)!r}")
+    return json.loads(file.read_text())["tasks"]

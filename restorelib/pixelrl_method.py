@@ -13,13 +13,18 @@ multiply-adds over them (the nine filters, a few operations per pixel each, are 
 from __future__ import annotations
 
 import json
+import statistics
+import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from ._checks import check_images
-from .config import weights_dir
-from .pixelrl import ACTIONS, N_ACTIONS, action_counts, load_pixelrl, pixelrl_restore
+from .config import get_device, weights_dir
+from .pixelrl import (
+    ACTIONS, N_ACTIONS, SCALES, PixelRLConfig, PixelRLNet, action_counts, load_pixelrl, pixelrl_restore, train_pixelrl)
+from .pixelrl_actions import resolve_backend
 from .tools import count_macs, count_params
 
 PIXELRL_DIR: Path = weights_dir() / "pixelrl"
@@ -88,6 +93,60 @@ def describe_actions(counts: torch.Tensor, top: int = 3) -> list[str]:
     return lines
 
 
+def get_pixelrl(profile, bank: torch.Tensor | None = None, task: str = "noise:25", name: str = DEFAULT_MODEL,
+                device: torch.device | str = "cpu", log: Callable[[str], None] | None = None
+                ) -> tuple[PixelRLNet, PixelRLConfig, dict]:
+    """Chapter 7's agent at the active scale: trained here on ``bank`` (P, C, H, W) for ``task`` when
+    ``profile.train`` (CI: seconds; paper: a GPU), else the shipped agent ``name``. Returns (net, config, record
+    with ``seconds``, ``command``, ``task`` and ``curve``)."""
+    if not profile.train:
+        folder = pixelrl_folder(name)
+        net, cfg = load_pixelrl(folder, device)
+        return net, cfg, json.loads((folder / "record.json").read_text())
+    if bank is None:
+        raise ValueError("bank must hold clean training patches (P, C, H, W) when the profile trains")
+    net, rec = train_pixelrl(bank, task, SCALES[profile.name], device=device, log=log)
+    curve = {"episodes": rec.episodes, "return": rec.returns, "psnr_gain_db": rec.psnr_gain, "loss": rec.losses,
+             "lr": rec.lr, "pretrain_loss": rec.pretrain_loss}
+    return net, SCALES[profile.name], {"seconds": rec.seconds, "command": f"train_pixelrl at {profile.name} scale",
+                                       "task": task, "curve": curve}
+
+
+@torch.no_grad()
+def time_inference(net: PixelRLNet, size: tuple[int, int] = (321, 481), t_max: int = 5, repeats: int = 5,
+                   device: torch.device | str | None = None) -> dict:
+    """Median seconds of ``t_max`` steps of :func:`~restorelib.pixelrl.pixelrl_restore` on one random gray image of
+    ``size`` (H, W) and of the ``t_max`` network forwards alone (with the convGRU state); ``ratio`` = the first over
+    the second, the cost of the actions around the network (goal <= 1.2). Chapter 7."""
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    dev = get_device(device)
+    net = net.to(dev).eval()
+    x = torch.rand(1, net.in_channels, *size, generator=torch.Generator().manual_seed(0)).to(dev)
+
+    def forwards() -> None:
+        h = None
+        for _ in range(t_max):
+            _, _, h = net(x, h)
+
+    times = {}
+    for key, fn in (("network", forwards), ("inference", lambda: pixelrl_restore(net, x, t_max))):
+        fn()                                         # warm-up
+        runs = []
+        for _ in range(repeats):
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            fn()
+            if dev.type == "cuda":                   # GPU work is asynchronous: wait for it before reading the clock
+                torch.cuda.synchronize()
+            runs.append(time.perf_counter() - t0)
+        times[key] = statistics.median(runs)
+    return {"device": str(dev), "size": list(size), "t_max": t_max, "backend": resolve_backend("auto", x),
+            "threads": torch.get_num_threads(), "repeats": repeats, "network_s": round(times["network"], 6),
+            "inference_s": round(times["inference"], 6), "ratio": round(times["inference"] / times["network"], 3)}
+
+
 def pixelrl_factory(arg: str, device: torch.device | str, max_length: int | None = None,
                     **_: object) -> PixelRLMethod:
     """The ``pixelrl[:MODEL]`` method for :func:`restorelib.evaluate.register_method`; ``max_length`` is the number of
@@ -95,4 +154,5 @@ def pixelrl_factory(arg: str, device: torch.device | str, max_length: int | None
     return PixelRLMethod(arg or DEFAULT_MODEL, device, t_max=max_length)
 
 
-__all__ = ["DEFAULT_MODEL", "PixelRLMethod", "describe_actions", "pixelrl_factory", "pixelrl_folder", "shipped_pixelrl"]
+__all__ = ["DEFAULT_MODEL", "PixelRLMethod", "describe_actions", "get_pixelrl", "pixelrl_factory", "pixelrl_folder",
+           "shipped_pixelrl", "time_inference"]

@@ -12,27 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
-
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib.config import get_device  # noqa: E402
-from restorelib.pixelrl import PixelRLNet, load_pixelrl, pixelrl_restore  # noqa: E402
-from restorelib.pixelrl_actions import resolve_backend  # noqa: E402
-from restorelib.pixelrl_method import PIXELRL_DIR, shipped_pixelrl  # noqa: E402
+from restorelib.pixelrl import PixelRLNet, load_pixelrl  # noqa: E402
+from restorelib.pixelrl_method import PIXELRL_DIR, shipped_pixelrl, time_inference  # noqa: E402
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-@torch.no_grad()
 def bench(model: str | None = None, repeats: int = 5, size: tuple[int, int] = (321, 481), t_max: int | None = None,
           device: str | None = None) -> dict:
     dev = get_device(device)
@@ -41,31 +30,7 @@ def bench(model: str | None = None, repeats: int = 5, size: tuple[int, int] = (3
         t_max = t_max or cfg.t_max
     else:                                            # no trained model: the paper's network, untrained
         net, t_max = PixelRLNet(1, width=64).to(dev).eval(), t_max or 5
-    x = torch.rand(1, 1, *size, generator=torch.Generator().manual_seed(0)).to(dev)
-
-    def forwards():
-        h = None
-        for _ in range(t_max):
-            _, _, h = net(x, h)
-
-    def restore():
-        pixelrl_restore(net, x, t_max)
-
-    times = {}
-    for name, fn in (("network", forwards), ("inference", restore)):
-        fn()                                         # warm-up
-        runs = []
-        for _ in range(repeats):
-            _sync(dev)
-            t0 = time.perf_counter()
-            fn()
-            _sync(dev)
-            runs.append(time.perf_counter() - t0)
-        times[name] = statistics.median(runs)
-    return {"model": model or "untrained", "device": str(dev), "size": list(size), "t_max": t_max,
-            "backend": resolve_backend("auto", x), "threads": torch.get_num_threads(), "repeats": repeats,
-            "network_s": round(times["network"], 6), "inference_s": round(times["inference"], 6),
-            "ratio": round(times["inference"] / times["network"], 3)}
+    return {"model": model or "untrained", **time_inference(net, size, t_max, repeats, dev)}
 
 
 def main(argv: list[str] | None = None) -> int:

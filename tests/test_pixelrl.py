@@ -394,3 +394,27 @@ def test_restore_cli_with_pixelrl_prints_the_actions(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "every pixel takes 2 actions" in text and "step 1: " in text and "chain:" not in text
     assert "PSNR" in text and (tmp_path / "out.png").is_file()
+
+
+def test_get_pixelrl_trains_at_ci_scale_and_loads_the_shipped_agent_at_book_scale():
+    from restorelib.config import get_profile
+    from restorelib.pixelrl_method import DEFAULT_MODEL, get_pixelrl
+    bank = rand(6, 1, 32, 32)
+    net, cfg, rec = get_pixelrl(get_profile("ci"), bank, "saltpepper:0.5")
+    assert cfg == SCALES["ci"] and rec["task"] == "saltpepper:0.5" and not net.training
+    assert rec["curve"]["episodes"] == [1, 2, 3] and len(rec["curve"]["pretrain_loss"]) == 2
+    with pytest.raises(ValueError, match="bank must"):
+        get_pixelrl(get_profile("ci"), None)
+    net, cfg, rec = get_pixelrl(get_profile("book"))
+    assert rec["command"].startswith("python scripts/train_pixelrl.py") and rec["task"] == "noise:25"
+    assert cfg.width == 64 and cfg.gru and len(rec["sha256"]) == 64 and DEFAULT_MODEL == "noise25-gru-rmc"
+
+
+def test_time_inference_reports_both_medians_and_their_ratio():
+    from restorelib.pixelrl_method import time_inference
+    r = time_inference(PixelRLNet(1, width=8), size=(20, 24), t_max=2, repeats=2)
+    assert r["size"] == [20, 24] and r["t_max"] == 2 and r["repeats"] == 2 and r["backend"] in ("cv2", "torch")
+    assert r["network_s"] > 0 and r["inference_s"] > 0
+    assert r["ratio"] == pytest.approx(r["inference_s"] / r["network_s"], rel=1e-2)
+    with pytest.raises(ValueError, match="repeats must"):
+        time_inference(PixelRLNet(1, width=8), repeats=0)

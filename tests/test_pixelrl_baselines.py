@@ -122,3 +122,13 @@ def test_eval_script_writes_the_tables_for_the_agents_it_is_given(tmp_path):
     bad = subprocess.run([*cmd[:2], "--models", str(tmp_path / "nowhere"), "--out", str(tmp_path / "c.json")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "model must be one of" in bad.stderr and not (tmp_path / "c.json").exists()
+
+
+def test_load_baselines_reads_the_script_output_and_names_a_missing_file(tmp_path):
+    from restorelib.pixelrl_baselines import PAPER, load_baselines
+    f = tmp_path / "b.json"
+    f.write_text(json.dumps({"tasks": {"noise:25": {"input": 20.0}}}))
+    assert load_baselines(str(f)) == {"noise:25": {"input": 20.0}}
+    with pytest.raises(FileNotFoundError, match="path must be"):
+        load_baselines(str(tmp_path / "none.json"))
+    assert PAPER["gaussian"]["PixelRL +convGRU +RMC"] == (31.40, 28.85, 25.88) and PAPER["text"]["DnCNN"] == 29.75
