@@ -64,6 +64,42 @@ def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[
     return ax
 
 
+def action_maps(maps: Sequence[torch.Tensor], actions: Sequence[str], titles: Sequence[str] | None = None,
+                size: float = 2.6) -> plt.Figure:
+    """PixelRL's action maps (paper Figs. 2, 4): one (H, W) int map per step, one colour per action, one legend."""
+    maps = [torch.as_tensor(m).cpu() for m in maps]
+    if not maps or any(m.ndim != 2 for m in maps):
+        raise ValueError("maps must be a non-empty list of (H, W) integer action maps")
+    cmap = plt.get_cmap("tab10", len(actions))
+    fig, axes = plt.subplots(1, len(maps), figsize=(size * len(maps), size + 0.6), squeeze=False)
+    for i, (ax, m) in enumerate(zip(axes[0], maps)):
+        ax.imshow(m.numpy(), cmap=cmap, vmin=-0.5, vmax=len(actions) - 0.5, interpolation="nearest")
+        ax.set_title(titles[i] if titles else f"t = {i + 1}", fontsize=9)
+        ax.axis("off")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(k)) for k in range(len(actions))]
+    fig.legend(handles, list(actions), loc="lower center", ncol=min(len(actions), 5), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+def action_histogram(counts: torch.Tensor | np.ndarray, actions: Sequence[str], title: str = "",
+                     ax: plt.Axes | None = None) -> plt.Axes:
+    """Share of the pixels taking each action at each step (paper Fig. 1), from (t_max, n_actions) fractions."""
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 2 or counts.shape[1] != len(actions):
+        raise ValueError(f"counts must have shape (t_max, {len(actions)}), got {counts.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    cmap, bottom = plt.get_cmap("tab10", len(actions)), np.zeros(len(counts))
+    steps = np.arange(1, len(counts) + 1)
+    for k, name in enumerate(actions):
+        ax.bar(steps, counts[:, k], bottom=bottom, color=cmap(k), label=name)
+        bottom += counts[:, k]
+    ax.set(xlabel="step t", ylabel="share of the pixels", xticks=steps, ylim=(0, 1), title=title)
+    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    return ax
+
+
 def widgets_available() -> bool:
     """True where an ipywidgets front-end is likely (Colab, Jupyter, VS Code); False in book builds and CI.
 

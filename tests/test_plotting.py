@@ -46,3 +46,24 @@ def test_book_build_kernels_get_the_static_explorer(monkeypatch):
 def test_widgets_forced_on(monkeypatch):
     monkeypatch.setenv("RESTORELIB_WIDGETS", "1")
     assert plotting.widgets_available()
+
+
+def test_action_maps_and_histogram_draw_one_panel_per_step_and_check_shapes():
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    from restorelib.plotting import action_histogram, action_maps
+    names = [f"a{k}" for k in range(9)]
+    fig = action_maps([torch.randint(9, (6, 7)) for _ in range(3)], names)
+    assert len(fig.axes) == 3 and fig.axes[0].get_title() == "t = 1" and len(fig.legends[0].get_texts()) == 9
+    plt.close(fig)
+    counts = np.full((4, 9), 1 / 9)
+    ax = action_histogram(counts, names, title="h")
+    assert len(ax.patches) == 36 and ax.get_title() == "h"
+    assert ax.patches[-1].get_y() + ax.patches[-1].get_height() == pytest.approx(1.0)
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="maps must"):
+        action_maps([torch.zeros(2, 3, 4)], names)
+    with pytest.raises(ValueError, match="counts must"):
+        action_histogram(np.zeros((4, 8)), names)

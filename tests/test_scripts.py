@@ -108,6 +108,25 @@ def test_reproduction_report_verdicts_come_from_the_runs(tmp_path):
     assert claims["Longer paths help a little (Table 3, path 7 vs 3)"]["ours"].startswith("not measured")
 
 
+def test_reproduction_report_pixelrl_claims_come_from_the_tables():
+    rep = _report()
+
+    def row(agents, cnn):
+        return {"agents": {k: {"psnr": v} for k, v in agents.items()}, "supervised": {"psnr": cnn}}
+    tables = {"noise:15": row({"noise15-gru-rmc-t400": 31.0}, 31.5), "noise:50": row({"noise50-gru-rmc-t400": 25.0}, 26),
+              "noise:25": row({"noise25-gru-rmc-t400": 28.5, "noise25-gru-t400": 28.6, "noise25-fcn-t400": 28.0}, 29),
+              "saltpepper:0.5": row({"saltpepper0.5-gru-rmc-t400": 30.0}, 29.0),
+              "saltpepper:0.9": row({"saltpepper0.9-gru-rmc-t400": 24.0}, 23.0)}
+    claims = {c["claim"].split(" (")[0]: c for c in rep.claims({}, tables)}
+    sig = claims["PixelRL denoises BSD68 at σ 15 / 25 / 50"]
+    assert sig["ours"] == "31.00 / 28.50 / 25.00 dB" and sig["ok"] is False          # sigma 50 is 0.88 dB short
+    assert claims["PixelRL beats the CNN on salt-and-pepper noise of density 0.5 and 0.9"]["ok"] is True
+    abl = claims["convGRU and then RMC each raise the PSNR"]
+    assert abl["ours"] == "convGRU +0.60, RMC -0.10 dB" and abl["ok"] is False
+    text = claims["PixelRL with RMC beats the CNN on blind text inpainting"]
+    assert text["ours"].startswith("not measured") and "text" in text["ours"] and text["ok"] is None
+
+
 def test_shipped_reproduction_page_is_the_scripts_output(tmp_path):
     """book/reproduction.md is exactly what make_report.py writes from the stored runs (nobody edited it by hand)."""
     out = tmp_path / "page.md"
