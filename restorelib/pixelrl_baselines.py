@@ -77,7 +77,8 @@ def best_filter(sweeps: list[dict[str, list[float]]]) -> tuple[str, int, float]:
     """The (filter, passes, mean PSNR) with the best PSNR averaged over images, from one :func:`filter_sweep` each."""
     if not sweeps:
         raise ValueError("sweeps must hold at least one filter_sweep result")
-    means = {(f, t + 1): sum(s[f][t] for s in sweeps) / len(sweeps) for f in sweeps[0] for t in range(len(sweeps[0][f]))}
+    means = {(f, t + 1): sum(s[f][t] for s in sweeps) / len(sweeps)
+             for f in sweeps[0] for t in range(len(sweeps[0][f]))}
     (name, passes), value = max(means.items(), key=lambda kv: kv[1])
     return name, passes, value
 

@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             gray = {k: to_gray(v) for k, v in data.load_set(args.train_set).items()}
             bank = patch_bank(gray, size=cfg.crop, stride=max(1, cfg.crop // 2), scales=(1.0,), rgb=False)
         model, losses, secs = train_denoiser(bank, task, steps, cfg.batch, cfg.crop, cfg.lr, dev, seed=0,
-                                             model=Denoiser(cfg.channels, cfg.width), log=lambda s: print(s, flush=True))
+                                             model=Denoiser(cfg.channels, cfg.width),
+                                             log=lambda s: print(s, flush=True))
         out = [psnr(denoise(model, d), c).item() for c, d in pairs.values()]
         row["supervised"] = {"psnr": mean(out), "steps": steps, "batch": cfg.batch, "crop": cfg.crop,
                              "seconds": round(secs, 1), "params": sum(p.numel() for p in model.parameters()),

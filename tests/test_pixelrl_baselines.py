@@ -1,4 +1,4 @@
-"""restorelib.pixelrl_baselines (chapter 7): the test pairs, the classical-filter sweep, the supervised twin, the script."""
+"""restorelib.pixelrl_baselines (chapter 7): test pairs, the classical-filter sweep, the supervised twin, the script."""
 import json
 import os
 import subprocess
