@@ -26,7 +26,6 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ._checks import check_images
 from .agents import PATCH
@@ -34,7 +33,7 @@ from .config import weights_dir
 from .hirl import HirlAgent, HirlConfig, HirlRecord, choose
 from .hirl_tools import HIRL_TOOLS_DIR, hirl_toolbox
 from .metrics import psnr
-from .restore import ImageResult, apply_tiled, patch_grid
+from .restore import ImageResult, apply_tiled, patch_grid, restore_by_votes
 from .tools import Toolbox, count_macs, count_params, load_state, sha256_bytes, write_checkpoint
 
 AGENTS_DIR: Path = weights_dir() / "agents-hirl"
@@ -238,41 +237,24 @@ class HirlRestorer:
         """Restore one whole image (3, H, W) in [0, 1] by patch voting (module docstring). The result's ``votes``
         hold per step the votes for each type and, last, for stopping (n_types + 1,); with ``reference`` (3, H, W)
         its ``psnr`` holds the PSNR before the first and after every step."""
-        if not isinstance(image, torch.Tensor) or image.dim() != 3:
-            raise ValueError(f"image must be a tensor of shape (3, H, W), got {getattr(image, 'shape', image)!r}")
-        check_images(image[None], "image", channels=3)
-        max_len = self._max_len(max_len)
         nt, nd = self.agent.n_types, self.agent.n_degrees
-        x = image.to(self.device)[None].clone()
-        h, w = x.shape[-2:]
-        ref = reference.to(self.device)[None] if reference is not None else None
-        result = ImageResult(image, [], [], [psnr(x, ref).item()] if ref is not None else [])
-        corners = patch_grid(max(h, PATCH), max(w, PATCH))
-        for _ in range(max_len):
-            view = x
-            if h < PATCH or w < PATCH:                                   # at least one full patch
-                view = F.pad(x, (0, max(0, PATCH - w), 0, max(0, PATCH - h)), mode="replicate")
-            votes = torch.zeros(nt + 1, dtype=torch.long, device=self.device)
-            rows = []
-            for k in range(0, len(corners), chunk):
-                crops = torch.stack([view[0, :, y:y + PATCH, xx:xx + PATCH] for y, xx in corners[k:k + chunk]])
-                tq, dq = self.agent(crops)
-                t = tq.argmax(dim=1)
-                best = dq[torch.arange(len(t), device=self.device), t].max(dim=1).values
-                votes += torch.bincount(torch.where(best > 0, t, nt), minlength=nt + 1)
-                rows.append(dq)
-            result.votes.append(votes.cpu())
-            a = int(votes.argmax())
-            if a == nt:
-                break
-            d = int(torch.bincount(torch.cat(rows)[:, a].argmax(dim=1), minlength=nd).argmax())
+        rows_q: list[torch.Tensor] = []                # this step's degree Q-values of every patch
+
+        def vote(crops: torch.Tensor, rows: slice, k: int, step: int) -> torch.Tensor:
+            if k == 0:
+                rows_q.clear()
+            tq, dq = self.agent(crops)
+            t = tq.argmax(dim=1)
+            best = dq[torch.arange(len(t), device=self.device), t].max(dim=1).values
+            rows_q.append(dq)
+            return torch.where(best > 0, t, nt)        # a patch whose best degree gains nothing votes stop
+
+        def apply_choice(x: torch.Tensor, a: int) -> tuple[torch.Tensor, str]:
+            d = int(torch.bincount(torch.cat(rows_q)[:, a].argmax(dim=1), minlength=nd).argmax())
             tool = self.tool(a, d)
-            x = apply_tiled(lambda z: self.toolbox.apply(z, tool), x, tile=tile)
-            result.chain.append(self.toolbox.names[tool])
-            if ref is not None:
-                result.psnr.append(psnr(x, ref).item())
-        result.image = x[0].cpu()
-        return result
+            return apply_tiled(lambda z: self.toolbox.apply(z, tool), x, tile=tile), self.toolbox.names[tool]
+
+        return restore_by_votes(image, self._max_len(max_len), vote, nt, apply_choice, reference, chunk, self.device)
 
 
 class HirlMethod:

@@ -38,7 +38,7 @@ from .degradations import degrade, parse_spec
 from .env import RestoreEnv
 from .metrics import psnr
 from .patches import augment
-from .restore import ImageResult, apply_tiled, patch_grid
+from .restore import ImageResult, apply_tiled, patch_grid, restore_by_votes
 from .tools import Toolbox, count_macs, count_params, load_state, write_checkpoint
 
 AGENTS_DIR: Path = weights_dir() / "agents-label-free"
@@ -337,33 +337,17 @@ class LabelFreeRestorer:
                       tile: int = 512, chunk: int = 256) -> ImageResult:
         """A whole image (3, H, W) in [0, 1]: every 63x63 patch votes, the winning tool runs on the whole image
         (tiled), until stop wins or ``t_max`` tools. ``reference`` adds the PSNR after every step."""
-        if not isinstance(image, torch.Tensor) or image.dim() != 3:
-            raise ValueError(f"image must be a tensor of shape (3, H, W), got {getattr(image, 'shape', image)!r}")
-        check_images(image[None], "image", channels=3)
-        x = image.to(self.device)[None].clone()
-        h, w = x.shape[-2:]
-        ref = reference.to(self.device)[None] if reference is not None else None
-        result = ImageResult(image, [], [], [psnr(x, ref).item()] if ref is not None else [])
-        corners = patch_grid(max(h, PATCH), max(w, PATCH))
-        prev = torch.full((len(corners),), -1, dtype=torch.long, device=self.device)
-        for t in range(self.cfg.t_max if t_max is None else t_max):
-            view = x if h >= PATCH and w >= PATCH else F.pad(x, (0, max(0, PATCH - w), 0, max(0, PATCH - h)),
-                                                             mode="replicate")
-            votes = torch.zeros(self.stop + 1, dtype=torch.long, device=self.device)
-            for k in range(0, len(corners), chunk):
-                crops = torch.stack([view[0, :, y:y + PATCH, xx:xx + PATCH] for y, xx in corners[k:k + chunk]])
-                votes += torch.bincount(self._policy(crops, prev[k:k + chunk], t), minlength=self.stop + 1)
-            result.votes.append(votes.cpu())
-            a = int(votes.argmax())
-            if a == self.stop:
-                break
-            x = apply_tiled(lambda z: self.toolbox.apply(z, self.tool_ids[a]), x, tile=tile)
-            prev.fill_(a)
-            result.chain.append(self.action_name(a))
-            if ref is not None:
-                result.psnr.append(psnr(x, ref).item())
-        result.image = x[0].cpu()
-        return result
+        last = [-1]                                    # the previous action, the same for every patch: the winner
+
+        def vote(crops: torch.Tensor, rows: slice, k: int, step: int) -> torch.Tensor:
+            return self._policy(crops, torch.full((len(crops),), last[0], dtype=torch.long, device=self.device), step)
+
+        def apply_choice(x: torch.Tensor, a: int) -> tuple[torch.Tensor, str]:
+            last[0] = a
+            return apply_tiled(lambda z: self.toolbox.apply(z, self.tool_ids[a]), x, tile=tile), self.action_name(a)
+
+        steps = self.cfg.t_max if t_max is None else t_max
+        return restore_by_votes(image, steps, vote, self.stop, apply_choice, reference, chunk, self.device)
 
 
 class LabelFreeMethod:

@@ -13,6 +13,7 @@ needs more memory than one tile.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -69,6 +70,48 @@ class ImageResult:
     chain: list[str]
     votes: list[torch.Tensor] = field(default_factory=list)
     psnr: list[float] = field(default_factory=list)
+
+
+def restore_by_votes(image: torch.Tensor, steps: int, vote: Callable[[torch.Tensor, slice, int, int], torch.Tensor],
+                     stop: int, apply_choice: Callable[[torch.Tensor, int], tuple[torch.Tensor, str]],
+                     reference: torch.Tensor | None = None, chunk: int = 256,
+                     device: torch.device | str = "cpu") -> "ImageResult":
+    """Whole-image restoration by patch voting, shared by the agents of chapters 4, 6 and 8 (module docstring).
+
+    image (3, H, W) in [0, 1] is cut into 63x63 patches (padded when smaller). At each of at most ``steps`` steps,
+    ``vote(crops, rows, k, step)`` gets the patches ``rows`` (a slice of the patch list; ``k`` the index of the
+    chunk of ``chunk`` patches, for agents that keep a state per chunk) as crops (n, 3, 63, 63) and returns one
+    choice per patch in 0..``stop``; the majority choice ``stop`` ends the chain, any other goes to
+    ``apply_choice(x, choice)`` -> (new image (1, 3, H, W), tool name). ``reference`` (3, H, W) adds the PSNR before
+    the first and after every step. Returns an :class:`ImageResult` with the votes of every step.
+    """
+    if not isinstance(image, torch.Tensor) or image.dim() != 3:
+        raise ValueError(f"image must be a tensor of shape (3, H, W), got {getattr(image, 'shape', image)!r}")
+    check_images(image[None], "image", channels=3)
+    x = image.to(device)[None].clone()
+    h, w = x.shape[-2:]
+    ref = reference.to(device)[None] if reference is not None else None
+    result = ImageResult(image, [], [], [psnr(x, ref).item()] if ref is not None else [])
+    corners = patch_grid(max(h, PATCH), max(w, PATCH))
+    for step in range(steps):
+        view = x
+        if h < PATCH or w < PATCH:                                   # the agents need at least one full patch
+            view = F.pad(x, (0, max(0, PATCH - w), 0, max(0, PATCH - h)), mode="replicate")
+        votes = torch.zeros(stop + 1, dtype=torch.long, device=device)
+        for k, start in enumerate(range(0, len(corners), chunk)):
+            rows = slice(start, start + chunk)
+            crops = torch.stack([view[0, :, y:y + PATCH, xx:xx + PATCH] for y, xx in corners[rows]])
+            votes += torch.bincount(vote(crops, rows, k, step), minlength=stop + 1)
+        result.votes.append(votes.cpu())
+        choice = int(votes.argmax())
+        if choice == stop:
+            break
+        x, name = apply_choice(x, choice)
+        result.chain.append(name)
+        if ref is not None:
+            result.psnr.append(psnr(x, ref).item())
+    result.image = x[0].cpu()
+    return result
 
 
 class AgentRestorer:
@@ -144,38 +187,20 @@ class AgentRestorer:
         ``reference`` (3, H, W) adds the PSNR after every step; ``tile`` bounds the tools' memory, ``chunk`` the
         number of patches the agent scores at once.
         """
-        check_images(image[None] if isinstance(image, torch.Tensor) and image.dim() == 3 else image, "image",
-                     channels=3)
+        states: dict[int, object] = {}
+        last = [-1]                                    # the previous action, the same for every patch: the winner
+
+        def vote(crops: torch.Tensor, rows: slice, k: int, step: int) -> torch.Tensor:
+            prev = torch.full((len(crops),), last[0], dtype=torch.long, device=self.device)
+            q, states[k] = self.net(crops, prev, states.get(k))       # each chunk's LSTM carries on
+            return q.argmax(dim=1)
+
+        def apply_choice(x: torch.Tensor, a: int) -> tuple[torch.Tensor, str]:
+            last[0] = a
+            return apply_tiled(lambda t: self.toolbox.apply(t, self.tool_ids[a]), x, tile=tile), self.action_name(a)
+
         t_max = self.cfg.t_max if t_max is None else t_max
-        x = image.to(self.device)[None].clone()
-        h, w = x.shape[-2:]
-        ref = reference.to(self.device)[None] if reference is not None else None
-        result = ImageResult(image, [], [], [psnr(x, ref).item()] if ref is not None else [])
-        corners = patch_grid(max(h, PATCH), max(w, PATCH))
-        states: list = [None] * ((len(corners) + chunk - 1) // chunk)
-        prev = torch.full((len(corners),), -1, dtype=torch.long, device=self.device)
-        for _ in range(t_max):
-            view = x
-            if h < PATCH or w < PATCH:                                   # the agent needs at least one full patch
-                view = F.pad(x, (0, max(0, PATCH - w), 0, max(0, PATCH - h)), mode="replicate")
-            votes = torch.zeros(self.net.n_actions, dtype=torch.long, device=self.device)
-            for k in range(len(states)):
-                sl = slice(k * chunk, (k + 1) * chunk)
-                crops = torch.stack([view[0, :, y:y + PATCH, xx:xx + PATCH] for y, xx in corners[sl]])
-                q, states[k] = self.net(crops, prev[sl], states[k])
-                votes += torch.bincount(q.argmax(dim=1), minlength=self.net.n_actions)
-            a = int(votes.argmax())
-            result.votes.append(votes.cpu())
-            if a == self.stop:
-                break
-            tool = self.tool_ids[a]
-            x = apply_tiled(lambda t: self.toolbox.apply(t, tool), x, tile=tile)
-            prev.fill_(a)
-            result.chain.append(self.action_name(a))
-            if ref is not None:
-                result.psnr.append(psnr(x, ref).item())
-        result.image = x[0].cpu()
-        return result
+        return restore_by_votes(image, t_max, vote, self.stop, apply_choice, reference, chunk, self.device)
 
 
 class AgentMethod:
