@@ -1,9 +1,12 @@
 """Trained PixelRL agents as an ``evaluate`` / ``restore`` method (chapter 7): ``pixelrl[:MODEL]``.
 
-``MODEL`` is a shipped agent of ``restorelib/weights/pixelrl`` (e.g. ``noise25-gru-rmc``, the default) or a folder
-with ``record.json``, as written by ``scripts/train_pixelrl.py``. The model name says the task it was trained for:
+``MODEL`` is a shipped agent of ``restorelib/weights/pixelrl`` (``noise25-gru-rmc``, the default, or one of the
+agents of chapter 7's tables, trained on Train400: ``noise15|25|50-gru-rmc-t400``, ``saltpepper0.5|0.9-gru-rmc-t400``,
+``text-gru-rmc-t400`` and the ablation's ``noise25-gru-t400`` and ``noise25-fcn-t400``) or a folder with
+``record.json``, as written by ``scripts/train_pixelrl.py``. The model name says the task it was trained for:
 ``noise25-...`` Gaussian denoising at sigma 25, ``saltpepper0.5-...`` salt-and-pepper noise, ``text-...`` blind
-inpainting; pick the model that matches the ``--distortion`` you evaluate.
+inpainting; pick the model that matches the ``--distortion`` you evaluate (``--distortion text`` is not a
+degradation spec: evaluate text inpainting with ``scripts/eval_pixelrl.py``).
 
 The paper's agents work on grayscale images; colour images are restored one channel at a time, as the authors do,
 so a gray image replicated to RGB gives exactly the grayscale result. Every pixel takes ``t_max`` actions
