@@ -343,3 +343,36 @@ def check_group_advantages(fn: Callable[..., Any]) -> str:
                                "advantage per chain",
                      hint="r = returns.view(-1, group); return ((r - r.mean(1, keepdim=True)) / "
                           "(r.std(1, keepdim=True, unbiased=False) + 1e-6)).flatten()")
+
+
+# ----------------------------------------------------------------------------- reward-map convolution (ch. 7)
+def check_reward_map_conv(fn: Callable[..., Any]) -> str:
+    """Check ``fn(returns, reward, gamma, weight)``, one step back of PixelRL's return with the reward-map convolution,
+    R <- r + gamma * (w * R), against :func:`.pixelrl.reward_map_step`. returns, reward: (N, 1, H, W); weight
+    (1, 1, K, K), K odd, applied as ``F.conv2d`` does (a cross-correlation) with zero padding K // 2."""
+    import torch.nn.functional as F
+
+    from .pixelrl import reward_map_step
+    g = torch.Generator().manual_seed(7)
+    delta = torch.zeros(1, 1, 3, 3)
+    delta[0, 0, 1, 1] = 1.0
+    cases = [Case("w = identity (a 3x3 delta): the plain n-step return", (torch.randn(1, 1, 6, 7, generator=g),
+                  torch.randn(1, 1, 6, 7, generator=g), 0.95, delta)),
+             Case("random maps (2, 1, 12, 15), a non-symmetric 5x5 kernel", (torch.randn(2, 1, 12, 15, generator=g),
+                  torch.randn(2, 1, 12, 15, generator=g), 0.9, torch.rand(1, 1, 5, 5, generator=g) / 10))]
+    pad = lambda w: w.shape[-1] // 2                                        # noqa: E731
+    mistakes = [
+        Mistake("The kernel is flipped (a true convolution): use F.conv2d as it is, a cross-correlation.",
+                lambda R, r, gm, w: reward_map_step(R, r, gm, w.flip(-1, -2))),
+        Mistake("gamma is missing: R <- r + gamma * (w * R).", lambda R, r, gm, w: reward_map_step(R, r, 1.0, w)),
+        Mistake("The kernel is ignored: that is the plain n-step return.", lambda R, r, gm, w: reward_map_step(R, r, gm)),
+        Mistake("The reward is convolved too: add r after the convolution.",
+                lambda R, r, gm, w: F.conv2d(r + gm * R, w, padding=pad(w))),
+        Mistake("The reward is missing: R <- r + gamma * (w * R).",
+                lambda R, r, gm, w: gm * F.conv2d(R, w, padding=pad(w))),
+    ]
+    return run_check("check_reward_map_conv", fn, reward_map_step, cases, mistakes,
+                     called_as="fn(returns, reward, gamma, weight) with maps (N, 1, H, W) and a kernel (1, 1, K, K); it "
+                               "returns the new returns, same shape",
+                     hint="return reward + gamma * F.conv2d(returns, weight, padding=weight.shape[-1] // 2): the "
+                          "returns keep their shape with padding K // 2")

@@ -384,42 +384,6 @@ def action_counts(maps: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([torch.bincount(m.flatten().cpu(), minlength=N_ACTIONS).float() / m.numel() for m in maps])
 
 
-# ----------------------------------------------------------------------------- a check for the exercises
-def check_reward_map_conv(fn: Callable[..., torch.Tensor]) -> str:
-    """Check a student's ``fn(returns, reward, gamma, weight)`` -> one RMC step back, R <- r + gamma * (w * R).
-
-    Shapes: returns, reward (N, 1, H, W); weight (1, 1, K, K). Compares with :func:`reward_map_step` on random
-    maps and a non-symmetric kernel; raises AssertionError naming the likely mistake, else returns a message.
-    """
-    g = torch.Generator().manual_seed(7)
-    R, r = torch.randn(2, 1, 12, 15, generator=g), torch.randn(2, 1, 12, 15, generator=g)
-    w, gamma = torch.rand(1, 1, 5, 5, generator=g) / 10, 0.9
-    want = reward_map_step(R, r, gamma, w)
-    try:
-        got = fn(R.clone(), r.clone(), gamma, w.clone())
-    except Exception as e:  # a student's bug: report it as a failed check, with the usual cause
-        raise AssertionError(f"your function raised {type(e).__name__}: {e}. The returns must keep their shape "
-                             f"(N, 1, H, W): convolve with padding K // 2") from e
-    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-        raise AssertionError(f"expected a tensor of shape {tuple(want.shape)} (same as the returns), got "
-                             f"{getattr(got, 'shape', type(got).__name__)}; pad the convolution by K // 2")
-    if torch.allclose(got, want, atol=1e-5):
-        return "ok: R <- r + gamma * (w * R) matches the reference"
-    wrong = {
-        "the kernel is flipped (a true convolution); use F.conv2d as it is, a cross-correlation":
-            reward_map_step(R, r, gamma, w.flip(-1, -2)),
-        "gamma is missing": reward_map_step(R, r, 1.0, w),
-        "the kernel is ignored (that is the plain n-step return)": reward_map_step(R, r, gamma),
-        "the reward is convolved too; add r after the convolution": F.conv2d(r + gamma * R, w, padding=2),
-        "the reward is missing": gamma * F.conv2d(R, w, padding=2),
-    }
-    for why, value in wrong.items():
-        if torch.allclose(got, value, atol=1e-5):
-            raise AssertionError(f"one RMC step back does not match: {why}")
-    err = (got - want).abs().max().item()
-    raise AssertionError(f"one RMC step back does not match R <- r + gamma * (w * R): max error {err:.3g}")
-
-
 # ----------------------------------------------------------------------------- checkpoints
 def save_pixelrl(net: PixelRLNet, cfg: PixelRLConfig, rec: TrainRecord, folder: str | Path, command: str,
                  scale: str, task: str, device: torch.device | str = "cpu", train_patches: int | None = None,

@@ -15,7 +15,7 @@ from restorelib import pixelrl_actions
 from restorelib.metrics import psnr
 from restorelib.pixelrl import (
     ACTIONS, N_ACTIONS, SCALES, PixelRLConfig, PixelRLNet, RewardMapConv, a2c_loss, action_counts, apply_actions,
-    check_reward_map_conv, draw_text_mask, filter_bank, load_pixelrl, make_task, nstep_returns, overlay_text,
+    draw_text_mask, filter_bank, load_pixelrl, make_task, nstep_returns, overlay_text,
     pixel_reward, pixelrl_restore, pretrain_shared, reward_map_step, train_pixelrl)
 from restorelib.pixelrl_actions import (
     bilateral_filter, box_filter, gaussian_filter, median_filter, resolve_backend)
@@ -176,20 +176,22 @@ def test_rmc_kernel_spreads_the_return_to_neighbours():
 
 
 def test_check_reward_map_conv_accepts_ours_and_names_mistakes():
-    assert check_reward_map_conv(reward_map_step).startswith("ok")
+    from restorelib.checks import check_reward_map_conv
+    assert "all 2 cases pass" in check_reward_map_conv(reward_map_step)
     with pytest.raises(AssertionError, match="flipped"):
         check_reward_map_conv(lambda R, r, g, w: reward_map_step(R, r, g, w.flip(-1, -2)))
     with pytest.raises(AssertionError, match="gamma is missing"):
-        check_reward_map_conv(lambda R, r, g, w: r + F.conv2d(R, w, padding=2))
-    with pytest.raises(AssertionError, match="raised RuntimeError.*padding K // 2"):
+        check_reward_map_conv(lambda R, r, g, w: r + F.conv2d(R, w, padding=w.shape[-1] // 2))
+    with pytest.raises(AssertionError, match="(?s)raised RuntimeError.*padding K // 2"):
         check_reward_map_conv(lambda R, r, g, w: r + g * F.conv2d(R, w))
-    with pytest.raises(AssertionError, match="shape"):
-        check_reward_map_conv(lambda R, r, g, w: g * F.conv2d(r + R, w))
-    with pytest.raises(AssertionError, match="max error"):
-        check_reward_map_conv(lambda R, r, g, w: r + g * F.conv2d(R, w, padding=2) + 1)
+    with pytest.raises(AssertionError, match="reward is convolved"):
+        check_reward_map_conv(lambda R, r, g, w: F.conv2d(r + g * R, w, padding=w.shape[-1] // 2))
+    with pytest.raises(AssertionError, match="(?s)returned:.*padding K // 2"):
+        check_reward_map_conv(lambda R, r, g, w: r + g * F.conv2d(R, w, padding=w.shape[-1] // 2) + 1)
 
 
 def test_a2c_loss_backpropagates_and_rmc_learns_through_the_value_loss_only():
+    torch.manual_seed(0)                        # a net this narrow can start with a dead value branch (seed 7 does)
     net = PixelRLNet(width=8, gru=True, rmc=True)
     x, clean = rand(2, 1, 12, 12), rand(2, 1, 12, 12, seed=1)
     lps, vs, acts, rews, hidden = [], [], [], [], None
