@@ -289,6 +289,11 @@ class TrainRecord:
     pretrain_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
+    def curve(self) -> dict[str, list[float]]:
+        """The curves as stored in ``record.json`` (``episodes``, ``return``, ``psnr_gain_db``, ...)."""
+        return {"episodes": self.episodes, "return": self.returns, "psnr_gain_db": self.psnr_gain,
+                "loss": self.losses, "lr": self.lr, "pretrain_loss": self.pretrain_loss}
+
 
 def train_pixelrl(clean_bank: torch.Tensor, task: str | Task, cfg: PixelRLConfig | None = None,
                   device: torch.device | str | None = None, log: Callable[[str], None] | None = None
@@ -393,8 +398,7 @@ def save_pixelrl(net: PixelRLNet, cfg: PixelRLConfig, rec: TrainRecord, folder: 
     record = write_checkpoint(
         net, folder, "pixelrl.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
         seconds=rec.seconds, task=task, train_patches=train_patches, actions=list(ACTIONS), evaluation=evaluation,
-        curve={"episodes": rec.episodes, "return": rec.returns, "psnr_gain_db": rec.psnr_gain, "loss": rec.losses,
-               "lr": rec.lr, "pretrain_loss": rec.pretrain_loss})
+        curve=rec.curve())
     tail = ", ".join(f"{e}: {v:+.2f}" for e, v in list(zip(rec.episodes, rec.psnr_gain))[-3:])
     parts = ["convGRU"] * cfg.gru + [f"RMC (from episode {round(cfg.rmc_start * cfg.episodes)})"] * cfg.rmc
     mean = (evaluation or {}).get("mean", {})

@@ -31,7 +31,7 @@ FILTERS = tuple(a for a in ACTIONS if a not in ("pixel -1", "do nothing", "pixel
 
 
 def degraded_pairs(images: dict[str, torch.Tensor], task: str | Task, size: int = 0, seed: int = TEST_SEED
-               ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+                   ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """``{name: (clean, degraded)}``, each (1, 1, H, W) in [0, 1]: grayscale ``images`` ((C, H, W) each), centre-
     cropped to ``size`` (0: whole), degraded by ``task`` with one generator seeded ``seed`` in the dict's order."""
     if not isinstance(size, int) or size < 0:

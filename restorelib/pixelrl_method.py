@@ -109,10 +109,8 @@ def get_pixelrl(profile, bank: torch.Tensor | None = None, task: str = "noise:25
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, C, H, W) when the profile trains")
     net, rec = train_pixelrl(bank, task, SCALES[profile.name], device=device, log=log)
-    curve = {"episodes": rec.episodes, "return": rec.returns, "psnr_gain_db": rec.psnr_gain, "loss": rec.losses,
-             "lr": rec.lr, "pretrain_loss": rec.pretrain_loss}
     return net, SCALES[profile.name], {"seconds": rec.seconds, "command": f"train_pixelrl at {profile.name} scale",
-                                       "task": task, "curve": curve}
+                                       "task": task, "curve": rec.curve()}
 
 
 @torch.no_grad()

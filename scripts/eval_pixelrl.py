@@ -25,7 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib import data  # noqa: E402
@@ -40,10 +39,6 @@ from restorelib.pixelrl_method import PIXELRL_DIR, pixelrl_folder  # noqa: E402
 
 def mean(xs: list[float]) -> float:
     return round(sum(xs) / len(xs), 3)
-
-
-def net_seconds(folder: Path) -> float:
-    return json.loads((folder / "record.json").read_text())["seconds"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     seed_everything(0)
     images = data.load_set(args.test_set, limit=args.images)
     bank = None
+    records = {f: json.loads((f / "record.json").read_text()) for f in folders}
     by_task: dict[str, list[Path]] = {}
     for f in folders:
-        by_task.setdefault(json.loads((f / "record.json").read_text())["task"], []).append(f)
+        by_task.setdefault(records[f]["task"], []).append(f)
     command = " ".join(["python scripts/eval_pixelrl.py", *(sys.argv[1:] if argv is None else argv)])
     result = json.loads(args.out.read_text()) if args.out.is_file() else {"tasks": {}}
     for task, group in by_task.items():
@@ -81,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
                      "input": mean([psnr(d, c).item() for c, d in pairs.values()]), "agents": {}}
         for f in group:
             net, cfg = load_pixelrl(f, dev)
-            ev = json.loads((f / "record.json").read_text()).get("evaluation") or {}
+            ev = records[f].get("evaluation") or {}
             if (ev.get("set"), ev.get("limit"), ev.get("crop")) == (args.test_set, args.images, 0):
                 value, source = ev["mean"]["psnr_out"], "record"
             else:
                 value, source = mean([psnr(pixelrl_restore(net, d.to(dev), t_max=cfg.t_max)[0].cpu(), c).item()
                                       for c, d in pairs.values()]), "measured"
             row["agents"][f.name] = {"psnr": value, "source": source, "gru": cfg.gru, "rmc": cfg.rmc,
-                                     "episodes": cfg.episodes, "train_seconds": net_seconds(f)}
+                                     "episodes": cfg.episodes, "train_seconds": records[f]["seconds"]}
         steps, old = cfg.pretrain_steps + cfg.episodes, result["tasks"].get(task, {})
         if not args.redo and all(old.get(k) == row[k] for k in ("test_set", "images", "train_set")) and \
                 old.get("supervised", {}).get("steps") == steps:
