@@ -10,7 +10,7 @@ cost. The baselines (all residual: they predict the correction added to the inpu
   parameters; RL-Restore's own DnCNN has 20 layers).
 
 They train on 63x63 patches of the embedded training photos degraded on the fly by ``cfg.spec`` (RL-Restore's
-*moderate* group, as the agent), with Adam and a cosine learning-rate decay, and ship as
+*moderate* group, as the agent), with He initialisation, Adam (3e-4) and a cosine learning-rate decay, and ship as
 ``restorelib/weights/baselines/NAME`` (``model.pt``, ``record.json``, README card); the ``vdsr``, ``vdsr-s`` and
 ``dncnn`` methods of ``evaluate`` load them.
 """
@@ -48,6 +48,11 @@ class PlainResidualCNN(nn.Module):
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1, bias=not bn)]
             layers += [nn.BatchNorm2d(width), nn.ReLU()] if bn else [nn.ReLU()]
+        for m in layers:
+            if isinstance(m, nn.Conv2d):                   # He init: with PyTorch's default a plain deep net
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")   # stays at the identity (chapter 5)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
         layers.append(nn.Conv2d(width, 3, 3, padding=1))
         nn.init.zeros_(layers[-1].weight)                  # start as the identity, as the tools do
         nn.init.zeros_(layers[-1].bias)
@@ -76,12 +81,20 @@ class BaselineConfig(PatchTrainConfig):
 
     steps: int = 100_000
     batch: int = 64
+    lr: float = 3e-4                # Adam; 1e-3 leaves VDSR at the identity for hundreds of steps
     log_every: int = 100
+    crop: int = 0                   # train on random CROPxCROP windows of the 63x63 patches (0: whole patches)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.crop, int) or not 0 <= self.crop <= 63:
+            raise ValueError(f"crop must be an int in 0..63 (0: whole 63x63 patches), got {self.crop!r}")
 
 
 SCALES: dict[str, BaselineConfig] = {
     "paper": BaselineConfig(),
-    "book": BaselineConfig(steps=3_000, batch=32),
+    # one CPU thread: ~20 (VDSR-s) to ~50 (VDSR) minutes; far below the paper's budget, see chapter 5
+    "book": BaselineConfig(steps=1_500, batch=16, crop=41),
     "ci": BaselineConfig(steps=3, batch=4, log_every=1),
 }
 
@@ -101,6 +114,9 @@ def train_baseline(net: nn.Module, bank: torch.Tensor, cfg: BaselineConfig, devi
     rec, t0 = BaselineRecord(), time.perf_counter()
     for step in range(1, cfg.steps + 1):
         clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=g)], g)
+        if cfg.crop:
+            i, j = torch.randint(clean.shape[-1] - cfg.crop + 1, (2,), generator=g).tolist()
+            clean = clean[..., i:i + cfg.crop, j:j + cfg.crop]
         x, y = degrade(clean, cfg.spec, generator=g)[0].to(dev), clean.to(dev)
         out = net(x)
         loss = F.mse_loss(out, y)
@@ -148,12 +164,32 @@ def load_baseline(name: str | Path, device: torch.device | str = "cpu") -> tuple
     return net.to(device).eval(), record
 
 
+def get_baseline(name: str, profile, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
+                 log: Callable | None = None) -> tuple[PlainResidualCNN, dict]:
+    """A baseline at the active scale (chapter 5): trained here when ``profile.train`` (CI: seconds; paper: a GPU)
+    on ``bank`` (P, 3, 63, 63) clean patches, else the shipped checkpoint. Returns (net in eval mode, record with
+    ``seconds``, ``command`` and the ``curve``)."""
+    if not profile.train:
+        return load_baseline(name, device)
+    if bank is None:
+        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
+    net = build_baseline(name)
+    rec = train_baseline(net, bank, SCALES[profile.name], device, log)
+    return net, {"seconds": rec.seconds, "command": f"train_baseline at {profile.name} scale", "model": name,
+                 "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+
+
 class BaselineMethod:
     """A trained baseline as an :func:`restorelib.evaluate.evaluate` method: one forward pass per image."""
 
-    def __init__(self, name: str | Path, device: torch.device | str = "cpu") -> None:
-        self.net, self.record = load_baseline(name, device)
-        self.name, self.params = self.record["model"], count_params(self.net)
+    def __init__(self, name: "str | Path | nn.Module", device: torch.device | str = "cpu",
+                 record: dict | None = None) -> None:
+        if isinstance(name, nn.Module):                     # a network in hand (e.g. from get_baseline)
+            self.net, self.record = name.to(device).eval(), {**(record or {}), "macs_63": count_macs(
+                name.eval(), (1, 3, 63, 63))}
+        else:
+            self.net, self.record = load_baseline(name, device)
+        self.name, self.params = self.record.get("model", "baseline"), count_params(self.net)
         self.device = next(self.net.parameters()).device
         self._macs_per_pixel = self.record["macs_63"] / (63 * 63)
 
@@ -165,5 +201,60 @@ class BaselineMethod:
         return Restored(out, [1] * n, [round(self._macs_per_pixel * h * w)] * n, [[self.name] for _ in range(n)])
 
 
-__all__ = ["ARCHS", "BaselineConfig", "BaselineMethod", "PlainResidualCNN", "SCALES", "build_baseline",
-           "load_baseline", "save_baseline", "train_baseline"]
+#: RL-Restore's Table 2 (parameters, multiply-adds per 63x63 input; RL-Restore: the agent plus the tools it ran).
+PAPER_TABLE2: dict[str, tuple[float, float]] = {"dncnn": (6.69e5, 2.66e9), "vdsr": (6.67e5, 2.65e9),
+                                                "vdsr-s": (2.09e5, 0.828e9), "rl-restore": (1.96e5, 0.474e9)}
+#: RL-Restore's Tables 3 and 5 on DIV2K, {row: {group: (PSNR, SSIM)}}; "rl-restore" (Table 3) is "+joint" (Table 5).
+PAPER_TABLE3: dict[str, dict[str, tuple[float, float]]] = {
+    "dncnn": {"mild": (28.03, 0.6503), "moderate": (26.42, 0.5554), "severe": (24.99, 0.4658)},
+    "vdsr": {"mild": (28.04, 0.6496), "moderate": (26.40, 0.5544), "severe": (24.90, 0.4629)},
+    "vdsr-s": {"mild": (27.69, 0.6383), "moderate": (25.99, 0.5399), "severe": (24.50, 0.4505)},
+    "rl-restore": {"mild": (28.04, 0.6498), "moderate": (26.45, 0.5587), "severe": (25.20, 0.4777)},
+}
+PAPER_TABLE5: dict[str, dict[str, tuple[float, float]]] = {
+    "joint": PAPER_TABLE3["rl-restore"],
+    "noise": {"mild": (27.78, 0.6372), "moderate": (26.20, 0.5441), "severe": (24.97, 0.4643)},
+    "original": {"mild": (27.52, 0.6027), "moderate": (25.91, 0.5119), "severe": (24.81, 0.4490)},
+}
+GROUPS: tuple[str, ...] = ("mild", "moderate", "severe")
+COMPARISON_FILE: Path = BASELINES_DIR / "comparison.json"
+
+
+def params_used(method: object, chains: list[list[str]]) -> float:
+    """Mean parameters a method actually ran per image: for an agent (a method with ``restorer``), the agent plus the
+    distinct tools of each chain, as the paper's Table 2 counts RL-Restore; otherwise ``method.params``."""
+    r = getattr(method, "restorer", None)
+    if r is None:
+        return float(method.params)
+    agent, tool = count_params(r.net), {n: count_params(r.toolbox.nets[r.toolbox.index(n)]) for n in r.toolbox.names}
+    return sum(agent + sum(tool[t] for t in set(c)) for c in chains) / max(len(chains), 1)
+
+
+def compare(methods: dict[str, object], images: dict[str, torch.Tensor], groups: tuple[str, ...] = GROUPS,
+            seed: int = 0, device: torch.device | str | None = None) -> list[dict]:
+    """Chapter 5's table: each method (``{label: Method or method spec}``) on one seeded 63x63 patch per image of
+    ``images`` ({name: (C, H, W) in [0, 1]}) degraded by each group. One row per (label, group): PSNR/SSIM in and
+    out, tool calls, parameters (all, and those actually run) and multiply-adds per 63x63 patch (means)."""
+    from .evaluate import evaluate, get_method
+    rows = []
+    for label, m in methods.items():
+        method = get_method(m, device) if isinstance(m, str) else m
+        for g in groups:
+            r = evaluate(method, images, g, patch=63, seed=seed, device=device)
+            rows.append({"method": label, "group": g, "images": r["images"],
+                         **{k: round(r[k], 4) for k in ("psnr_in", "psnr_out", "ssim_in", "ssim_out", "tool_calls")},
+                         "params": method.params, "params_used": round(params_used(method, [
+                             x["chain"] for x in r["per_image"]])), "macs": round(r["macs"]),
+                         "seconds": round(r["seconds"], 2)})
+    return rows
+
+
+def load_comparison(path: str | Path = COMPARISON_FILE) -> dict:
+    """The stored comparison of ``scripts/eval_baselines.py`` (command, set, date, rows), or {} when absent."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+__all__ = ["ARCHS", "BaselineConfig", "BaselineMethod", "COMPARISON_FILE", "GROUPS", "PAPER_TABLE2", "PAPER_TABLE3",
+           "PAPER_TABLE5", "PlainResidualCNN", "SCALES", "build_baseline", "compare", "get_baseline", "load_baseline",
+           "load_comparison", "params_used", "save_baseline", "train_baseline"]

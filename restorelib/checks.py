@@ -376,3 +376,33 @@ def check_reward_map_conv(fn: Callable[..., Any]) -> str:
                                "returns the new returns, same shape",
                      hint="return reward + gamma * F.conv2d(returns, weight, padding=weight.shape[-1] // 2): the "
                           "returns keep their shape with padding K // 2")
+
+
+# ------------------------------------------------------------------------------------- RL-Restore's cost (ch. 5)
+def rl_restore_macs(tool_macs: list[int], t_max: int, agent_macs: int) -> int:
+    """Multiply-adds of RL-Restore on one patch: the tools of its chain plus one agent evaluation per decision, the
+    final "stop" included unless the chain reached ``t_max`` tools (chapter 5, the paper's Table 2)."""
+    decisions = len(tool_macs) + (1 if len(tool_macs) < t_max else 0)
+    return sum(tool_macs) + decisions * agent_macs
+
+
+def check_rl_restore_macs(fn: Callable[..., Any]) -> str:
+    """Check ``fn(tool_macs, t_max, agent_macs)``, the multiply-adds of RL-Restore on one patch given the MACs of each
+    tool of its chain (a list, possibly empty), against :func:`rl_restore_macs`."""
+    cases = [Case("a chain of two tools, t_max 3 (the agent stopped)", ([120_000_000, 40_000_000], 3, 9_000_000)),
+             Case("a full chain of three tools, t_max 3 (no stop decision)", ([5, 7, 11], 3, 100)),
+             Case("an empty chain: the agent stopped at once", ([], 3, 9_000_000),
+                  "stopping at once still costs one evaluation of the agent")]
+    mistakes = [
+        Mistake("The agent is missing: it runs once per decision.", lambda tm, t, a: sum(tm)),
+        Mistake("The stop decision is missing: an agent that stops before t_max runs once more to say so.",
+                lambda tm, t, a: sum(tm) + len(tm) * a),
+        Mistake("The agent runs once per decision, not always t_max times.", lambda tm, t, a: sum(tm) + t * a),
+        Mistake("A full chain has no stop decision: the episode ends after t_max tools.",
+                lambda tm, t, a: sum(tm) + (len(tm) + 1) * a),
+    ]
+    return run_check("check_rl_restore_macs", fn, rl_restore_macs, cases, mistakes,
+                     called_as="fn(tool_macs, t_max, agent_macs) with a list of ints, an int and an int; it returns "
+                               "an int",
+                     hint="the tools' multiply-adds plus agent_macs times the number of decisions: one per tool, and "
+                          "one more for stop when the chain is shorter than t_max")

@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=None, help="use at most N images")
     e.add_argument("--max-length", type=int, default=None,
                    help="longest chain for searches (default 3) and agents (default: the agent's T_max)")
+    e.add_argument("--tools", default=None, help="the tool set of rl-restore: original, noise (default, the shipped tools), joint, or a folder (chapter 5)")
     e.add_argument("--budget", type=int, default=None, help="brute-force: stop after N trials per image")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default=None)
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--reference", type=Path, default=None, help="the clean image: PSNR is printed after each step")
     r.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
     r.add_argument("--max-length", type=int, default=None, help="longest chain (default: the method's own)")
+    r.add_argument("--tools", default=None, help="the tool set of rl-restore: original, noise (default, the shipped tools), joint, or a folder (chapter 5)")
     r.add_argument("--tile", type=int, default=512, help="tools run on tiles of this size (bounds the memory)")
     r.add_argument("--device", default=None)
     return ap
@@ -126,11 +128,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.budget is not None and args.budget < 1:
         raise UsageError(f"--budget must be a positive int, got {args.budget}")
     try:
-        opts = {"max_length": args.max_length} if args.max_length is not None else {}
-        method = get_method(args.method, args.device, budget=args.budget, seed=args.seed, **opts)
+        method = get_method(args.method, args.device, budget=args.budget, seed=args.seed, **_method_options(args))
     except (ValueError, TypeError, FileNotFoundError) as e:
-        flag = "--max-length" if "max_length" in str(e) else "--method"
-        raise UsageError(f"{flag}: {e}") from None
+        raise UsageError(f"{_flag_of(e)}: {e}") from None
     images = _load_images(args.images, args.limit)
     try:
         if args.no_reference:
@@ -146,6 +146,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _write_json(result, args.json)
         print(f"  wrote {args.json}")
     return 0
+
+
+def _method_options(args: argparse.Namespace) -> dict:
+    """The options of ``--method`` given on the command line (``--max-length``, ``--tools``)."""
+    opts: dict = {} if args.max_length is None else {"max_length": args.max_length}
+    if args.tools is not None:
+        if args.method.split(":")[0] != "rl-restore":
+            raise UsageError(f"--tools applies to --method rl-restore only, got --method {args.method!r}")
+        opts["tools"] = args.tools
+    return opts
+
+
+def _flag_of(error: Exception) -> str:
+    """The flag a method's error is about."""
+    text = str(error)
+    return "--max-length" if "max_length" in text else "--tools" if text.startswith("tools ") else "--method"
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
@@ -174,11 +190,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
             raise UsageError(f"--reference: {e}") from None
         if ref.shape != x.shape:
             raise UsageError(f"--reference must have the image's size {tuple(x.shape[-2:])}, got {tuple(ref.shape[-2:])}")
-    opts = {"max_length": args.max_length} if args.max_length is not None else {}
     try:
-        method = get_method(args.method, args.device, **opts)
+        method = get_method(args.method, args.device, **_method_options(args))
     except (ValueError, TypeError, FileNotFoundError) as e:
-        raise UsageError(f"{'--max-length' if 'max_length' in str(e) else '--method'}: {e}") from None
+        raise UsageError(f"{_flag_of(e)}: {e}") from None
     print(f"input: {args.image} ({data.describe(info)})")
     for note in info["notes"]:
         print(f"  note: {note}")

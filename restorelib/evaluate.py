@@ -241,11 +241,18 @@ register_method("brute-force-nr", _nr_search_factory("brute-force"), "brute forc
                 "ground truth (chapter 8); brute-force-nr:SCORER (default niqe)")
 
 
-def _agent_factory(arg: str, device: torch.device, max_length: int | None = None, **_: object) -> Method:
+def _agent_factory(arg: str, device: torch.device, max_length: int | None = None, tools: str | None = None,
+                   **_: object) -> Method:
     from .restore import AgentMethod
+    from .tools import Toolbox, toolset_dir
     if max_length is not None and (not isinstance(max_length, int) or not 1 <= max_length <= 10):
         raise ValueError(f"max_length must be an int in 1..10, got {max_length!r}")
-    return AgentMethod(arg or "rl-restore", device, max_length=max_length)
+    if tools is None:
+        return AgentMethod(arg or "rl-restore", device, max_length=max_length)
+    box = Toolbox.load(toolset_dir(tools), device)
+    method = AgentMethod(arg or "rl-restore", device, max_length=max_length, toolbox=box)
+    method.name += f" (tools {tools})"
+    return method
 
 
 def _hirl_factory(arg: str, device: torch.device, **options: object) -> Method:
@@ -283,7 +290,8 @@ register_method("label-free", _label_free_factory, "the agent trained on a no-re
 register_method("pixelrl", _pixelrl_factory, "per-pixel agents (chapter 7); pixelrl:MODEL picks a shipped model "
                 "(noise25-gru-rmc by default) or a folder; --max-length sets the steps")
 register_method("rl-restore", _agent_factory,
-                "the trained DQN agent (chapter 4); rl-restore:AGENT picks a shipped agent or a folder")
+                "the trained DQN agent (chapter 4); rl-restore:AGENT picks a shipped agent or a folder; --tools "
+                "original|noise|joint picks its tool set (chapter 5)")
 
 
 def _items(images: dict[str, torch.Tensor], patch: int | None, per_image: int,

@@ -6,7 +6,8 @@ degraded patches the trained agent (fixed) picks its chains; each patch goes for
 gradients on, the loss is the MSE against the ground truth at the *end* of the chain, and back-propagation sends
 gradients into every tool the chain used. Each tool's gradient is summed over the patches that passed through it and
 divided by that count (the paper's counter), so a tool used by few patches is not drowned by one used by many, and
-every used tool takes one Adam step; unused tools are left as they are.
+every used tool takes one Adam step; unused tools are left as they are. As in Algorithm 1, the counter goes up at
+every *step*: a chain that applies a tool twice adds two to its counter (and both gradients to its sum).
 
 ``joint_step`` is one such update; ``train_joint`` runs it over a patch bank and returns the record.
 """
@@ -37,14 +38,14 @@ class JointConfig(PatchTrainConfig):
 
 SCALES: dict[str, JointConfig] = {
     "paper": JointConfig(steps=20_000, batch=64),
-    "book": JointConfig(steps=1_500, batch=32),
+    "book": JointConfig(steps=400, batch=32),      # ~30 min on one CPU thread (the paper: 200,000 of 64)
     "ci": JointConfig(steps=3, batch=4, log_every=1),
 }
 
 
 @dataclass
 class JointRecord(PatchTrainRecord):
-    """The curves (loss, PSNR gain after the step) and how many patches used each tool."""
+    """The curves (loss, PSNR gain after the step) and how many times each tool was applied."""
 
     uses: dict[str, int] = field(default_factory=dict)
 
@@ -53,8 +54,8 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
                chains: list[list[str]]) -> tuple[float, dict[str, int]]:
     """One update of Algorithm 1: every patch (N, 3, H, W) in [0, 1] through its chain (tool names) with gradients,
     MSE at the end, each used tool's gradient summed over its patches and divided by their number, one step of
-    ``opt``. Patches with an empty chain contribute nothing. Returns (mean loss of the patches with a chain, the
-    number of patches that used each tool)."""
+    ``opt``. Patches with an empty chain contribute nothing. Returns (mean loss of the patches with a chain, how
+    many times each tool was applied: the counters)."""
     if len(chains) != degraded.shape[0]:
         raise ValueError(f"chains must have one chain per patch ({degraded.shape[0]}), got {len(chains)}")
     opt.zero_grad(set_to_none=True)
@@ -71,9 +72,9 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
         loss = F.mse_loss(x, clean[idx], reduction="none").mean(dim=(1, 2, 3)).sum()
         loss.backward()
         total, n = total + loss.item(), n + len(idx)
-        for name in set(chain):
+        for name in chain:                               # per step, as Algorithm 1: c_a <- c_a + 1
             uses[name] = uses.get(name, 0) + len(idx)
-    for name, count in uses.items():                     # the counter: average over the patches that used the tool
+    for name, count in uses.items():                     # the counter: average over the applications of the tool
         for p in toolbox.nets[toolbox.index(name)].parameters():
             if p.grad is not None:
                 p.grad /= count
@@ -112,4 +113,25 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
     return rec
 
 
-__all__ = ["JointConfig", "JointRecord", "SCALES", "joint_step", "train_joint"]
+def get_joint_toolbox(profile, toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[str]]],
+                      bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
+                      log: Callable | None = None) -> tuple[Toolbox, dict]:
+    """Chapter 5's jointly trained tools at the active scale: a copy of ``toolbox`` fine-tuned here by
+    :func:`train_joint` when ``profile.train`` (``toolbox`` itself is left as it is), else the shipped
+    ``tools-joint``. Returns (toolbox in eval mode, record with ``seconds``, ``uses`` and the ``curve``)."""
+    import copy
+    import json
+
+    from .tools import toolset_dir
+    if not profile.train:
+        folder = toolset_dir("joint")
+        return Toolbox.load(folder, device), json.loads((folder / "record.json").read_text())
+    if bank is None:
+        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
+    box = copy.deepcopy(toolbox)
+    rec = train_joint(box, chooser, bank, SCALES[profile.name], device, log)
+    return box, {"seconds": rec.seconds, "command": f"train_joint at {profile.name} scale", "uses": rec.uses,
+                 "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+
+
+__all__ = ["JointConfig", "JointRecord", "SCALES", "get_joint_toolbox", "joint_step", "train_joint"]

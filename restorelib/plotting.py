@@ -100,6 +100,28 @@ def action_histogram(counts: torch.Tensor | np.ndarray, actions: Sequence[str], 
     return ax
 
 
+def cost_scatter(rows: Sequence[dict], groups: Sequence[str] = ("mild", "moderate", "severe"),
+                 paper: dict[str, tuple[float, float]] | None = None) -> plt.Figure:
+    """PSNR against multiply-adds per 63x63 patch (log axis), one panel per group, from chapter 5's comparison rows
+    (dicts with ``method``, ``group``, ``psnr_out``, ``macs``). ``paper``: {method: (params, MACs)} of the paper's
+    Table 2, drawn as dotted verticals at the paper's cost of the methods we share."""
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    cmap = plt.get_cmap("tab10", max(len(methods), 1))
+    for ax, g in zip(axes.flat, groups):
+        for k, m in enumerate(methods):
+            for r in rows:
+                if r["method"] == m and r["group"] == g:
+                    ax.scatter(r["macs"] / 1e9, r["psnr_out"], color=cmap(k), s=40, label=m, zorder=3)
+                    if paper and m.split("+")[0] in paper:
+                        ax.axvline(paper[m.split("+")[0]][1] / 1e9, color=cmap(k), ls=":", lw=1)
+        ax.set(xscale="log", xlabel="G multiply-adds per 63×63 patch", ylabel="PSNR out (dB)", title=g)
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def widgets_available() -> bool:
     """True where an ipywidgets front-end is likely (Colab, Jupyter, VS Code); False in book builds and CI.
 

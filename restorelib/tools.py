@@ -241,6 +241,21 @@ class Toolbox(nn.Module):
         return path
 
 
+#: The tool sets of chapter 5's Table 5 -> their folder under ``restorelib/weights``: trained on their own
+#: distortion only, with slight noise and JPEG added (the shipped default), and then jointly fine-tuned.
+TOOLSETS: dict[str, str] = {"original": "tools-original", "noise": "tools", "joint": "tools-joint"}
+
+
+def toolset_dir(tools: str | Path) -> Path:
+    """The folder of a tool set: a name of :data:`TOOLSETS` or a folder holding ``manifest.json`` (chapter 5)."""
+    folder = weights_dir() / TOOLSETS[tools] if str(tools) in TOOLSETS else Path(tools)
+    if not (folder / "manifest.json").is_file():
+        what = "is not trained yet" if str(tools) in TOOLSETS else "holds no manifest.json"
+        raise FileNotFoundError(f"tools must be one of {sorted(TOOLSETS)} or a folder with manifest.json; "
+                                f"{str(tools)!r} {what} ({folder})")
+    return folder
+
+
 def shipped_tools_available() -> bool:
     """True when the package holds trained tool checkpoints."""
     return (weights_dir() / "tools" / "manifest.json").is_file()

@@ -28,6 +28,12 @@ PAGE = ROOT / "book" / "reproduction.md"
 GROUPS = ("mild", "moderate", "severe")
 MIXTURES = ("hirl-mild", "hirl-moderate", "hirl-severe")
 PIXELRL_TABLES = ROOT / "restorelib" / "weights" / "pixelrl" / "baselines.json"
+COMPARISON = ROOT / "restorelib" / "weights" / "baselines" / "comparison.json"
+#: Why a claim of chapter 5 may not reproduce at our budget (shown when it does not).
+C5_WHY = {
+    "baselines": "BASELINES_WHY",
+    "joint": "JOINT_WHY",
+}
 #: Why a PixelRL claim of chapter 7 may not reproduce at our budget (shown when it does not).
 PX_WHY = {
     "sigmas": "Our agents had 200 episodes of 8 crops of 48x48 on a CPU (the paper: 30,000 episodes of 64 crops of "
@@ -95,9 +101,15 @@ def hirl_diff(runs: dict, a: str, b: str) -> tuple[str, bool]:
     return ", ".join(f"{m} {v:+.2f}" for m, v in zip(MIXTURES, d)) + " dB", all(v >= 0 for v in d)
 
 
-def claims(runs: dict, tables: dict | None = None) -> list[dict]:
+def diff_rows(d: list[float]) -> tuple[str, bool]:
+    """Per-group differences (dB) as text, and whether all are >= 0."""
+    return ", ".join(f"{g} {v:+.2f}" for g, v in zip(GROUPS, d)) + " dB", all(v >= 0 for v in d)
+
+
+def claims(runs: dict, tables: dict | None = None, comparison: list[dict] | None = None) -> list[dict]:
     """The claims, each with the paper's words and numbers, ours, and whether ours agrees. ``tables``: chapter 7's
-    PixelRL tables (``restorelib/weights/pixelrl/baselines.json``, from ``scripts/eval_pixelrl.py``)."""
+    PixelRL tables (``restorelib/weights/pixelrl/baselines.json``, from ``scripts/eval_pixelrl.py``); ``comparison``:
+    the rows of chapter 5's ``restorelib/weights/baselines/comparison.json`` (``scripts/eval_baselines.py``)."""
     out = []
 
     def add(paper: str, claim: str, theirs: str, fn, why_not: str) -> None:
@@ -127,10 +139,29 @@ def claims(runs: dict, tables: dict | None = None) -> list[dict]:
     add("RL-Restore", "Chains of 3 beat chains of 2 (Table 4)", "+0.04 / +0.21 / +0.34 dB",
         lambda: diff_claim(runs, "rl-restore:ablation-base", "rl-restore:ablation-tmax2", GROUPS, (0.04, 0.21, 0.34)),
         "The T_max = 2 agent stops less often than the base agent, which at our budget matters more (chapter 4).")
-    add("RL-Restore", "RL-Restore ≥ DnCNN on moderate and ahead on severe, ahead of VDSR-s (Tables 2, 3)",
-        "26.45 vs 26.42, 25.20 vs 24.99 dB",
-        lambda: missing("the single-network baselines of chapter 5 are not trained yet"),
-        "The single-network baselines (chapter 5) are not trained yet.")
+    cmp = {(r["method"], r["group"]): r for r in (comparison or [])}
+
+    def c5(method: str, group: str, key: str = "psnr_out") -> float:
+        if (method, group) not in cmp:
+            missing(f"{method} is not in chapter 5's comparison.json (scripts/train_baseline.py, "
+                    f"scripts/train_joint.py, then scripts/eval_baselines.py)")
+        return cmp[(method, group)][key]
+
+    def rl_vs_cnns():
+        rl, dn, slim = ({g: c5(m, g) for g in GROUPS} for m in ("rl-restore+joint", "dncnn", "vdsr-s"))
+        share = c5("rl-restore+joint", "moderate", "macs") / c5("dncnn", "moderate", "macs")
+        ours = (f"{rl['moderate']:.2f} vs {dn['moderate']:.2f}, {rl['severe']:.2f} vs {dn['severe']:.2f} dB; VDSR-s "
+                f"{' / '.join(f'{slim[g]:.2f}' for g in GROUPS)} vs ours {' / '.join(f'{rl[g]:.2f}' for g in GROUPS)}"
+                f" dB; {100 * share:.0f}% of DnCNN's multiply-adds")
+        return ours, (rl["moderate"] >= dn["moderate"] and rl["severe"] > dn["severe"]
+                      and all(rl[g] > slim[g] for g in GROUPS) and share <= 0.25)
+
+    add("RL-Restore", "RL-Restore ≥ DnCNN on moderate and ahead on severe, ahead of VDSR-s, at ≤ 25% of DnCNN's "
+        "multiply-adds (Tables 2, 3)", "26.45 vs 26.42, 25.20 vs 24.99 dB; 18% (0.474 vs 2.66 G)", rl_vs_cnns,
+        C5_WHY["baselines"])
+    add("RL-Restore", "Joint training of the tools helps (Table 5, +joint vs +noise)", "+0.26 / +0.25 / +0.23 dB",
+        lambda: diff_rows([c5("rl-restore+joint", g) - c5("rl-restore+noise", g) for g in GROUPS]),
+        C5_WHY["joint"])
 
     def hirl_vs_brute():
         parts, ok = [], True
@@ -235,8 +266,8 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def render(runs: dict, tables: dict | None = None) -> str:
-    rows = claims(runs, tables)
+def render(runs: dict, tables: dict | None = None, comparison: list[dict] | None = None) -> str:
+    rows = claims(runs, tables, comparison)
     dates = sorted({r["date"] for r in runs.values()})
     hardware = sorted({r["hardware"] for r in runs.values()})
     lines = ["# Reproduction report", "",
@@ -274,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=PAGE, help=f"the page (default {PAGE.relative_to(ROOT)})")
     ap.add_argument("--pixelrl", type=Path, default=PIXELRL_TABLES,
                     help=f"chapter 7's tables (default {PIXELRL_TABLES.relative_to(ROOT)}; missing: not measured)")
+    ap.add_argument("--comparison", type=Path, default=COMPARISON,
+                    help=f"chapter 5's table (default {COMPARISON.relative_to(ROOT)}; missing: not measured)")
     args = ap.parse_args(argv)
     if not args.out.parent.is_dir():
         ap.error(f"--out: folder {str(args.out.parent)!r} does not exist")
@@ -283,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         args.runs.parent.mkdir(parents=True, exist_ok=True)
         args.runs.write_text(json.dumps(runs, indent=1, sort_keys=True) + "\n")
     tables = json.loads(args.pixelrl.read_text())["tasks"] if args.pixelrl.is_file() else {}
-    args.out.write_text(render(runs, tables))
+    comparison = json.loads(args.comparison.read_text())["rows"] if args.comparison.is_file() else []
+    args.out.write_text(render(runs, tables, comparison))
     print(f"[report] wrote {args.out} ({len(runs)} runs)")
     return 0
 

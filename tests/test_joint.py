@@ -45,6 +45,16 @@ def test_each_tool_gets_the_mean_gradient_of_the_patches_that_used_it():
         joint_step(tb, opt, x, clean, chains[:2])
 
 
+def test_a_tool_applied_twice_counts_twice_as_in_algorithm_1():
+    tb = bias_box()
+    a = tb.names[0]
+    x, clean = torch.full((1, 3, 8, 8), 0.5), torch.full((1, 3, 8, 8), 0.6)
+    loss, uses = joint_step(tb, torch.optim.SGD(tb.parameters(), lr=1.0), x, clean, [[a, a]])
+    assert uses == {a: 2}
+    # both applications send 2 * (0.5 - 0.6) = -0.2; summed (-0.4) and divided by the counter (2): -0.2
+    assert tb.nets[0].b.item() == pytest.approx(0.2)
+
+
 def test_train_joint_lowers_the_end_of_chain_error():
     tb = bias_box()
     bank = torch.rand(8, 3, 63, 63, generator=gen(0)) * 0.5 + 0.25

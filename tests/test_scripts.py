@@ -94,14 +94,15 @@ def test_reproduction_report_verdicts_come_from_the_runs(tmp_path):
     (tmp_path / "runs.json").write_text(json.dumps(runs))
     out = tmp_path / "page.md"
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_report.py"), "--offline", "--runs",
-                        str(tmp_path / "runs.json"), "--out", str(out)], capture_output=True, text=True, timeout=120)
+                        str(tmp_path / "runs.json"), "--out", str(out), "--comparison", str(tmp_path / "none.json")],
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     page = out.read_text()
     rows = {line.split(" | ")[1]: line for line in page.splitlines() if line.startswith("| RL-Restore")}
     assert rows["The stop action helps (Table 7)"].endswith("| no |")
     assert "mild -0.30, moderate -0.10, severe -0.20 dB" in rows["The stop action helps (Table 7)"]
     assert rows["A stepwise PSNR reward beats a final −MSE reward (Table 6)"].endswith("| yes |")
-    assert "not measured" in page and "not trained yet" in page and "2026-11-23" in page
+    assert "not measured" in page and "is not in chapter 5's comparison.json" in page and "2026-11-23" in page
     assert page.count("| `python -m restorelib evaluate") == len(rep.WANTED)
     del runs[rep.run_id("hirl", "hirl-mild", "--max-length", "7")]
     claims = {c["claim"]: c for c in rep.claims(runs)}
@@ -125,6 +126,25 @@ def test_reproduction_report_pixelrl_claims_come_from_the_tables():
     assert abl["ours"] == "convGRU +0.60, RMC -0.10 dB" and abl["ok"] is False
     text = claims["PixelRL with RMC beats the CNN on blind text inpainting"]
     assert text["ours"].startswith("not measured") and "text" in text["ours"] and text["ok"] is None
+
+
+def test_reproduction_report_chapter5_claims_come_from_the_comparison():
+    rep = _report()
+    psnr = {"dncnn": (27.0, 25.0, 23.0), "vdsr-s": (26.5, 24.5, 22.5), "rl-restore+noise": (27.1, 25.1, 23.4),
+            "rl-restore+joint": (27.2, 25.0, 23.5)}
+    macs = {"dncnn": 2.2e9, "vdsr-s": 0.8e9, "rl-restore+noise": 0.3e9, "rl-restore+joint": 0.3e9}
+    rows = [{"method": m, "group": g, "psnr_out": v[k], "macs": macs[m]} for m, v in psnr.items()
+            for k, g in enumerate(rep.GROUPS)]
+    claims = {c["claim"].split(" (")[0]: c for c in rep.claims({}, {}, rows)}
+    cnn = claims["RL-Restore ≥ DnCNN on moderate and ahead on severe, ahead of VDSR-s, at ≤ 25% of DnCNN's multiply-adds"]
+    assert cnn["ours"].startswith("25.00 vs 25.00, 23.50 vs 23.00 dB") and "14% of DnCNN" in cnn["ours"] and cnn["ok"]
+    joint = claims["Joint training of the tools helps"]
+    assert joint["ours"] == "mild +0.10, moderate -0.10, severe +0.10 dB" and joint["ok"] is False
+    macs["rl-restore+joint"] = 0.6e9                               # 27% of DnCNN: over the paper's budget
+    rows = [dict(r, macs=macs[r["method"]]) for r in rows]
+    assert {c["claim"].split(" (")[0]: c for c in rep.claims({}, {}, rows)}[cnn["claim"].split(" (")[0]]["ok"] is False
+    empty = {c["claim"].split(" (")[0]: c for c in rep.claims({}, {}, [])}
+    assert empty["Joint training of the tools helps"]["ours"].startswith("not measured")
 
 
 def test_shipped_reproduction_page_is_the_scripts_output(tmp_path):
