@@ -7,7 +7,7 @@ The agent (``--agent``, a shipped name or a folder) is fixed; it picks the chain
 the embedded training photos, degraded by its training group, and :func:`restorelib.joint.train_joint` updates the
 tools along them. OUT receives the 12 tools, ``manifest.json`` (sha256 of every file, as ``Toolbox.load`` expects)
 and ``record.json`` (command, config, hardware, seconds, the agent and the tools it started from, curves, how often
-each tool was used). Restore with them through ``AgentRestorer.load("rl-restore", toolbox=Toolbox.load(OUT))``.
+each tool was used) and a README card. Restore with them through ``AgentRestorer.load("rl-restore", toolbox=Toolbox.load(OUT))``.
 """
 from __future__ import annotations
 
@@ -29,6 +29,34 @@ from restorelib.joint import SCALES, train_joint  # noqa: E402
 from restorelib.patches import patch_bank  # noqa: E402
 from restorelib.restore import AgentRestorer  # noqa: E402
 from restorelib.tools import Toolbox, sha256_bytes  # noqa: E402
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shown(path: Path) -> str:
+    """A path as the record shows it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def write_card(folder: Path) -> Path:
+    """(Re)write the README.md card of a jointly trained toolbox from its ``record.json``."""
+    r = json.loads((folder / "record.json").read_text())
+    c = r["curve"]
+    tail = ", ".join(f"{s}: {v:+.2f}" for s, v in list(zip(c["steps"], c["psnr_gain_db"]))[-3:])
+    uses = ", ".join(f"{k} {v:,}" for k, v in sorted(r["uses"].items(), key=lambda kv: -kv[1]))
+    text = (f"# Jointly trained tools ({r['scale']} scale)\n\nProduced by `{r['command']}` ({r['hardware']}, "
+            f"{r['device']}, torch {r['torch']}), {r['seconds'] / 60:.1f} min: the tools of `{r['tools_from']}` "
+            f"fine-tuned along the chains of the fixed agent `{r['agent']}` (RL-Restore's Algorithm 1, chapter 5). "
+            f"Configuration: `{json.dumps(r['config'])}`.\n\nPSNR gain of the training batches after the update "
+            f"(dB) at the last logged steps: {tail}. Tool applications during the fine-tuning (the counters): "
+            f"{uses}; a tool the agent never applied is unchanged. `manifest.json` holds every file's sha256, "
+            f"checked on load; the curves are in `record.json`. Use them with `--tools joint`.\n")
+    (folder / "README.md").write_text(text)
+    return folder / "README.md"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,14 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[train_joint] {len(bank)} patches, agent {args.agent}; {cfg.to_dict()}", flush=True)
     rec = train_joint(toolbox, lambda x: restorer.rollout(x)[1], bank, cfg, device=dev,
                       log=functools.partial(print, flush=True))
-    manifest = toolbox.cpu().save(args.out, extra={"joint": {"from": str(args.tools), "agent": str(args.agent)}})
+    manifest = toolbox.cpu().save(args.out, extra={"joint": {"from": shown(args.tools), "agent": str(args.agent)}})
     record = {"command": command, "scale": args.scale, "config": cfg.to_dict(), "seconds": round(rec.seconds, 1),
               "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads", "device": str(dev),
-              "torch": torch.__version__, "agent": str(args.agent), "tools_from": str(args.tools),
+              "torch": torch.__version__, "agent": str(args.agent), "tools_from": shown(args.tools),
               "tools_from_sha256": sha256_bytes((args.tools / "manifest.json").read_bytes()),
               "manifest_sha256": sha256_bytes(manifest.read_bytes()), "uses": rec.uses,
               "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
     (args.out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_card(args.out)
     print(f"[train_joint] wrote {args.out} ({rec.seconds:.0f} s); tools used: {rec.uses}")
     return 0
 

@@ -85,7 +85,7 @@ def test_train_joint_script_writes_a_loadable_toolbox_and_record(tmp_path):
     assert p.returncode == 0, p.stderr
     record = json.loads((out / "record.json").read_text())
     assert record["config"]["steps"] == 2 and record["agent"] == "rl-restore" and sum(record["uses"].values()) > 0
-    assert len(Toolbox.load(out)) == 12
+    assert len(Toolbox.load(out)) == 12 and "Algorithm 1" in (out / "README.md").read_text()
     same = subprocess.run(cmd[:2] + ["--tools", str(out), "--out", str(out)], capture_output=True, text=True,
                           timeout=120)
     assert same.returncode == 2 and "--out must differ" in same.stderr
