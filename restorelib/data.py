@@ -108,7 +108,8 @@ def read_for_restore(path: str | Path) -> tuple[torch.Tensor, dict]:
     gray = x.shape[0] == 1
     notes = []
     if gray:
-        notes.append("grayscale: restored as RGB (the tools are colour networks) and saved as grayscale")
+        notes.append("grayscale: replicated to RGB for the method (the tools and baselines are colour networks) and "
+                     "saved as grayscale")
     if alpha is not None:
         notes.append("alpha channel: set aside, re-attached to the output where its format allows")
     if bits == 16:
