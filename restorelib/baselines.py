@@ -27,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import get_device, weights_dir
-from .degradations import degrade
+from .degradations import GROUPS as _GROUP_LEVELS, degrade
 from .metrics import psnr
 from .patches import augment
 from .tools import count_macs, count_params, load_state, write_checkpoint
@@ -216,7 +216,7 @@ PAPER_TABLE5: dict[str, dict[str, tuple[float, float]]] = {
     "noise": {"mild": (27.78, 0.6372), "moderate": (26.20, 0.5441), "severe": (24.97, 0.4643)},
     "original": {"mild": (27.52, 0.6027), "moderate": (25.91, 0.5119), "severe": (24.81, 0.4490)},
 }
-GROUPS: tuple[str, ...] = ("mild", "moderate", "severe")
+GROUPS: tuple[str, ...] = tuple(_GROUP_LEVELS)   # mild, moderate, severe: the groups of chapter 1
 COMPARISON_FILE: Path = BASELINES_DIR / "comparison.json"
 
 

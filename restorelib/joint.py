@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,9 @@ from .search import run_chains
 from .tools import Toolbox
 from .training import PatchTrainConfig, PatchTrainRecord
 
+if TYPE_CHECKING:
+    from .restore import AgentRestorer
+
 
 @dataclass
 class JointConfig(PatchTrainConfig):
@@ -34,6 +37,7 @@ class JointConfig(PatchTrainConfig):
 
     steps: int = 2_000
     lr: float = 1e-4                 # fine-tuning: a tenth of the tools' own learning rate
+    counter: bool = True             # False: the plain batch mean instead of the per-tool counter (an ablation)
 
 
 SCALES: dict[str, JointConfig] = {
@@ -51,11 +55,12 @@ class JointRecord(PatchTrainRecord):
 
 
 def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Tensor, clean: torch.Tensor,
-               chains: list[list[str]]) -> tuple[float, dict[str, int]]:
+               chains: list[list[str]], counter: bool = True) -> tuple[float, dict[str, int]]:
     """One update of Algorithm 1: every patch (N, 3, H, W) in [0, 1] through its chain (tool names) with gradients,
     MSE at the end, each used tool's gradient summed over its patches and divided by their number, one step of
-    ``opt``. Patches with an empty chain contribute nothing. Returns (mean loss of the patches with a chain, how
-    many times each tool was applied: the counters)."""
+    ``opt``. Patches with an empty chain contribute nothing. With ``counter=False`` every gradient is divided by the
+    number of patches with a chain instead (the usual batch mean: a rarely used tool gets a small step; exercise
+    ch5-ex3). Returns (mean loss of the patches with a chain, how many times each tool was applied: the counters)."""
     if len(chains) != degraded.shape[0]:
         raise ValueError(f"chains must have one chain per patch ({degraded.shape[0]}), got {len(chains)}")
     opt.zero_grad(set_to_none=True)
@@ -77,7 +82,7 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
     for name, count in uses.items():                     # the counter: average over the applications of the tool
         for p in toolbox.nets[toolbox.index(name)].parameters():
             if p.grad is not None:
-                p.grad /= count
+                p.grad /= count if counter else n
     if uses:
         opt.step()
     return (total / n if n else 0.0), uses
@@ -98,7 +103,7 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
         with torch.no_grad():
             chains = chooser(degraded)
         toolbox.train()
-        loss, uses = joint_step(toolbox, opt, degraded, clean, chains)
+        loss, uses = joint_step(toolbox, opt, degraded, clean, chains, counter=cfg.counter)
         for k, v in uses.items():
             rec.uses[k] = rec.uses.get(k, 0) + v
         toolbox.eval()
@@ -113,23 +118,26 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
     return rec
 
 
-def get_joint_toolbox(profile, toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[str]]],
-                      bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
+def get_joint_toolbox(profile, agent: "AgentRestorer", bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
                       log: Callable | None = None) -> tuple[Toolbox, dict]:
-    """Chapter 5's jointly trained tools at the active scale: a copy of ``toolbox`` fine-tuned here by
-    :func:`train_joint` when ``profile.train`` (``toolbox`` itself is left as it is), else the shipped
-    ``tools-joint``. Returns (toolbox in eval mode, record with ``seconds``, ``uses`` and the ``curve``)."""
+    """Chapter 5's jointly trained tools at the active scale: when ``profile.train``, a copy of the tools of
+    ``agent`` (a :class:`restorelib.restore.AgentRestorer`, left as it is) fine-tuned here by :func:`train_joint`,
+    the agent choosing each batch's chains *with the tools being fine-tuned*, as Algorithm 1 and
+    ``scripts/train_joint.py`` do; else the shipped ``tools-joint``. Returns (toolbox in eval mode, record with
+    ``seconds``, ``uses`` and the ``curve``)."""
     import copy
     import json
 
+    from .restore import AgentRestorer
     from .tools import toolset_dir
     if not profile.train:
         folder = toolset_dir("joint")
         return Toolbox.load(folder, device), json.loads((folder / "record.json").read_text())
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
-    box = copy.deepcopy(toolbox)
-    rec = train_joint(box, chooser, bank, SCALES[profile.name], device, log)
+    box = copy.deepcopy(agent.toolbox)
+    tuned = AgentRestorer(agent.net, agent.cfg, box)       # the same (fixed) network, rolling out the copy
+    rec = train_joint(box, lambda x: tuned.rollout(x)[1], bank, SCALES[profile.name], device, log)
     return box, {"seconds": rec.seconds, "command": f"train_joint at {profile.name} scale", "uses": rec.uses,
                  "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
 

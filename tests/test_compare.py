@@ -53,6 +53,18 @@ def test_toolset_dir_names_and_folders(tmp_path):
         toolset_dir("best")
 
 
+def test_every_tool_set_of_table_5_is_shipped_with_its_record():
+    records = {}
+    for name in TOOLSETS:
+        box = Toolbox.load(toolset_dir(name))                # checks every file's sha256 against manifest.json
+        assert len(box) == 12
+        records[name] = json.loads((toolset_dir(name) / "record.json").read_text())
+        assert records[name]["command"].startswith("python scripts/train_") and (toolset_dir(name) / "README.md").is_file()
+    # "original": trained without the slight noise and JPEG; "noise": with them; "joint": fine-tuned from "noise"
+    assert records["original"]["robust"] is False and records["noise"]["robust"] is True
+    assert "--no-robust" in records["original"]["command"] and "train_joint.py" in records["joint"]["command"]
+
+
 def test_rl_restore_tools_option_cli(tmp_path, capsys):
     Toolbox.load().save(tmp_path / "mine")               # a tool set given as a folder
     img = tmp_path / "imgs"
@@ -140,7 +152,7 @@ def test_get_baseline_and_joint_toolbox_train_at_ci_scale():
     assert rec["curve"]["steps"] == [1, 2, 3] and not net.training
     m = E.get_method("rl-restore", "cpu")
     before = [p.clone() for p in m.restorer.toolbox.parameters()]
-    box, jrec = get_joint_toolbox(ci, m.restorer.toolbox, lambda x: m.restorer.rollout(x)[1], bank)
+    box, jrec = get_joint_toolbox(ci, m.restorer, bank)
     assert all(torch.equal(a, b) for a, b in zip(before, m.restorer.toolbox.parameters()))   # the original is kept
     assert sum(jrec["uses"].values()) > 0 and any(not torch.equal(a, b) for a, b in zip(before, box.parameters()))
     with pytest.raises(ValueError, match="bank"):

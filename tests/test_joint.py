@@ -55,6 +55,18 @@ def test_a_tool_applied_twice_counts_twice_as_in_algorithm_1():
     assert tb.nets[0].b.item() == pytest.approx(0.2)
 
 
+def test_without_the_counter_every_tool_takes_the_plain_batch_mean():
+    tb = bias_box()
+    a, b = tb.names[0], tb.names[1]
+    x = torch.full((3, 3, 8, 8), 0.5)
+    clean = torch.stack([torch.full((3, 8, 8), v) for v in (0.6, 0.7, 0.4)])
+    _, uses = joint_step(tb, torch.optim.SGD(tb.parameters(), lr=1.0), x, clean, [[a], [b, a], []], counter=False)
+    assert uses == {a: 2, b: 1}
+    # the same summed gradients as above, divided by the 2 patches that had a chain, whatever tool they used
+    assert tb.nets[0].b.item() == pytest.approx(0.6 / 2)
+    assert tb.nets[1].b.item() == pytest.approx(0.4 / 2)            # with the counter: 0.4
+
+
 def test_train_joint_lowers_the_end_of_chain_error():
     tb = bias_box()
     bank = torch.rand(8, 3, 63, 63, generator=gen(0)) * 0.5 + 0.25
