@@ -131,8 +131,9 @@ def test_reproduction_report_pixelrl_claims_come_from_the_tables():
 def test_reproduction_report_chapter5_claims_come_from_the_comparison():
     rep = _report()
     psnr = {"dncnn": (27.0, 25.0, 23.0), "vdsr-s": (26.5, 24.5, 22.5), "rl-restore+noise": (27.1, 25.1, 23.4),
-            "rl-restore+joint": (27.2, 25.0, 23.5)}
-    macs = {"dncnn": 2.2e9, "vdsr-s": 0.8e9, "rl-restore+noise": 0.3e9, "rl-restore+joint": 0.3e9}
+            "rl-restore+joint": (27.2, 25.0, 23.5), "rl-restore+original": (27.0, 24.8, 23.4)}
+    macs = {"dncnn": 2.2e9, "vdsr-s": 0.8e9, "rl-restore+noise": 0.3e9, "rl-restore+joint": 0.3e9,
+            "rl-restore+original": 0.3e9}
     rows = [{"method": m, "group": g, "psnr_out": v[k], "macs": macs[m]} for m, v in psnr.items()
             for k, g in enumerate(rep.GROUPS)]
     claims = {c["claim"].split(" (")[0]: c for c in rep.claims({}, {}, rows)}
@@ -140,11 +141,16 @@ def test_reproduction_report_chapter5_claims_come_from_the_comparison():
     assert cnn["ours"].startswith("25.00 vs 25.00, 23.50 vs 23.00 dB") and "14% of DnCNN" in cnn["ours"] and cnn["ok"]
     joint = claims["Joint training of the tools helps"]
     assert joint["ours"] == "mild +0.10, moderate -0.10, severe +0.10 dB" and joint["ok"] is False
+    noise = claims["Slight noise and JPEG in the tools' training inputs help"]
+    assert noise["ours"] == "mild +0.10, moderate +0.30, severe +0.00 dB" and noise["ok"] is True
     macs["rl-restore+joint"] = 0.6e9                               # 27% of DnCNN: over the paper's budget
     rows = [dict(r, macs=macs[r["method"]]) for r in rows]
     assert {c["claim"].split(" (")[0]: c for c in rep.claims({}, {}, rows)}[cnn["claim"].split(" (")[0]]["ok"] is False
     empty = {c["claim"].split(" (")[0]: c for c in rep.claims({}, {}, [])}
     assert empty["Joint training of the tools helps"]["ours"].startswith("not measured")
+    no_original = [r for r in rows if r["method"] != "rl-restore+original"]
+    noise = {c["claim"].split(" (")[0]: c for c in rep.claims({}, {}, no_original)}[noise["claim"].split(" (")[0]]
+    assert "rl-restore+original is not in chapter 5's comparison.json" in noise["ours"] and noise["ok"] is None
 
 
 def test_shipped_reproduction_page_is_the_scripts_output(tmp_path):
