@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,12 +23,10 @@ import torch.nn.functional as F
 from .degradations import degrade
 from .metrics import psnr
 from .patches import augment
+from .restore import AgentRestorer
 from .search import run_chains
 from .tools import Toolbox
 from .training import PatchTrainConfig, PatchTrainRecord
-
-if TYPE_CHECKING:
-    from .restore import AgentRestorer
 
 
 @dataclass
@@ -118,8 +116,8 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
     return rec
 
 
-def get_joint_toolbox(profile, agent: "AgentRestorer", bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
-                      log: Callable | None = None) -> tuple[Toolbox, dict]:
+def get_joint_toolbox(profile, agent: AgentRestorer, bank: torch.Tensor | None = None,
+                      device: torch.device | str = "cpu", log: Callable | None = None) -> tuple[Toolbox, dict]:
     """Chapter 5's jointly trained tools at the active scale: when ``profile.train``, a copy of the tools of
     ``agent`` (a :class:`restorelib.restore.AgentRestorer`, left as it is) fine-tuned here by :func:`train_joint`,
     the agent choosing each batch's chains *with the tools being fine-tuned*, as Algorithm 1 and
@@ -128,7 +126,6 @@ def get_joint_toolbox(profile, agent: "AgentRestorer", bank: torch.Tensor | None
     import copy
     import json
 
-    from .restore import AgentRestorer
     from .tools import toolset_dir
     if not profile.train:
         folder = toolset_dir("joint")

@@ -16,13 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib import data, dqn  # noqa: E402
+from restorelib.baselines import GROUPS  # noqa: E402
 from restorelib.config import get_device, weights_dir  # noqa: E402
-from restorelib.degradations import GROUPS as GROUP_LEVELS  # noqa: E402
 from restorelib.evaluate import evaluate  # noqa: E402
 from restorelib.restore import AgentMethod, AgentRestorer  # noqa: E402
 from restorelib.tools import Toolbox  # noqa: E402
-
-GROUPS = tuple(GROUP_LEVELS)
 
 
 def main(argv: list[str] | None = None) -> int:
