@@ -73,6 +73,14 @@ def epsilon(step: int, start: float = 1.0, end: float = 0.1, decay_steps: int = 
 
 
 def td_targets(q_next_target: torch.Tensor, rewards: torch.Tensor, dones: torch.Tensor,
-               gamma: float = 0.99) -> torch.Tensor:
-    """One-step deep-Q targets r + gamma * max_a Q'(s', a) * (1 - done); all inputs (..., A) / (...)."""
-    return rewards + gamma * q_next_target.max(dim=-1).values * (~dones).to(rewards.dtype)
+               gamma: float = 0.99, q_next_online: torch.Tensor | None = None) -> torch.Tensor:
+    """One-step deep-Q targets r + gamma * max_a Q'(s', a) * (1 - done); all inputs (..., A) / (...).
+
+    With ``q_next_online`` (the online network's Q(s', .)) the target is Double DQN's (van Hasselt et al. 2016):
+    the online network picks a' = argmax_a Q(s', a) and the target network values it, r + gamma Q'(s', a').
+    """
+    if q_next_online is None:
+        v_next = q_next_target.max(dim=-1).values
+    else:
+        v_next = q_next_target.gather(-1, q_next_online.argmax(dim=-1, keepdim=True))[..., 0]
+    return rewards + gamma * v_next * (~dones).to(rewards.dtype)

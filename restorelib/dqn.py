@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +51,8 @@ class DQNConfig:
     tools: list[str] | None = None  # a subset of tool names (ablation), None = all 12
     stop_action: bool = True
     reward_scale: float = 1.0       # rewards are multiplied by this in training (final -MSE is ~100x a PSNR gain)
+    end_if_worse: bool = False      # end an episode when PSNR falls below the input's (the authors' environment)
+    double: bool = False            # Double DQN targets (not in the paper; chapter 4 explains)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -84,16 +87,22 @@ class EpisodeMemory:
                 "rewards": self.rewards[idx], "dones": self.dones[idx], "lengths": self.lengths[idx]}
 
 
-def dqn_loss(net: RLRestoreNet, target: RLRestoreNet, batch: dict[str, torch.Tensor], gamma: float) -> torch.Tensor:
-    """Huber loss of Q(s_t, a_t) against r_t + gamma max_a Q'(s_{t+1}, a), over the valid steps of whole episodes."""
+def dqn_loss(net: RLRestoreNet, target: RLRestoreNet, batch: dict[str, torch.Tensor], gamma: float,
+             double: bool = False) -> torch.Tensor:
+    """Huber loss of Q(s_t, a_t) against r_t + gamma max_a Q'(s_{t+1}, a), over the valid steps of whole episodes.
+
+    ``double`` uses Double DQN targets (see :func:`restorelib.agents.td_targets`)."""
     imgs = batch["images"].transpose(0, 1)                         # (T+1, B, 3, 63, 63)
     prev = batch["prev"].transpose(0, 1)                           # (T+1, B)
     t = batch["actions"].shape[1]
-    q = net.forward_sequence(imgs[:t], prev[:t])                   # (T, B, A)
+    # The LSTM is causal, so the first T outputs of the whole sequence are Q(s_0..s_{T-1}); Double DQN uses the rest.
+    q_all = net.forward_sequence(imgs if double else imgs[:t], prev if double else prev[:t])
+    q = q_all[:t]                                                  # (T, B, A)
     q_taken = q.gather(2, batch["actions"].transpose(0, 1)[..., None])[..., 0]
     with torch.no_grad():
         q_next = target.forward_sequence(imgs, prev)[1:]           # Q'(s_{t+1}) with the target's own LSTM state
-        y = td_targets(q_next, batch["rewards"].transpose(0, 1), batch["dones"].transpose(0, 1), gamma)
+        q_online = q_all[1:].detach() if double else None
+        y = td_targets(q_next, batch["rewards"].transpose(0, 1), batch["dones"].transpose(0, 1), gamma, q_online)
     valid = torch.arange(t, device=q.device)[:, None] < batch["lengths"][None]
     return F.smooth_l1_loss(q_taken[valid], y[valid])
 
@@ -121,18 +130,20 @@ class TrainRecord:
 
 
 def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torch.device | str = "cpu",
-              log_every: int = 10_000, log=None, progress: bool = False, init: RLRestoreNet | None = None
-              ) -> tuple[RLRestoreNet, TrainRecord]:
+              log_every: int = 10_000, log=None, progress: bool = False, init: RLRestoreNet | None = None,
+              callback: Callable[[int, RLRestoreNet], None] | None = None) -> tuple[RLRestoreNet, TrainRecord]:
     """Train the agent on clean patches ``bank`` (P, 3, 63, 63) degraded on the fly; returns (net, record).
 
     ``log`` (e.g. ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar; ``init``
-    starts from a trained agent's weights (to continue a run with a new schedule) instead of a fresh network.
+    starts from a trained agent's weights (to continue a run with a new schedule) instead of a fresh network;
+    ``callback(steps, net)`` is called at every logged step (e.g. to validate and keep the best snapshot).
     """
     if bank.dim() != 4 or bank.shape[1:] != (3, PATCH, PATCH):
         raise ValueError(f"bank must have shape (P, 3, {PATCH}, {PATCH}), got {tuple(bank.shape)}")
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    env = RestoreEnv(toolbox, t_max=cfg.t_max, reward=cfg.reward, tools=cfg.tools, stop_action=cfg.stop_action)
+    env = RestoreEnv(toolbox, t_max=cfg.t_max, reward=cfg.reward, tools=cfg.tools, stop_action=cfg.stop_action,
+                     end_if_worse=cfg.end_if_worse)
     net = RLRestoreNet(len(env.tool_ids), env.n_actions).to(device)
     if init is not None:
         if (init.n_tools, init.n_actions) != (net.n_tools, net.n_actions):
@@ -180,7 +191,7 @@ def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torc
             bar.update(min(steps, cfg.steps) - bar.n)
         while steps >= cfg.learn_start and next_train <= steps and memory.size >= cfg.batch_episodes:
             batch = {k: v.to(device) for k, v in memory.sample(cfg.batch_episodes, g).items()}
-            loss = dqn_loss(net, target, batch, cfg.gamma)
+            loss = dqn_loss(net, target, batch, cfg.gamma, cfg.double)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -201,6 +212,9 @@ def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torc
             if log:
                 log(f"[dqn] step {steps}: return {rec.returns[-1]:+.3f} dB, loss {rec.losses[-1]:.4f}, "
                     f"eps {rec.eps[-1]:.2f}, {time.perf_counter() - t0:.0f} s", flush=True)
+            if callback is not None:
+                callback(steps, net)
+                net.train()
     if bar is not None:
         bar.close()
     rec.seconds = time.perf_counter() - t0

@@ -14,6 +14,9 @@ Rewards (RL-Restore uses the first):
 * ``"nr"``         no reference (chapter 8): the stepwise gain of a no-reference ``scorer``,
   r_t = score(I_{t+1}) - score(I_t); ``clean`` may then be None.
 
+``end_if_worse`` ends an image's episode as soon as its score falls below the score of its input, as the authors'
+training environment does (a training device: at test time nobody knows the PSNR).
+
 ``tool_cost`` (default 0) is subtracted from the reward of every image each time a tool is applied to it, so that
 an agent pays for tool calls (as Restore-R1's efficiency goal asks); with 0 the rewards above are unchanged.
 """
@@ -47,7 +50,7 @@ class RestoreEnv:
 
     def __init__(self, toolbox: Toolbox, t_max: int = 3, reward: str = "psnr", tools: list[str] | None = None,
                  stop_action: bool = True, scorer: str | Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 tool_cost: float = 0.0) -> None:
+                 tool_cost: float = 0.0, end_if_worse: bool = False) -> None:
         if not isinstance(t_max, int) or t_max < 1:
             raise ValueError(f"t_max must be a positive int, got {t_max!r}")
         if reward not in REWARDS + NR_REWARDS:
@@ -61,7 +64,7 @@ class RestoreEnv:
         if scorer is not None:
             from .quality import get_scorer                           # only the "nr" reward needs it
             scorer = get_scorer(scorer)
-        self.scorer, self.tool_cost = scorer, float(tool_cost)
+        self.scorer, self.tool_cost, self.end_if_worse = scorer, float(tool_cost), bool(end_if_worse)
         self.toolbox, self.t_max, self.reward_kind = toolbox, t_max, reward
         self.tool_ids = list(range(len(toolbox))) if tools is None else [toolbox.index(t) for t in tools]
         self.stop_action = stop_action
@@ -130,6 +133,8 @@ class RestoreEnv:
         else:
             new_score = self._score(self.image)
         self.done = self.done | stopping | (active & (self.t >= self.t_max))
+        if self.end_if_worse:
+            self.done = self.done | (acting & (new_score < self.start_score))
         ending = active & self.done
         reward = torch.zeros(self.image.shape[0], device=self.image.device)
         if self.reward_kind in ("psnr", "ssim", "nr"):

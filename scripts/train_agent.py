@@ -24,8 +24,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from restorelib import data, dqn  # noqa: E402
 from restorelib.dqn import SCALES, ablation_name, save_agent  # noqa: E402
 from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
+from restorelib.evaluate import evaluate  # noqa: E402
+from restorelib.restore import AgentMethod, AgentRestorer  # noqa: E402
 from restorelib.patches import patch_bank  # noqa: E402
 from restorelib.tools import Toolbox  # noqa: E402
+
+
+class Validator:
+    """Called by ``train_dqn`` at every logged step: every ``every`` steps it measures the agent's mean PSNR on
+    4 seeded 63x63 patches per validation image, degraded by the training group, and keeps the best weights."""
+
+    def __init__(self, images, toolbox: Toolbox, cfg, every: int, device) -> None:
+        self.images, self.toolbox, self.cfg, self.every, self.device = images, toolbox, cfg, every, device
+        self.steps, self.psnr, self.next = [], [], every
+        self.best, self.best_step, self.best_state = float("-inf"), None, None
+
+    def __call__(self, steps: int, net, force: bool = False) -> None:
+        if (steps < self.next and not force) or (self.steps and self.steps[-1] == steps):
+            return
+        self.next = steps + self.every
+        method = AgentMethod(AgentRestorer(net.eval(), self.cfg, self.toolbox), name="validation")
+        p = evaluate(method, self.images, self.cfg.group, patch=63, patches_per_image=4, seed=0,
+                     device=self.device)["psnr_out"]
+        self.steps.append(steps), self.psnr.append(round(p, 4))
+        print(f"[validate] step {steps}: {p:.3f} dB", flush=True)
+        if p > self.best:
+            self.best, self.best_step = p, steps
+            self.best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    def record(self, name: str) -> dict:
+        return {"set": name, "group": self.cfg.group, "patches_per_image": 4, "seed": 0, "steps": self.steps,
+                "psnr": self.psnr, "kept_step": self.best_step}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="continue from a trained agent (shipped name or folder) with this run's schedule")
     ap.add_argument("--train-every", type=int, default=None, help="patch-steps per gradient step (default: scale's)")
     ap.add_argument("--eps-start", type=float, default=None, help="initial exploration rate (default: scale's)")
+    ap.add_argument("--double", action="store_true", help="Double DQN targets (not in the paper)")
+    ap.add_argument("--end-if-worse", action="store_true",
+                    help="end an episode when PSNR falls below the input's (the authors' training environment)")
+    ap.add_argument("--val-set", default=None, metavar="SET",
+                    help="validate every --val-every steps on 63x63 patches of SET (e.g. LIVE1) degraded by the "
+                         "training group, and keep the best snapshot (default: keep the last)")
+    ap.add_argument("--val-every", type=int, default=10_000, help="steps between validations (default 10000)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
@@ -53,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
                   reward_scale=0.01 if args.reward == "final-mse" else 1.0)
     if args.steps:
         cfg = replace(cfg, steps=args.steps, eps_decay=min(cfg.eps_decay, args.steps // 2))
+    if args.val_every < 1:
+        ap.error(f"--val-every must be a positive int, got {args.val_every}")
+    cfg = replace(cfg, double=args.double, end_if_worse=args.end_if_worse)
     if args.train_every is not None:
         if args.train_every < 1:
             ap.error(f"--train-every must be a positive int, got {args.train_every}")
@@ -76,10 +115,23 @@ def main(argv: list[str] | None = None) -> int:
     seed_everything(args.seed)
     dev = get_device(args.device)
     bank = patch_bank(data.load_set("embedded-train"), stride=32)
+    toolbox = Toolbox.load(device=dev)
+    validator = None
+    if args.val_set:
+        try:
+            validator = Validator(data.load_set(args.val_set), toolbox, cfg, args.val_every, dev)
+        except (KeyError, ValueError, FileNotFoundError) as e:
+            ap.error(f"--val-set: {e}")
     command = " ".join(["python scripts/train_agent.py", *(sys.argv[1:] if argv is None else argv)])
     print(f"[train_agent] {name}: {cfg.to_dict()}", flush=True)
-    net, rec = dqn.train_dqn(Toolbox.load(device=dev), bank, cfg, device=dev, log_every=max(1, cfg.steps // 50),
-                             log=print, init=init)
+    net, rec = dqn.train_dqn(toolbox, bank, cfg, device=dev, log_every=max(1, cfg.steps // 50),
+                             log=print, init=init, callback=validator)
+    if validator is not None:
+        validator(rec.steps[-1], net, force=True)
+        net.load_state_dict(validator.best_state)
+        extra = {**(extra or {}), "validation": validator.record(args.val_set)}
+        print(f"[train_agent] kept the snapshot of step {validator.best_step} "
+              f"({validator.best:.3f} dB on {args.val_set})", flush=True)
     save_agent(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank),
                extra=extra)
     print(f"[train_agent] wrote {out / 'agent.pt'}, record.json and README.md ({rec.seconds:.0f} s)")

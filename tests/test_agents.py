@@ -46,6 +46,30 @@ def test_epsilon_schedule_and_td_targets():
     assert torch.allclose(y, torch.tensor([0.5 + 0.9 * 3.0, -1.0]))
 
 
+def test_double_dqn_targets_let_the_online_network_choose():
+    q_target = torch.tensor([[1.0, 3.0], [2.0, 0.0]])
+    q_online = torch.tensor([[5.0, 0.0], [0.0, 1.0]])         # picks action 0, then 1: the target values them 1, 0
+    y = td_targets(q_target, torch.tensor([0.5, 0.5]), torch.tensor([False, False]), 0.9, q_next_online=q_online)
+    assert torch.allclose(y, torch.tensor([0.5 + 0.9 * 1.0, 0.5 + 0.9 * 0.0]))
+    y = td_targets(q_target, torch.tensor([0.5, -1.0]), torch.tensor([False, True]), 0.9, q_next_online=q_target)
+    assert torch.allclose(y, torch.tensor([0.5 + 0.9 * 3.0, -1.0]))   # online == target: plain DQN
+
+
+def test_double_dqn_loss_equals_plain_when_online_and_target_agree():
+    torch.manual_seed(0)
+    net = RLRestoreNet()
+    batch = {"images": torch.rand(2, 4, 3, 63, 63), "prev": torch.tensor([[-1, 0, 1, 1], [-1, 2, 2, 2]]),
+             "actions": torch.tensor([[0, 1, 3], [2, 5, 0]]), "rewards": torch.rand(2, 3),
+             "dones": torch.tensor([[False, False, True], [False, True, True]]), "lengths": torch.tensor([3, 2])}
+    plain = dqn.dqn_loss(net, net, batch, gamma=0.99)
+    double = dqn.dqn_loss(net, net, batch, gamma=0.99, double=True)
+    assert torch.allclose(plain, double, atol=1e-6)
+    other = RLRestoreNet()
+    assert not torch.allclose(dqn.dqn_loss(net, other, batch, 0.99), dqn.dqn_loss(net, other, batch, 0.99, True))
+    dqn.dqn_loss(net, other, batch, 0.99, True).backward()
+    assert net.head.weight.grad.abs().sum() > 0 and other.head.weight.grad is None
+
+
 def test_episode_memory_roundtrip():
     mem = dqn.EpisodeMemory(capacity=2, t_max=3)
     imgs = torch.rand(4, 3, 63, 63)

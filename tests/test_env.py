@@ -190,6 +190,20 @@ def test_t_max_ends_episodes_and_later_steps_do_nothing(box, degraded, clean):
     assert env.tool_calls.tolist() == [2, 2, 2, 2]
 
 
+def test_end_if_worse_ends_only_the_images_that_fell_below_their_input(box, degraded, clean):
+    env = RestoreEnv(box, t_max=3, end_if_worse=True)
+    env.reset(degraded, clean)
+    # tool 0 moves image 0 towards its clean image (better); tool 1 brightens by 0.05 (worse for these images)
+    obs, reward, done, _ = env.step(torch.tensor([0, 1, 5, env.stop]))
+    assert reward[0] > 0 and reward[1] < 0 and reward[2] == 0
+    assert done.tolist() == [False, True, False, True]       # image 2 ran an identity tool: equal is not worse
+    obs, reward, done, info = env.step(torch.tensor([1, 1, 1, 1]))
+    assert info["active"].tolist() == [True, False, True, False] and done.tolist() == [False, True, True, True]
+    plain = RestoreEnv(box, t_max=3)
+    plain.reset(degraded, clean)
+    assert plain.step(torch.tensor([0, 1, 5, plain.stop]))[2].tolist() == [False, False, False, True]
+
+
 def test_tool_calls_count_per_image(box, degraded, clean):
     env = RestoreEnv(box, t_max=3)
     env.reset(degraded, clean)

@@ -70,6 +70,34 @@ def test_train_agent_ci_scale_then_eval_agents_writes_test_results(tmp_path):
     assert p.returncode == 2 and "record.json" in p.stderr
 
 
+def test_train_agent_validates_and_keeps_the_best_snapshot(tmp_path):
+    out = tmp_path / "agent"
+    args = ["--scale", "ci", "--double", "--end-if-worse", "--val-set", "embedded-test", "--val-every", "60",
+            "--out", str(out)]
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_agent.py"), *args], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    record = json.loads((out / "record.json").read_text())
+    assert record["config"]["double"] is True and record["config"]["end_if_worse"] is True
+    val = record["validation"]
+    assert val["set"] == "embedded-test" and val["group"] == "moderate" and len(val["steps"]) >= 3
+    assert val["steps"] == sorted(set(val["steps"])) and val["steps"][-1] == record["curve"]["steps"][-1]
+    best = val["steps"][max(range(len(val["psnr"])), key=val["psnr"].__getitem__)]
+    assert val["kept_step"] == best and f"kept the snapshot of step {best}" in p.stdout
+    # the saved weights are the kept snapshot: re-validating them gives the recorded best PSNR
+    from restorelib import data, dqn
+    from restorelib.evaluate import evaluate
+    from restorelib.restore import AgentMethod, AgentRestorer
+    from restorelib.tools import Toolbox
+    net, cfg = dqn.load_agent(out)
+    r = evaluate(AgentMethod(AgentRestorer(net, cfg, Toolbox.load())), data.load_set("embedded-test"), "moderate",
+                 patch=63, patches_per_image=4, seed=0)
+    assert r["psnr_out"] == pytest.approx(max(val["psnr"]), abs=1e-3)
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_agent.py"), "--scale", "ci", "--val-set",
+                          "nope", "--out", str(tmp_path / "bad")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--val-set" in bad.stderr and not (tmp_path / "bad").exists()
+
+
 def _report():
     import importlib.util
     spec = importlib.util.spec_from_file_location("make_report", ROOT / "scripts" / "make_report.py")
