@@ -4,7 +4,6 @@ import torch
 
 from restorelib import dqn
 from restorelib.agents import RLRestoreNet, epsilon, td_targets
-from restorelib.env import RestoreEnv
 from restorelib.restore import AgentRestorer
 from restorelib.tools import Toolbox
 
