@@ -320,7 +320,8 @@ def write_card(folder: str | Path) -> Path:
              f"Produced by `{r['command']}` on {r['date']} ({r['hardware']}, {r['device']}, torch {r['torch']}), "
              f"{r['seconds'] / 60:.0f} min.", "",
              f"Configuration: `{json.dumps(r['config'])}`; {r['train_patches']} training patches from "
-             f"`embedded-train`, degraded by the `{r['config']['group']}` group.", "",
+             f"{', '.join(f'`{n}`' for n in r.get('train_sets', ['embedded-train']))}, degraded by the "
+             f"`{r['config']['group']}` group.", "",
              f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
              f"is in `record.json`; the sha256 of `agent.pt` there is checked on load.", ""]
     if "init_from" in r:

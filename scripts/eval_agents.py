@@ -29,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--summary", type=Path, default=None, metavar="JSON",
+                    help="also write one JSON with every evaluated agent's command, config, time, validation and test "
+                         "(e.g. to keep the record of variants whose weights are not shipped)")
     args = ap.parse_args(argv)
+    if args.summary is not None and args.summary.exists():
+        ap.error(f"--summary: {str(args.summary)!r} exists; remove it first")
     names = args.agents if args.agents is not None else dqn.shipped_agents()
     if not names:
         ap.error("no agent to evaluate: none is shipped and --agents is empty")
@@ -41,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     images = data.load_set(args.set)
     toolbox = Toolbox.load(device=dev)
     command = " ".join(["python scripts/eval_agents.py", *(sys.argv[1:] if argv is None else argv)])
+    summary = {}
     for folder in folders:
         net, cfg = dqn.load_agent(folder, dev)
         method = AgentMethod(AgentRestorer(net, cfg, toolbox), name=folder.name)
@@ -53,8 +59,13 @@ def main(argv: list[str] | None = None) -> int:
                           "groups": groups}
         (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
         dqn.write_card(folder)
+        summary[folder.name] = {k: record[k] for k in ("command", "config", "seconds", "train_patches", "train_sets",
+                                                       "validation", "init_from", "test") if k in record}
         print(f"{folder.name:22s} " + "  ".join(f"{g} {v['psnr_in']:.2f}->{v['psnr_out']:.2f} ({v['tool_calls']:.2f} tools)"
                                            for g, v in groups.items()), flush=True)
+    if args.summary is not None:
+        args.summary.write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"wrote {args.summary}")
     return 0
 
 

@@ -6,8 +6,14 @@
     python scripts/train_agent.py --scale book --steps 30000 --eps-start 0.1 --train-every 4 --init-from rl-restore
                                                                      # continue the shipped agent
 
-Training patches: 63x63 crops of the embedded training photos at three scales, degraded on the fly by the
-moderate group. OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, learning
+    RESTORELIB_DATA=/abs/data python scripts/train_agent.py --scale book --double --end-if-worse \
+        --val-set LIVE1 --train-set embedded-train Train400 --out runs/agent
+                                                                     # more data, validation, Double DQN
+
+Training patches: 63x63 crops of the embedded training photos (or of the ``--train-set`` sets) at three scales,
+degraded on the fly by the moderate group. ``--end-if-worse`` ends an episode when PSNR falls below the input's, as
+the authors' environment does; ``--double`` uses Double DQN targets; ``--val-set`` validates every ``--val-every``
+steps on another set (moderate group) and keeps the best snapshot, with the validation curve in the record. OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, learning
 curve) and a ``README.md`` model card. The default OUT is the package's folder for that agent, e.g.
 ``restorelib/weights/agents/rl-restore`` or ``.../agents/ablation-no-stop``.
 """
@@ -18,6 +24,8 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -76,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="validate every --val-every steps on 63x63 patches of SET (e.g. LIVE1) degraded by the "
                          "training group, and keep the best snapshot (default: keep the last)")
     ap.add_argument("--val-every", type=int, default=10_000, help="steps between validations (default 10000)")
+    ap.add_argument("--train-set", nargs="+", default=["embedded-train"], metavar="SET",
+                    help="sets whose 63x63 patches (at three scales, gray images as RGB) train the agent "
+                         "(default embedded-train; e.g. embedded-train Train400 with RESTORELIB_DATA)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
@@ -91,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, steps=args.steps, eps_decay=min(cfg.eps_decay, args.steps // 2))
     if args.val_every < 1:
         ap.error(f"--val-every must be a positive int, got {args.val_every}")
-    cfg = replace(cfg, double=args.double, end_if_worse=args.end_if_worse)
+    cfg = replace(cfg, double=args.double or cfg.double, end_if_worse=args.end_if_worse or cfg.end_if_worse)
     if args.train_every is not None:
         if args.train_every < 1:
             ap.error(f"--train-every must be a positive int, got {args.train_every}")
@@ -114,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or weights_dir() / "agents" / name
     seed_everything(args.seed)
     dev = get_device(args.device)
-    bank = patch_bank(data.load_set("embedded-train"), stride=32)
+    try:
+        bank = torch.cat([patch_bank(data.load_set(name), stride=32) for name in args.train_set])
+    except (KeyError, ValueError, FileNotFoundError) as e:
+        ap.error(f"--train-set: {e}")
     toolbox = Toolbox.load(device=dev)
     validator = None
     if args.val_set:
@@ -132,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = {**(extra or {}), "validation": validator.record(args.val_set)}
         print(f"[train_agent] kept the snapshot of step {validator.best_step} "
               f"({validator.best:.3f} dB on {args.val_set})", flush=True)
+    extra = {**(extra or {}), "train_sets": args.train_set}
     save_agent(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank),
                extra=extra)
     print(f"[train_agent] wrote {out / 'agent.pt'}, record.json and README.md ({rec.seconds:.0f} s)")

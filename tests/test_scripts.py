@@ -57,10 +57,18 @@ def test_train_agent_ci_scale_then_eval_agents_writes_test_results(tmp_path):
     record = json.loads((out / "record.json").read_text())
     assert record["command"] == f"python scripts/train_agent.py --scale ci --t-max 2 --out {out}"
     assert record["config"]["t_max"] == 2 and record["curve"]["steps"] and record["seconds"] > 0
+    summary = tmp_path / "summary.json"
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "eval_agents.py"), "--agents", str(out), "--set",
-                        "embedded-test"], capture_output=True, text=True, timeout=300)
+                        "embedded-test", "--summary", str(summary)], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     test = json.loads((out / "record.json").read_text())["test"]
+    assert json.loads(summary.read_text())["agent"] == {"command": record["command"], "config": record["config"],
+                                                        "seconds": record["seconds"], "train_patches":
+                                                        record["train_patches"], "train_sets": ["embedded-train"],
+                                                        "test": test}
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "eval_agents.py"), "--agents", str(out),
+                        "--summary", str(summary)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "exists" in p.stderr
     assert set(test["groups"]) == {"mild", "moderate", "severe"} and test["images"] == 4
     assert all(0 <= g["tool_calls"] <= 2 for g in test["groups"].values())
     card = (out / "README.md").read_text()
@@ -79,6 +87,7 @@ def test_train_agent_validates_and_keeps_the_best_snapshot(tmp_path):
     assert p.returncode == 0, p.stderr
     record = json.loads((out / "record.json").read_text())
     assert record["config"]["double"] is True and record["config"]["end_if_worse"] is True
+    assert record["train_sets"] == ["embedded-train"] and "`embedded-train`" in (out / "README.md").read_text()
     val = record["validation"]
     assert val["set"] == "embedded-test" and val["group"] == "moderate" and len(val["steps"]) >= 3
     assert val["steps"] == sorted(set(val["steps"])) and val["steps"][-1] == record["curve"]["steps"][-1]
@@ -96,6 +105,10 @@ def test_train_agent_validates_and_keeps_the_best_snapshot(tmp_path):
     bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_agent.py"), "--scale", "ci", "--val-set",
                           "nope", "--out", str(tmp_path / "bad")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--val-set" in bad.stderr and not (tmp_path / "bad").exists()
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_agent.py"), "--scale", "ci", "--train-set",
+                          "embedded-train", "nope", "--out", str(tmp_path / "bad")], capture_output=True, text=True,
+                         timeout=300)
+    assert bad.returncode == 2 and "--train-set" in bad.stderr and not (tmp_path / "bad").exists()
 
 
 def _report():
