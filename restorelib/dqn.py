@@ -324,6 +324,12 @@ def write_card(folder: str | Path) -> Path:
              f"`{r['config']['group']}` group.", "",
              f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
              f"is in `record.json`; the sha256 of `agent.pt` there is checked on load.", ""]
+    if "validation" in r:
+        v = r["validation"]
+        lines += [f"Validated on {v['set']} ({v['group']} group, {v['patches_per_image']} patches per image, seed "
+                  f"{v['seed']}) at steps {', '.join(f'{s:,}' for s in v['steps'])}: "
+                  f"{', '.join(f'{p:.2f}' for p in v['psnr'])} dB; the snapshot of step {v['kept_step']:,} "
+                  "is kept.", ""]
     if "init_from" in r:
         i = r["init_from"]
         lines += [f"This run continued the agent made by `{i['command']}` ({i['config']['steps']:,} steps, "

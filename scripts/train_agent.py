@@ -6,15 +6,17 @@
     python scripts/train_agent.py --scale book --steps 30000 --eps-start 0.1 --train-every 4 --init-from rl-restore
                                                                      # continue the shipped agent
 
-    RESTORELIB_DATA=/abs/data python scripts/train_agent.py --scale book --double --end-if-worse \
-        --val-set LIVE1 --train-set embedded-train Train400 --out runs/agent
-                                                                     # more data, validation, Double DQN
+    RESTORELIB_DATA=/abs/data python scripts/train_agent.py --scale book --val-set LIVE1 \
+        --train-set embedded-train Train400 --out restorelib/weights/agents/rl-restore-train400
+                                                                     # more data, validation (chapter 4)
 
 Training patches: 63x63 crops of the embedded training photos (or of the ``--train-set`` sets) at three scales,
 degraded on the fly by the moderate group. ``--end-if-worse`` ends an episode when PSNR falls below the input's, as
 the authors' environment does; ``--double`` uses Double DQN targets; ``--val-set`` validates every ``--val-every``
-steps on another set (moderate group) and keeps the best snapshot, with the validation curve in the record. OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, learning
-curve) and a ``README.md`` model card. The default OUT is the package's folder for that agent, e.g.
+steps on another set (moderate group) and keeps the best snapshot, with the validation curve in the record.
+
+OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, learning curve) and a
+``README.md`` model card. The default OUT is the package's folder for that agent, e.g.
 ``restorelib/weights/agents/rl-restore`` or ``.../agents/ablation-no-stop``.
 """
 from __future__ import annotations

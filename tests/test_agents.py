@@ -124,3 +124,22 @@ def test_train_dqn_continues_from_an_initial_agent():
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), init.state_dict().values()))
     with pytest.raises(ValueError, match="init"):
         dqn.train_dqn(box, bank, cfg, init=RLRestoreNet(6, 7))
+
+
+def test_shipped_train400_agent_and_variant_records_are_complete():
+    import json
+
+    from restorelib.config import weights_dir
+    net, cfg = dqn.load_agent("rl-restore-train400")              # sha256-checked, weights_only
+    assert net.n_actions == 13 and not cfg.double and not cfg.end_if_worse
+    folder = weights_dir() / "agents"
+    records = {"rl-restore-train400": json.loads((folder / "rl-restore-train400" / "record.json").read_text()),
+               **json.loads((folder / "variants.json").read_text())}
+    assert set(records) == {"rl-restore-train400", "agent-dd-end", "agent-t400"}
+    for name, r in records.items():
+        v = r["validation"]
+        best = max(range(len(v["psnr"])), key=v["psnr"].__getitem__)
+        assert v["set"] == "LIVE1" and v["kept_step"] == v["steps"][best]
+        assert set(r["test"]["groups"]) == {"mild", "moderate", "severe"} and r["test"]["images"] == 68, name
+        assert r["command"].startswith("python scripts/train_agent.py --scale book"), name
+    assert records["rl-restore-train400"]["train_sets"] == ["embedded-train", "Train400"]

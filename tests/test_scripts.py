@@ -93,6 +93,7 @@ def test_train_agent_validates_and_keeps_the_best_snapshot(tmp_path):
     assert val["steps"] == sorted(set(val["steps"])) and val["steps"][-1] == record["curve"]["steps"][-1]
     best = val["steps"][max(range(len(val["psnr"])), key=val["psnr"].__getitem__)]
     assert val["kept_step"] == best and f"kept the snapshot of step {best}" in p.stdout
+    assert f"the snapshot of step {best:,} is kept" in (out / "README.md").read_text()
     # the saved weights are the kept snapshot: re-validating them gives the recorded best PSNR
     from restorelib import data, dqn
     from restorelib.evaluate import evaluate
