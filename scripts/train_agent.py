@@ -44,6 +44,8 @@ class Validator:
     """Called by ``train_dqn`` at every logged step: every ``every`` steps it measures the agent's mean PSNR on
     4 seeded 63x63 patches per validation image, degraded by the training group, and keeps the best weights."""
 
+    PATCHES_PER_IMAGE, SEED = 4, 0
+
     def __init__(self, images, toolbox: Toolbox, cfg, every: int, device) -> None:
         self.images, self.toolbox, self.cfg, self.every, self.device = images, toolbox, cfg, every, device
         self.steps, self.psnr, self.next = [], [], every
@@ -54,8 +56,8 @@ class Validator:
             return
         self.next = steps + self.every
         method = AgentMethod(AgentRestorer(net.eval(), self.cfg, self.toolbox), name="validation")
-        p = evaluate(method, self.images, self.cfg.group, patch=63, patches_per_image=4, seed=0,
-                     device=self.device)["psnr_out"]
+        p = evaluate(method, self.images, self.cfg.group, patch=63, patches_per_image=self.PATCHES_PER_IMAGE,
+                     seed=self.SEED, device=self.device)["psnr_out"]
         self.steps.append(steps), self.psnr.append(round(p, 4))
         print(f"[validate] step {steps}: {p:.3f} dB", flush=True)
         if p > self.best:
@@ -63,8 +65,8 @@ class Validator:
             self.best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
 
     def record(self, name: str) -> dict:
-        return {"set": name, "group": self.cfg.group, "patches_per_image": 4, "seed": 0, "steps": self.steps,
-                "psnr": self.psnr, "kept_step": self.best_step}
+        return {"set": name, "group": self.cfg.group, "patches_per_image": self.PATCHES_PER_IMAGE, "seed": self.SEED,
+                "steps": self.steps, "psnr": self.psnr, "kept_step": self.best_step}
 
 
 def main(argv: list[str] | None = None) -> int:
