@@ -1,10 +1,13 @@
-"""Full-reference quality metrics of chapter 1: batched PSNR and SSIM on images in [0, 1].
+"""Full-reference quality metrics of chapter 1: batched PSNR and SSIM on images in [0, 1], and the paired
+difference of two methods measured on the same patches (chapter 4).
 
 SSIM follows Wang et al. (2004) as scikit-image computes it with ``gaussian_weights=True, sigma=1.5,
 use_sample_covariance=False, data_range=1`` (11x11 Gaussian window, the border where the window does not
 fit is left out, colour channels averaged); the tests check it against ``skimage.metrics`` to 1e-3.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -68,3 +71,31 @@ def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Ten
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (va + vb + c2))
     return s.reshape(n, c, -1).mean(dim=2).mean(dim=1).to(torch.float32)
+
+
+def paired_difference(a: dict, b: dict, key: str = "psnr_out") -> dict:
+    """Method A minus method B, patch by patch, from two :func:`restorelib.evaluate.evaluate` results (chapter 4).
+
+    Both results must come from the same images, distortion, patch size, patches per image and seed, so that item i
+    is the same degraded patch in both (checked through the names and the input PSNR). Returns ``mean`` (the mean
+    difference of ``key``, e.g. dB for ``psnr_out``), ``se`` (its standard error, sample standard deviation over
+    sqrt(n); 0 for one item), ``wins`` (items where A scores higher) and ``n``. A difference of less than about two
+    standard errors is within what another draw of test patches could change.
+    """
+    rows_a, rows_b = a.get("per_image"), b.get("per_image")
+    if not rows_a or not rows_b or len(rows_a) != len(rows_b):
+        raise ValueError("a and b must be evaluate() results with the same, non-zero number of items, got "
+                         f"{len(rows_a or [])} and {len(rows_b or [])}")
+    for i, (ra, rb) in enumerate(zip(rows_a, rows_b)):
+        if ra["image"] != rb["image"] or abs(ra["psnr_in"] - rb["psnr_in"]) > 1e-4:
+            raise ValueError(f"a and b must be measured on the same degraded patches (same images, distortion, patch, "
+                             f"patches_per_image and seed); item {i} differs: {ra['image']!r} at {ra['psnr_in']:.3f} dB "
+                             f"vs {rb['image']!r} at {rb['psnr_in']:.3f} dB")
+    if key not in rows_a[0]:
+        raise ValueError(f"key must be one of {sorted(k for k, v in rows_a[0].items() if isinstance(v, float))}, "
+                         f"got {key!r}")
+    d = [ra[key] - rb[key] for ra, rb in zip(rows_a, rows_b)]
+    n = len(d)
+    mean = sum(d) / n
+    se = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1) / n) if n > 1 else 0.0
+    return {"mean": mean, "se": se, "wins": sum(x > 0 for x in d), "n": n}

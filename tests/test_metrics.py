@@ -10,7 +10,9 @@ from skimage.metrics import structural_similarity
 
 from restorelib.data import embedded
 from restorelib.degradations import degrade
-from restorelib.metrics import MSE_FLOOR, mse, psnr, ssim
+from restorelib.evaluate import Identity, SingleTool, evaluate
+from restorelib.metrics import MSE_FLOOR, mse, paired_difference, psnr, ssim
+from restorelib.tools import Toolbox
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -147,3 +149,34 @@ def test_psnr_accepts_unclipped_values():
     x = torch.zeros(1, 1, 4, 4)
     assert psnr(x, x - 0.1).item() == pytest.approx(20.0, abs=1e-3)     # no range check: outputs may overshoot
     assert np.isfinite(ssim(torch.zeros(1, 1, 11, 11), torch.full((1, 1, 11, 11), 1.2)).item())
+
+
+@pytest.fixture(scope="module")
+def photos() -> dict[str, torch.Tensor]:
+    """Three embedded photos, cropped small: evaluate() inputs for the paired-difference tests."""
+    return {k: embedded(k)[:, :96, :96] for k in ("chelsea", "coffee", "camera")}
+
+
+def test_paired_difference_matches_numpy(photos):
+    a = evaluate(SingleTool("noise-2", Toolbox.load()), photos, "moderate", patch=63, patches_per_image=3, seed=1)
+    b = evaluate(Identity(), photos, "moderate", patch=63, patches_per_image=3, seed=1)
+    d = np.array([ra["psnr_out"] - rb["psnr_out"] for ra, rb in zip(a["per_image"], b["per_image"])])
+    r = paired_difference(a, b)
+    assert r["n"] == 9 and r["wins"] == int((d > 0).sum())
+    assert r["mean"] == pytest.approx(a["psnr_out"] - b["psnr_out"], abs=1e-9)
+    assert r["se"] == pytest.approx(d.std(ddof=1) / 3, rel=1e-9) and r["se"] > 0
+    assert paired_difference(b, a)["mean"] == pytest.approx(-r["mean"])
+    assert paired_difference(a, b, key="ssim_out")["mean"] == pytest.approx(a["ssim_out"] - b["ssim_out"])
+    one = evaluate(Identity(), dict(list(photos.items())[:1]), "moderate", patch=63, seed=1)
+    assert paired_difference(one, one) == {"mean": 0.0, "se": 0.0, "wins": 0, "n": 1}
+
+
+def test_paired_difference_refuses_unpaired_results(photos):
+    pics = dict(list(photos.items())[:2])
+    a = evaluate(Identity(), pics, "moderate", patch=63, seed=0)
+    with pytest.raises(ValueError, match="same degraded patches"):
+        paired_difference(a, evaluate(Identity(), pics, "moderate", patch=63, seed=1))
+    with pytest.raises(ValueError, match="same, non-zero number"):
+        paired_difference(a, evaluate(Identity(), pics, "moderate", patch=63, patches_per_image=2, seed=0))
+    with pytest.raises(ValueError, match="key must be one of"):
+        paired_difference(a, a, key="psnr")
