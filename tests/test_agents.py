@@ -135,7 +135,8 @@ def test_shipped_train400_agent_and_variant_records_are_complete():
     folder = weights_dir() / "agents"
     records = {"rl-restore-train400": json.loads((folder / "rl-restore-train400" / "record.json").read_text()),
                **json.loads((folder / "variants.json").read_text())}
-    assert set(records) == {"rl-restore-train400", "agent-dd-end", "agent-t400"}
+    assert set(records) == {"rl-restore-train400", "agent-dd-end", "agent-t400", "agent-t400-finetune",
+                            "agent-t400-seed1"}
     for name, r in records.items():
         v = r["validation"]
         best = max(range(len(v["psnr"])), key=v["psnr"].__getitem__)
@@ -143,3 +144,5 @@ def test_shipped_train400_agent_and_variant_records_are_complete():
         assert set(r["test"]["groups"]) == {"mild", "moderate", "severe"} and r["test"]["images"] == 68, name
         assert r["command"].startswith("python scripts/train_agent.py --scale book"), name
     assert records["rl-restore-train400"]["train_sets"] == ["embedded-train", "Train400"]
+    assert records["agent-t400-seed1"]["config"]["seed"] == 1
+    assert records["agent-t400-finetune"]["init_from"]["sha256"] == records["rl-restore-train400"]["sha256"]
