@@ -8,6 +8,7 @@ fit is left out, colour channels averaged); the tests check it against ``skimage
 from __future__ import annotations
 
 import math
+import statistics
 
 import torch
 import torch.nn.functional as F
@@ -96,6 +97,5 @@ def paired_difference(a: dict, b: dict, key: str = "psnr_out") -> dict:
                          f"got {key!r}")
     d = [ra[key] - rb[key] for ra, rb in zip(rows_a, rows_b)]
     n = len(d)
-    mean = sum(d) / n
-    se = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1) / n) if n > 1 else 0.0
-    return {"mean": mean, "se": se, "wins": sum(x > 0 for x in d), "n": n}
+    se = statistics.stdev(d) / math.sqrt(n) if n > 1 else 0.0
+    return {"mean": statistics.fmean(d), "se": se, "wins": sum(x > 0 for x in d), "n": n}
