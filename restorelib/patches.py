@@ -102,3 +102,51 @@ def split_names(names: list[str], test_fraction: float = 0.2, seed: int = 0) -> 
     n_test = min(len(names) - 1, max(1, round(test_fraction * len(names))))
     test = sorted(names[i] for i in perm[:n_test])
     return sorted(n for n in names if n not in test), test
+
+
+class CropSampler:
+    """Random ``size`` x ``size`` crops of whole images at the scales x1, x2/3, x1/3, drawn on the fly (chapter 2).
+
+    Where :func:`patch_bank` stores every 63x63 patch on a grid (about 180 per photo: 3 GB for CBSD398), this keeps
+    each image once per scale as uint8 (0.3 GB for CBSD398) and cuts fresh crops at any position, so a smaller
+    training crop (e.g. 40x40, 2.5x cheaper per step than 63x63) sees every position of every photo.
+    """
+
+    def __init__(self, images: dict[str, torch.Tensor] | list[torch.Tensor], size: int,
+                 scales: tuple[float, ...] = SCALES) -> None:
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be a positive int, got {size!r}")
+        items = list(images.items()) if isinstance(images, dict) else list(enumerate(images))
+        if not items:
+            raise ValueError("images must not be empty")
+        self.size, self.images = size, []
+        for key, img in items:
+            _check_image(img, f"images[{key!r}]")
+            img = to_rgb(img)
+            for s in scales:
+                r = rescale(img, s)
+                if min(r.shape[-2:]) >= size:
+                    self.images.append((r * 255).round().to(torch.uint8))
+        if not self.images:
+            raise ValueError(f"no image is at least {size}x{size} pixels at any scale")
+        # An image is drawn in proportion to its number of crop positions, so every position is equally likely.
+        self.weights = torch.tensor([float((im.shape[1] - size + 1) * (im.shape[2] - size + 1))
+                                     for im in self.images], dtype=torch.float64)
+
+    def __len__(self) -> int:
+        """The number of distinct crop positions over all images and scales."""
+        return int(self.weights.sum())
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` random crops -> (n, 3, size, size) float32 in [0, 1]."""
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        idx = torch.multinomial(self.weights, n, replacement=True, generator=generator).tolist()
+        u = torch.rand(n, 2, generator=generator, dtype=torch.float64).tolist()
+        out = []
+        for i, (uy, ux) in zip(idx, u):
+            im = self.images[i]
+            y = int(uy * (im.shape[1] - self.size + 1))
+            x = int(ux * (im.shape[2] - self.size + 1))
+            out.append(im[:, y:y + self.size, x:x + self.size])
+        return torch.stack(out).float() / 255.0

@@ -7,10 +7,7 @@ tool's own distortion is that kind, in which case the tool's own level is used.
 """
 from __future__ import annotations
 
-import json
 import math
-import platform
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,12 +16,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import data
-from .config import get_device
 from .degradations import apply_levels
 from .metrics import psnr
-from .patches import augment, patch_bank, random_patches
-from .tools import Toolbox, ToolSpec, load_state, save_state
+from .patches import CropSampler, augment
+from .resume import Checkpointer, amp_dtype, autocast
+from .tools import ToolSpec
 
 SLIGHT_NOISE = (0.0, 2.0)
 SLIGHT_JPEG = (90.0, 100.0)
@@ -80,81 +76,151 @@ def _uniform(low: float, high: float, n: int, generator: torch.Generator | None)
     return (low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)).tolist()
 
 
-def tool_levels(spec: ToolSpec, n: int, robust: bool = True,
-                generator: torch.Generator | None = None) -> list[dict[str, float]]:
-    """Levels for ``n`` training patches of tool ``spec``: its own distortion drawn in [low, high] (+ slight ones)."""
+def tool_levels(spec: ToolSpec, n: int, robust: bool = True, generator: torch.Generator | None = None,
+                robust_p: float = 1.0) -> list[dict[str, float]]:
+    """Levels for ``n`` training patches of tool ``spec``: its own distortion drawn in [low, high] (+ slight ones).
+
+    With ``robust``, each slight kind (noise, JPEG) other than the tool's own is added to a patch with probability
+    ``robust_p`` (1: every patch, the paper's wording; chapter 2 shows why we use 0.5).
+    """
     own = _uniform(spec.low, spec.high, n, generator)
     levels = [{spec.distortion: round(v) if spec.distortion == "jpeg" else v} for v in own]
     if robust:
         for kind, (lo, hi) in (("noise", SLIGHT_NOISE), ("jpeg", SLIGHT_JPEG)):
             if kind != spec.distortion:
-                for lv, v in zip(levels, _uniform(lo, hi, n, generator)):
-                    lv[kind] = round(v) if kind == "jpeg" else v
+                vals = _uniform(lo, hi, n, generator)
+                keep = [True] * n if robust_p >= 1 else (torch.rand(n, generator=generator) < robust_p).tolist()
+                for lv, v, k in zip(levels, vals, keep):
+                    if k:
+                        lv[kind] = round(v) if kind == "jpeg" else v
     return levels
 
 
-def tool_batch(patches: torch.Tensor, spec: ToolSpec, batch: int, robust: bool = True,
-               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """A training pair (degraded, clean), each (batch, 3, S, S), drawn from ``patches`` (P, 3, S, S)."""
-    idx = torch.randint(patches.shape[0], (batch,), generator=generator)
-    clean = augment(patches[idx], generator)
-    return apply_levels(clean, tool_levels(spec, batch, robust, generator), generator), clean
+def tool_batch(patches: "torch.Tensor | CropSampler", spec: ToolSpec, batch: int, robust: bool = True,
+               generator: torch.Generator | None = None, robust_p: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training pair (degraded, clean), each (batch, 3, S, S), drawn from a patch bank (P, 3, S, S) or a
+    :class:`~restorelib.patches.CropSampler` (fresh S x S crops)."""
+    if isinstance(patches, CropSampler):
+        clean = augment(patches.sample(batch, generator), generator)
+    else:
+        idx = torch.randint(patches.shape[0], (batch,), generator=generator)
+        clean = augment(patches[idx], generator)
+    levels = tool_levels(spec, batch, robust, generator, robust_p)
+    return apply_levels(clean, levels, generator), clean
 
 
 @dataclass
 class TrainLog:
-    """What a training run measured: loss per logged step, wall-clock seconds, final validation figures."""
+    """What a training run measured: loss per logged step, wall-clock seconds, final validation figures, and
+    (with ``val_every``) the validation PSNR gain (dB) along the run."""
 
     steps: list[int]
     losses: list[float]
     seconds: float
     psnr_in: float = math.nan
     psnr_out: float = math.nan
+    val_steps: list[int] = field(default_factory=list)
+    val_gains: list[float] = field(default_factory=list)
 
 
-def train_tool(net: nn.Module, spec: ToolSpec, train: torch.Tensor, *, steps: int, batch: int = 64,
-               lr: float = 1e-3, robust: bool = True, val: tuple[torch.Tensor, torch.Tensor] | None = None,
-               generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-               log_every: int = 50, progress: bool = False) -> TrainLog:
-    """Train one tool with Adam (cosine learning-rate decay) on MSE; returns a :class:`TrainLog`.
+def _check_train_args(steps: object, batch: object, log_every: object, robust_p: object) -> None:
+    for name, v in (("steps", steps), ("batch", batch), ("log_every", log_every)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if not isinstance(robust_p, (int, float)) or not 0 <= robust_p <= 1:
+        raise ValueError(f"robust_p must be a probability in [0, 1], got {robust_p!r}")
 
-    train: patch bank (P, 3, S, S) in [0, 1] on the CPU; val: an optional fixed (degraded, clean) pair on which
-    the final PSNR before/after is measured. Chapter 2.
+
+def train_tool(net: nn.Module, spec: ToolSpec, train: "torch.Tensor | CropSampler", *, steps: int,
+               batch: int = 64, lr: float = 1e-3, robust: bool = True, robust_p: float = 1.0,
+               val: tuple[torch.Tensor, torch.Tensor] | None = None, val_every: int | None = None,
+               generator: torch.Generator | None = None, device: torch.device | str = "cpu", amp: bool = False,
+               log_every: int = 50, progress: bool = False, checkpoint: str | Path | None = None,
+               checkpoint_every: float = 180.0) -> TrainLog:
+    """Train one tool with Adam (cosine learning-rate decay) on MSE; returns a :class:`TrainLog`. Chapter 2.
+
+    train: a patch bank (P, 3, S, S) in [0, 1] on the CPU, or a :class:`~restorelib.patches.CropSampler`; val: an
+    optional fixed (degraded, clean) pair, measured at the end (and every ``val_every`` steps). ``amp`` trains in
+    bfloat16 autocast (channels-last on a CPU). ``checkpoint``: a file that holds the whole state every
+    ``checkpoint_every`` seconds; a run started with an existing one continues from it, to the same result.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be a positive int, got {batch!r}")
-    if not isinstance(log_every, int) or log_every < 1:
-        raise ValueError(f"log_every must be a positive int, got {log_every!r}")
-    net.to(device).train()
+    _check_train_args(steps, batch, log_every, robust_p)
+    device = torch.device(device)
+    fmt = torch.channels_last if amp else torch.contiguous_format
+    net.to(device, memory_format=fmt).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr * 0.05)
-    log = TrainLog([], [], 0.0)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp and amp_dtype(device) == torch.float16)
+    log, ck, start, running, spent = TrainLog([], [], 0.0), Checkpointer(checkpoint, checkpoint_every), 1, 0.0, 0.0
+    if (state := ck.load()) is not None:
+        start, running, spent = _restore(state, net, opt, sched, log, generator, steps)
     t0 = time.perf_counter()
-    it = range(1, steps + 1)
+    it = range(start, steps + 1)
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(it, desc=spec.name, leave=False)
-    running = 0.0
+        it = tqdm(it, desc=spec.name, leave=False, initial=start - 1, total=steps)
     for step in it:
-        x, y = tool_batch(train, spec, batch, robust, generator)
-        x, y = x.to(device), y.to(device)
-        loss = F.mse_loss(net(x), y)
+        x, y = tool_batch(train, spec, batch, robust, generator, robust_p)
+        x, y = x.to(device, memory_format=fmt), y.to(device, memory_format=fmt)
+        with autocast(device, amp):
+            out = net(x)
+        loss = F.mse_loss(out.float(), y)       # the loss in float32 even under autocast
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         sched.step()
         running += loss.item()
         if step % log_every == 0 or step == steps:
             log.steps.append(step)
             log.losses.append(running / (log_every if step % log_every == 0 else step % log_every))
             running = 0.0
-    log.seconds = time.perf_counter() - t0
-    net.eval()
+        if val is not None and val_every and step % val_every == 0 and step != steps:
+            _validate(net, val, device, log, step)
+        if ck.due():
+            ck.save(_state(net, opt, sched, log, generator, step, running, spent + time.perf_counter() - t0))
+    net.to(memory_format=torch.contiguous_format).eval()
+    log.seconds = spent + time.perf_counter() - t0
     if val is not None:
         log.psnr_in, log.psnr_out = evaluate_pair(net, *val, device=device)
+        if val_every:
+            log.val_steps.append(steps)
+            log.val_gains.append(log.psnr_out - log.psnr_in)
     return log
+
+
+def _validate(net: nn.Module, val: tuple[torch.Tensor, torch.Tensor], device: torch.device, log: TrainLog,
+              step: int) -> None:
+    net.eval()
+    p_in, p_out = evaluate_pair(net, *val, device=device)
+    net.train()
+    log.val_steps.append(step)
+    log.val_gains.append(p_out - p_in)
+
+
+def _state(net: nn.Module, opt: torch.optim.Optimizer, sched: object, log: TrainLog,
+           generator: torch.Generator | None, step: int, running: float, seconds: float) -> dict:
+    return {"net": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
+            "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step, "running": running,
+            "seconds": seconds, "generator": generator.get_state() if generator is not None else None,
+            "log": {"steps": log.steps, "losses": log.losses, "val_steps": log.val_steps,
+                    "val_gains": log.val_gains}}
+
+
+def _restore(state: dict, net: nn.Module, opt: torch.optim.Optimizer, sched: object, log: TrainLog,
+             generator: torch.Generator | None, steps: int) -> tuple[int, float, float]:
+    """Load a :func:`_state` back; returns (next step, running loss, seconds spent so far)."""
+    if state["sched"]["T_max"] != steps:
+        raise ValueError(f"checkpoint was made for a run of {state['sched']['T_max']} steps, "
+                         f"this one has steps={steps}")
+    net.load_state_dict(state["net"])
+    opt.load_state_dict(state["opt"])
+    sched.load_state_dict(state["sched"])
+    if generator is not None and state["generator"] is not None:
+        generator.set_state(state["generator"])
+    for k, v in state["log"].items():
+        setattr(log, k, list(v))
+    return state["step"] + 1, state["running"], state["seconds"]
 
 
 @torch.no_grad()
@@ -165,126 +231,25 @@ def evaluate_pair(net: nn.Module, degraded: torch.Tensor, clean: torch.Tensor,
     return psnr(degraded, clean).mean().item(), psnr(torch.cat(outs), clean).mean().item()
 
 
-# ----------------------------------------------------------------------------- the whole toolbox
-TOOLBOX_SCALES = {
-    # steps for the 3-layer tools, steps for the 8-layer tools, batch, learning rate, patch stride
-    "ci": dict(small_steps=5, large_steps=3, batch=8, lr=1e-3, stride=96),
-    "book": dict(small_steps=1000, large_steps=400, batch=32, lr=1e-3, stride=32),
-    "paper": dict(small_steps=40000, large_steps=40000, batch=64, lr=1e-3, stride=32),
-}
+@torch.no_grad()
+def dead_units(net: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, int]]:
+    """For each hidden ReLU layer of a tool, (channels that are zero on every pixel of ``x``, channels).
 
-
-def validation_pairs(spec: ToolSpec, images: dict[str, torch.Tensor], per_image: int, seed: int,
-                     robust: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """(degraded, clean) 63x63 patches, ``per_image`` per image, degraded inside the tool's own interval
-    (plus the slight noise and JPEG of training when ``robust``)."""
-    g = torch.Generator().manual_seed(seed)
-    clean = torch.cat([random_patches(data.to_rgb(im), per_image, generator=g) for im in images.values()])
-    return apply_levels(clean, tool_levels(spec, len(clean), robust=robust, generator=g), g), clean
-
-
-def train_toolbox(scale: str, out: str | Path, *, train_set: str = "embedded-train", val_set: str = "CBSD68",
-                  val_per_image: int = 4, robust: bool = True, seed: int = 0, resume: bool = False,
-                  only: list[str] | None = None, device: str | None = None, command: str = "",
-                  log: "callable | None" = print, specs: tuple[ToolSpec, ...] | None = None
-                  ) -> tuple[Toolbox, dict]:
-    """Train all tools at ``scale`` (:data:`TOOLBOX_SCALES`) and save them with a record into ``out``.
-
-    The tools are RL-Restore's 12 (chapter 2), or the :class:`ToolSpec` list ``specs`` (e.g. HIRL's 9 of chapter 6,
-    :data:`restorelib.hirl_tools.HIRL_TOOLS`), which the record then lists under ``specs``. Each finished tool is kept
-    in ``out/.partial`` so that ``resume=True`` continues an interrupted run; the manifest (every file's sha256) and
-    ``record.json`` are written only once all are done. Validation patches come from ``val_set``, which must not
-    share an image with ``train_set``. Returns (toolbox, record).
+    A channel that no input switches on passes no gradient: it is dead for good. x: (N, 3, H, W) in [0, 1]. This
+    is what left jpeg-1, jpeg-2 and noise-1 of the first toolbox the identity (chapter 2).
     """
-    if scale not in TOOLBOX_SCALES:
-        raise ValueError(f"scale must be one of {sorted(TOOLBOX_SCALES)}, got {scale!r}")
-    if specs is not None and (not specs or not all(isinstance(s, ToolSpec) for s in specs)
-                              or len({s.name for s in specs}) != len(specs)):
-        raise ValueError(f"specs must be a non-empty sequence of ToolSpec with distinct names, got {specs!r}")
-    cfg, out, dev = dict(TOOLBOX_SCALES[scale]), Path(out), get_device(device)
-    log = log or (lambda *a, **k: None)
-    train_imgs, val_imgs = data.load_set(train_set), data.load_set(val_set)
-    if set(train_imgs) & set(val_imgs):
-        raise ValueError(f"val_set shares images with train_set: {sorted(set(train_imgs) & set(val_imgs))}")
-    partial = out / ".partial"
-    if partial.exists() and not resume:
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True, exist_ok=True)
-    bank = patch_bank(train_imgs, stride=cfg["stride"])
-    log(f"[train_tools] {scale}: {len(bank)} training patches from {len(train_imgs)} images of {train_set}; "
-        f"validation on {len(val_imgs)} images of {val_set}; device {dev}", flush=True)
-    box, results = (Toolbox() if specs is None else Toolbox(tuple(specs))), {}
-    for i, (spec, net) in enumerate(zip(box.specs, box.nets)):
-        if only and spec.name not in only:
-            continue
-        ck, rec = partial / f"{spec.name}.pt", partial / f"{spec.name}.json"
-        if resume and ck.is_file() and rec.is_file():
-            load_state(net, ck, None)
-            results[spec.name] = json.loads(rec.read_text())
-            log(f"[train_tools] {spec.name}: resumed", flush=True)
-            continue
-        steps = cfg["small_steps"] if spec.depth == 3 else cfg["large_steps"]
-        tl = train_tool(net, spec, bank, steps=steps, batch=cfg["batch"], lr=cfg["lr"], robust=robust,
-                        generator=torch.Generator().manual_seed(seed * 1000 + i), device=dev,
-                        log_every=max(1, steps // 20))
-        net.cpu()
-        save_state(net, ck)
-        results[spec.name] = {"steps": steps, "seconds": round(tl.seconds, 1),
-                              "loss_curve": [[s, round(v, 7)] for s, v in zip(tl.steps, tl.losses)]}
-        rec.write_text(json.dumps(results[spec.name]))
-        log(f"[train_tools] {spec.name}: {steps} steps in {tl.seconds:.0f} s, final loss {tl.losses[-1]:.6f}",
-            flush=True)
-    # Validation on held-out images: the tool's own interval alone, and with training's slight noise and JPEG.
-    for i, (spec, net) in enumerate(zip(box.specs, box.nets)):
-        if spec.name not in results:
-            continue
-        for key, rob in (("own", False), ("robust", True)):
-            p_in, p_out = evaluate_pair(net, *validation_pairs(spec, val_imgs, val_per_image, 10_000 + i, rob))
-            results[spec.name][f"val_{key}"] = {"psnr_in": round(p_in, 3), "psnr_out": round(p_out, 3),
-                                                "gain": round(p_out - p_in, 3)}
-        v = results[spec.name]
-        log(f"[train_tools] {spec.name}: {val_set} PSNR gain {v['val_own']['gain']:+.2f} dB on its own interval "
-            f"({v['val_own']['psnr_in']:.2f} dB in), {v['val_robust']['gain']:+.2f} dB with slight noise+JPEG",
-            flush=True)
-    record = {"command": command, "scale": scale, "config": cfg, "robust": robust, "seed": seed,
-              "train_set": train_set, "train_patches": len(bank), "val_set": val_set,
-              "val_patches_per_image": val_per_image, "device": str(dev),
-              "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads"
-                          + (f", {torch.cuda.get_device_name()}" if dev.type == "cuda" else ""),
-              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
-              "total_seconds": round(sum(r["seconds"] for r in results.values()), 1), "tools": results}
-    if specs is not None:
-        record["specs"] = [asdict(s) for s in box.specs]
-    if len(results) == len(box.specs):
-        box.save(out, extra={"record": "record.json"})
-        (out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
-        write_model_card(out, record)
-        shutil.rmtree(partial)
-        log(f"[train_tools] wrote {out / 'manifest.json'} and record.json", flush=True)
+    from .tools import LargeTool, SmallTool
+    acts: dict[str, torch.Tensor] = {}
+    if isinstance(net, SmallTool):
+        acts["conv1"] = F.relu(net.conv1(x))
+        acts["conv2"] = F.relu(net.conv2(acts["conv1"]))
+    elif isinstance(net, LargeTool):
+        acts["head"] = h = F.relu(net.head(x))
+        acts["shrink"] = h = F.relu(net.shrink(h))
+        for j, (a, b) in enumerate(zip(net.body[0::2], net.body[1::2])):
+            acts[f"body{2 * j}"] = inner = F.relu(a(h))
+            acts[f"body{2 * j + 1}"] = h = F.relu(h + b(inner))
+        acts["expand"] = F.relu(net.expand(h))
     else:
-        log(f"[train_tools] trained {len(results)} of {len(box.specs)} tools; no manifest written", flush=True)
-    return box.eval(), record
-
-
-def write_model_card(out: str | Path, record: dict) -> Path:
-    """Write ``out/README.md``: the record of a toolbox training run (command, config, time, figures) for people."""
-    lines = [f"# Tool checkpoints ({record['scale']} scale)", "",
-             f"Produced by `{record['command']}` on {record['date']} ({record['hardware']}, {record['device']}, "
-             f"torch {record['torch']}), {record['total_seconds'] / 60:.0f} min in all.", "",
-             f"Configuration: `{json.dumps(record['config'])}`; robust training (slight noise + JPEG): "
-             f"{record['robust']}; seed {record['seed']}; {record['train_patches']} training patches from "
-             f"`{record['train_set']}`.", "",
-             f"Validation: {record['val_patches_per_image']} random 63x63 patches per image of {record['val_set']}, "
-             "degraded inside each tool's own interval (\"own\"), and with training's slight noise and JPEG "
-             "added (\"robust\"). PSNR in dB.", "",
-             "| tool | steps | seconds | own: in -> out (gain) | robust: in -> out (gain) |",
-             "|------|------:|--------:|-----------------------|--------------------------|"]
-    for name, r in record["tools"].items():
-        o, b = r["val_own"], r["val_robust"]
-        lines.append(f"| {name} | {r['steps']} | {r['seconds']:.0f} | {o['psnr_in']:.2f} -> {o['psnr_out']:.2f} "
-                     f"({o['gain']:+.2f}) | {b['psnr_in']:.2f} -> {b['psnr_out']:.2f} ({b['gain']:+.2f}) |")
-    lines += ["", "Every file's sha256 is in `manifest.json` and is checked when the tools are loaded; the loss curves "
-              "are in `record.json`.", ""]
-    path = Path(out) / "README.md"
-    path.write_text("\n".join(lines))
-    return path
+        raise TypeError(f"net must be a SmallTool or LargeTool, got {type(net).__name__}")
+    return {k: (int((v.amax(dim=(0, 2, 3)) <= 0).sum()), v.shape[1]) for k, v in acts.items()}

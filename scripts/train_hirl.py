@@ -6,7 +6,7 @@
     python scripts/train_hirl.py --part tools --scale ci --out /tmp/hirl-tools --val-set embedded-test   # seconds
 
 ``--part tools`` trains the toolset of :mod:`restorelib.hirl_tools` with the chapter-2 code
-(:func:`restorelib.training.train_toolbox`: checkpoints, ``manifest.json`` with sha256, ``record.json``, README card;
+(:func:`restorelib.toolbox_training.train_toolbox`: checkpoints, ``manifest.json`` with sha256, ``record.json``, README card;
 ``--resume`` continues an interrupted run). ``--part agent`` trains T and D (:func:`restorelib.hirl.train_hirl`) on
 63x63 patches of the embedded training photos, each degraded by one of ``hirl-mild/moderate/severe``, with the tools
 of ``--tools`` (default the shipped ``restorelib/weights/hirl-tools``), and writes ``agent.pt``, ``record.json``

@@ -186,7 +186,7 @@ def test_read_missing_file(tmp_path):
 
 # ----------------------------------------------------------------------------- the registry
 EXPECTED_COUNTS = {"BSD68": 68, "CBSD68": 68, "Set12": 12, "Train400": 400, "LIVE1": 29, "Set14": 14,
-                   "classic5": 5, "Kodak24": 24, "McMaster": 18, "RNI15": 15, "RNI6": 6}
+                   "classic5": 5, "Kodak24": 24, "McMaster": 18, "RNI15": 15, "RNI6": 6, "CBSD398": 398}
 
 
 def test_registry_sets_and_counts():
@@ -252,7 +252,7 @@ def test_load_set_shared_via_env(shared_data, monkeypatch):
     assert len(got) == 1 and next(iter(got.values())).shape[0] == 3
 
 
-@pytest.mark.parametrize("name", ["Set12", "BSD68", "CBSD68"])
+@pytest.mark.parametrize("name", ["Set12", "BSD68", "CBSD68", "CBSD398"])
 def test_registry_hashes_match_shared_copies(shared_data, name):
     """The PNG sets are byte-identical copies of the published files: the registry's hashes must fit them."""
     for rf in registry()[name][:3]:

@@ -182,3 +182,36 @@ def test_split_names_errors():
     for f in (0, 1, -0.1, 1.5):
         with pytest.raises(ValueError, match="test_fraction must be in"):
             split_names(["a", "b", "c"], f)
+
+
+# ----------------------------------------------------------------------------- crops on the fly
+def test_crop_sampler_crops_come_from_the_images():
+    from restorelib.patches import CropSampler
+    img = coord_image(90, 120)
+    img = torch.cat([img, img[:1]])                                   # 3 channels: row, column, row
+    sampler = CropSampler({"a": img}, 20, scales=(1.0,))
+    assert len(sampler) == (90 - 19) * (120 - 19)
+    crops = sampler.sample(50, gen(1))
+    assert crops.shape == (50, 3, 20, 20) and crops.dtype == torch.float32
+    u8 = (img * 255).round() / 255
+    for c in crops[:10]:                                              # each crop is a window of the (uint8) image
+        y, x = round(c[0, 0, 0].item() * 120), round(c[1, 0, 0].item() * 120)
+        assert torch.allclose(c, u8[:, y:y + 20, x:x + 20], atol=1e-6)
+    assert torch.equal(sampler.sample(50, gen(1)), crops)             # seeded
+    tops = {round(c[0, 0, 0].item() * 120) for c in sampler.sample(400, gen(2))}
+    assert min(tops) < 10 and max(tops) > 60                          # positions spread over the image
+
+
+def test_crop_sampler_scales_weights_and_errors():
+    from restorelib.patches import CropSampler
+    sampler = CropSampler([torch.rand(1, 60, 60, generator=gen(3)), torch.rand(3, 100, 100, generator=gen(4))], 40)
+    assert [tuple(im.shape) for im in sampler.images] == [(3, 60, 60), (3, 40, 40), (3, 100, 100), (3, 67, 67)]
+    assert sampler.weights.tolist() == [21.0 ** 2, 1.0, 61.0 ** 2, 28.0 ** 2]   # drawn by number of positions
+    with pytest.raises(ValueError, match="size"):
+        CropSampler([torch.rand(3, 50, 50)], 0)
+    with pytest.raises(ValueError, match="no image"):
+        CropSampler([torch.rand(3, 30, 30)], 40)
+    with pytest.raises(ValueError, match="images must not be empty"):
+        CropSampler({}, 10)
+    with pytest.raises(ValueError, match="n must be"):
+        sampler.sample(0)

@@ -138,7 +138,7 @@ def test_train_tool_rejects_bad_log_every():
 def test_train_toolbox_with_other_specs(tmp_path):
     from restorelib.hirl_tools import HIRL_TOOLS
     from restorelib.tools import Toolbox
-    from restorelib.training import train_toolbox
+    from restorelib.toolbox_training import train_toolbox
     specs = (HIRL_TOOLS[0], HIRL_TOOLS[8])                         # a 3-layer denoiser and an 8-layer deblurrer
     box, record = train_toolbox("ci", tmp_path, val_set="embedded-test", val_per_image=1, specs=specs, log=None)
     assert box.names == ["denoise-15", "deblur-15"] and set(record["tools"]) == set(box.names)
@@ -148,3 +148,63 @@ def test_train_toolbox_with_other_specs(tmp_path):
     assert loaded.specs == specs and torch.equal(loaded.nets[1].tail.weight, box.nets[1].tail.weight)
     with pytest.raises(ValueError, match="specs"):
         train_toolbox("ci", tmp_path / "x", val_set="embedded-test", specs=(specs[0], specs[0]), log=None)
+
+
+# ----------------------------------------------------------------------------- robust probability, crops, resume
+def test_tool_levels_robust_probability():
+    spec = tool_spec("noise-2")
+    levels = tool_levels(spec, 400, robust=True, generator=gen(7), robust_p=0.5)
+    with_jpeg = sum("jpeg" in lv for lv in levels)
+    assert 150 < with_jpeg < 250                                      # about half the patches
+    assert all("noise" in lv and 12.5 <= lv["noise"] <= 25 for lv in levels)
+    assert all("jpeg" not in lv for lv in tool_levels(spec, 50, robust=True, generator=gen(7), robust_p=0.0))
+    with pytest.raises(ValueError, match="robust_p"):
+        train_tool(SmallTool(), spec, torch.rand(4, 3, 16, 16), steps=1, batch=2, robust_p=1.5)
+
+
+def test_tool_batch_from_crop_sampler():
+    from restorelib.patches import CropSampler
+    sampler = CropSampler({"astronaut": embedded("astronaut")}, 24)
+    x, y = tool_batch(sampler, tool_spec("noise-3"), 5, generator=gen(8), robust_p=0.5)
+    assert x.shape == y.shape == (5, 3, 24, 24)
+    assert 20 < (x - y).std().item() * 255 < 45                       # sigma in 25..37.5
+
+
+def _interrupted_at(step: int):
+    """A tool_batch that raises at call ``step``, standing in for a run killed mid-way."""
+    import restorelib.training as tr
+    real, calls = tr.tool_batch, [0]
+
+    def batch(*a, **k):
+        calls[0] += 1
+        if calls[0] == step:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    return batch
+
+
+@pytest.mark.parametrize("amp", [False, True])
+def test_train_tool_resumes_to_the_same_weights(tmp_path, monkeypatch, amp):
+    import restorelib.training as tr
+    bank = patch_bank({"astronaut": embedded("astronaut")}, size=24, stride=96)
+    kw = dict(steps=12, batch=4, lr=3e-4, log_every=3, amp=amp)
+    torch.manual_seed(0)
+    straight = SmallTool()
+    start = {k: v.clone() for k, v in straight.state_dict().items()}
+    log_a = train_tool(straight, tool_spec("noise-2"), bank, generator=gen(9), **kw)
+    ck = tmp_path / "state.pt"
+    first = SmallTool()
+    first.load_state_dict(start)
+    monkeypatch.setattr(tr, "tool_batch", _interrupted_at(8))
+    with pytest.raises(KeyboardInterrupt):                            # saved after every step, killed in step 8
+        train_tool(first, tool_spec("noise-2"), bank, generator=gen(9), checkpoint=ck, checkpoint_every=1e-9, **kw)
+    monkeypatch.undo()
+    assert torch.load(ck, weights_only=True)["step"] == 7
+    again = SmallTool()
+    again.load_state_dict(start)
+    log_b = train_tool(again, tool_spec("noise-2"), bank, generator=gen(9), checkpoint=ck, **kw)
+    assert log_b.steps == log_a.steps and log_b.losses == pytest.approx(log_a.losses, rel=1e-6)
+    for k, v in straight.state_dict().items():
+        assert torch.allclose(v, again.state_dict()[k], atol=1e-7), k
+    with pytest.raises(ValueError, match="12 steps"):
+        train_tool(SmallTool(), tool_spec("noise-2"), bank, generator=gen(9), checkpoint=ck, **{**kw, "steps": 20})
