@@ -21,7 +21,9 @@ from .agents import PATCH, RLRestoreNet, epsilon, td_targets
 from .config import weights_dir
 from .degradations import degrade
 from .env import RestoreEnv
-from .patches import augment
+from .patches import CropSampler, augment
+from .replay import EpisodeMemory
+from .resume import Checkpointer
 from .tools import Toolbox, load_state, write_checkpoint
 
 #: The 6-tool ablation (paper Table 4): the upper tool of each size, i.e. levels 2 and 4 of every distortion.
@@ -57,34 +59,6 @@ class DQNConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class EpisodeMemory:
-    """Whole episodes, padded to ``t_max``: states as uint8 (saves 4x), actions, rewards, done flags, lengths."""
-
-    def __init__(self, capacity: int, t_max: int) -> None:
-        self.capacity, self.t_max, self.size, self.pos = capacity, t_max, 0, 0
-        self.images = torch.zeros(capacity, t_max + 1, 3, PATCH, PATCH, dtype=torch.uint8)
-        self.prev = torch.full((capacity, t_max + 1), -1, dtype=torch.long)
-        self.actions = torch.zeros(capacity, t_max, dtype=torch.long)
-        self.rewards = torch.zeros(capacity, t_max)
-        self.dones = torch.ones(capacity, t_max, dtype=torch.bool)
-        self.lengths = torch.zeros(capacity, dtype=torch.long)
-
-    def add(self, images: torch.Tensor, prev: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
-            dones: torch.Tensor, length: int) -> None:
-        """One episode: images (T+1, 3, 63, 63) in [0, 1], prev (T+1,), actions/rewards/dones (T,), T >= length."""
-        i = self.pos
-        self.images[i] = (images.clamp(0, 1) * 255).round().byte().cpu()
-        self.prev[i], self.actions[i] = prev.cpu(), actions.cpu()
-        self.rewards[i], self.dones[i], self.lengths[i] = rewards.cpu(), dones.cpu(), length
-        self.pos = (self.pos + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        idx = torch.randint(self.size, (n,), generator=generator)
-        return {"images": self.images[idx].float() / 255, "prev": self.prev[idx], "actions": self.actions[idx],
-                "rewards": self.rewards[idx], "dones": self.dones[idx], "lengths": self.lengths[idx]}
 
 
 def dqn_loss(net: RLRestoreNet, target: RLRestoreNet, batch: dict[str, torch.Tensor], gamma: float,
@@ -129,17 +103,104 @@ class TrainRecord:
     seconds: float = 0.0
 
 
-def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torch.device | str = "cpu",
-              log_every: int = 10_000, log=None, progress: bool = False, init: RLRestoreNet | None = None,
-              callback: Callable[[int, RLRestoreNet], None] | None = None) -> tuple[RLRestoreNet, TrainRecord]:
-    """Train the agent on clean patches ``bank`` (P, 3, 63, 63) degraded on the fly; returns (net, record).
+@dataclass
+class _Loop:
+    """The counters of a DQN run between two rollouts (saved in its checkpoint)."""
 
-    ``log`` (e.g. ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar; ``init``
-    starts from a trained agent's weights (to continue a run with a new schedule) instead of a fresh network;
-    ``callback(steps, net)`` is called at every logged step (e.g. to validate and keep the best snapshot).
+    steps: int = 0
+    next_train: int = 0
+    next_target: int = 0
+    next_log: int = 0
+    recent_returns: list[float] = field(default_factory=list)
+    recent_losses: list[float] = field(default_factory=list)
+
+
+def _clean_batch(bank: "torch.Tensor | CropSampler", n: int, g: torch.Generator) -> torch.Tensor:
+    """``n`` clean 63x63 training patches, flipped and rotated: from a patch bank or fresh crops of whole photos."""
+    if isinstance(bank, CropSampler):
+        return augment(bank.sample(n, g), g)
+    return augment(bank[torch.randint(len(bank), (n,), generator=g)], g)
+
+
+def _rollout(env: RestoreEnv, net: RLRestoreNet, memory: EpisodeMemory, bank, cfg: DQNConfig, loop: _Loop,
+             g: torch.Generator, device: torch.device | str) -> None:
+    """Roll out one batch of episodes with epsilon-greedy actions and store them, padded to t_max, in ``memory``."""
+    clean = _clean_batch(bank, cfg.env_batch, g)
+    deg, _ = degrade(clean, cfg.group, generator=g)
+    clean, deg = clean.to(device), deg.to(device)
+    obs, state = env.reset(deg, clean), None
+    imgs, prevs, acts, rews, dones = [obs.image], [obs.prev_action], [], [], []
+    for _ in range(cfg.t_max):
+        active = ~env.done
+        a, state = act(net, obs.image, obs.prev_action, state,
+                       epsilon(loop.steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay), g)
+        obs, r, done, _ = env.step(a)
+        loop.steps += int(active.sum())
+        imgs.append(obs.image), prevs.append(obs.prev_action), acts.append(a)
+        rews.append(r * cfg.reward_scale), dones.append(done)
+        if done.all():
+            break
+    pad = cfg.t_max - len(acts)
+    imgs += [imgs[-1]] * pad
+    prevs += [prevs[-1]] * pad
+    acts += [torch.zeros_like(acts[0])] * pad
+    rews += [torch.zeros_like(rews[0])] * pad
+    dones += [torch.ones_like(dones[0])] * pad
+    ims, P, A, R, D = (torch.stack(v, 1) for v in (imgs, prevs, acts, rews, dones))
+    lengths = (~D).sum(1) + 1                                  # steps until (and including) the ending one
+    for i in range(cfg.env_batch):
+        memory.add(ims[i], P[i], A[i], R[i], D[i], int(lengths[i].clamp(max=cfg.t_max)))
+    loop.recent_returns.append(R.sum(1).mean().item())
+
+
+def _learn(net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer, memory: EpisodeMemory,
+           cfg: DQNConfig, loop: _Loop, g: torch.Generator, device: torch.device | str) -> None:
+    """The gradient steps due after a rollout (one per ``train_every`` patch-steps) and the target-network copy."""
+    while loop.steps >= cfg.learn_start and loop.next_train <= loop.steps and memory.size >= cfg.batch_episodes:
+        batch = {k: v.to(device) for k, v in memory.sample(cfg.batch_episodes, g).items()}
+        loss = dqn_loss(net, target, batch, cfg.gamma, cfg.double)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loop.recent_losses.append(loss.item())
+        loop.next_train += cfg.train_every
+        for pg in opt.param_groups:                              # exponential decay to lr_min over the run
+            pg["lr"] = max(cfg.lr_min, cfg.lr * (cfg.lr_min / cfg.lr) ** (loop.steps / max(1, cfg.steps)))
+    if loop.steps >= loop.next_target:
+        target.load_state_dict(net.state_dict())
+        loop.next_target += cfg.target_every
+
+
+def _log_point(rec: TrainRecord, loop: _Loop, cfg: DQNConfig, seconds: float, log) -> None:
+    rec.steps.append(loop.steps)
+    rec.returns.append(sum(loop.recent_returns) / max(1, len(loop.recent_returns)))
+    rec.losses.append(sum(loop.recent_losses) / len(loop.recent_losses) if loop.recent_losses else float("nan"))
+    rec.eps.append(epsilon(loop.steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay))
+    loop.recent_returns, loop.recent_losses = [], []
+    if log:
+        log(f"[dqn] step {loop.steps}: return {rec.returns[-1]:+.3f} dB, loss {rec.losses[-1]:.4f}, "
+            f"eps {rec.eps[-1]:.2f}, {seconds:.0f} s", flush=True)
+
+
+def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConfig,
+              device: torch.device | str = "cpu", log_every: int = 10_000, log=None, progress: bool = False,
+              init: RLRestoreNet | None = None, callback: Callable[[int, RLRestoreNet], None] | None = None,
+              checkpoint: str | Path | None = None, checkpoint_every: float = 300.0
+              ) -> tuple[RLRestoreNet, TrainRecord]:
+    """Train the agent on clean 63x63 patches degraded on the fly; returns (net, record). Chapter 4.
+
+    ``bank``: a patch bank (P, 3, 63, 63) or a :class:`~restorelib.patches.CropSampler` of size 63. ``log`` (e.g.
+    ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar; ``init`` starts from a
+    trained agent's weights instead of a fresh network; ``callback(steps, net)`` is called at every logged step
+    (e.g. to validate and keep the best snapshot; its ``state_dict()``/``load_state_dict()``, when it has them,
+    travel with the checkpoint). ``checkpoint``: a file that holds the whole run (networks, optimiser, replay
+    memory, counters, random state) every ``checkpoint_every`` seconds; a run started with an existing one
+    continues from it to the same result.
     """
-    if bank.dim() != 4 or bank.shape[1:] != (3, PATCH, PATCH):
-        raise ValueError(f"bank must have shape (P, 3, {PATCH}, {PATCH}), got {tuple(bank.shape)}")
+    size = bank.size if isinstance(bank, CropSampler) else (bank.shape[-1] if bank.dim() == 4 else None)
+    if size != PATCH or (not isinstance(bank, CropSampler) and bank.shape[1] != 3):
+        raise ValueError(f"bank must be a CropSampler of size {PATCH} or have shape (P, 3, {PATCH}, {PATCH}), got "
+                         f"{getattr(bank, 'shape', size)}")
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     env = RestoreEnv(toolbox, t_max=cfg.t_max, reward=cfg.reward, tools=cfg.tools, stop_action=cfg.stop_action,
@@ -152,73 +213,63 @@ def train_dqn(toolbox: Toolbox, bank: torch.Tensor, cfg: DQNConfig, device: torc
         net.load_state_dict(init.state_dict())
     target = copy.deepcopy(net).eval()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    memory = EpisodeMemory(cfg.memory, cfg.t_max)
-    rec, t0 = TrainRecord(), time.perf_counter()
-    steps = next_train = next_target = next_log = 0
-    recent_returns, recent_losses = [], []
+    memory, rec, loop, ck = EpisodeMemory(cfg.memory, cfg.t_max), TrainRecord(), _Loop(), \
+        Checkpointer(checkpoint, checkpoint_every)
+    spent = 0.0
+    if (state := ck.load()) is not None:
+        spent = _resume(state, cfg, net, target, opt, memory, rec, loop, g, callback)
+    t0 = time.perf_counter()
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.steps, desc="DQN steps", leave=False)
-    while steps < cfg.steps:
-        clean = augment(bank[torch.randint(len(bank), (cfg.env_batch,), generator=g)], g)
-        deg, _ = degrade(clean, cfg.group, generator=g)
-        clean, deg = clean.to(device), deg.to(device)
-        obs, state = env.reset(deg, clean), None
-        imgs, prevs, acts, rews, dones = [obs.image], [obs.prev_action], [], [], []
-        for _ in range(cfg.t_max):
-            active = ~env.done
-            a, state = act(net, obs.image, obs.prev_action, state,
-                           epsilon(steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay), g)
-            obs, r, done, _ = env.step(a)
-            r = r * cfg.reward_scale
-            steps += int(active.sum())
-            imgs.append(obs.image), prevs.append(obs.prev_action), acts.append(a), rews.append(r), dones.append(done)
-            if done.all():
-                break
-        pad = cfg.t_max - len(acts)
-        imgs += [imgs[-1]] * pad
-        prevs += [prevs[-1]] * pad
-        acts += [torch.zeros_like(acts[0])] * pad
-        rews += [torch.zeros_like(rews[0])] * pad
-        dones += [torch.ones_like(dones[0])] * pad
-        I, P, A, R, D = (torch.stack(v, 1) for v in (imgs, prevs, acts, rews, dones))
-        lengths = (~D).sum(1) + 1                                  # steps until (and including) the ending one
-        for i in range(cfg.env_batch):
-            memory.add(I[i], P[i], A[i], R[i], D[i], int(lengths[i].clamp(max=cfg.t_max)))
-        recent_returns.append(R.sum(1).mean().item())
+        bar = tqdm(total=cfg.steps, initial=min(loop.steps, cfg.steps), desc="DQN steps", leave=False)
+    while loop.steps < cfg.steps:
+        _rollout(env, net, memory, bank, cfg, loop, g, device)
         if bar is not None:
-            bar.update(min(steps, cfg.steps) - bar.n)
-        while steps >= cfg.learn_start and next_train <= steps and memory.size >= cfg.batch_episodes:
-            batch = {k: v.to(device) for k, v in memory.sample(cfg.batch_episodes, g).items()}
-            loss = dqn_loss(net, target, batch, cfg.gamma, cfg.double)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            recent_losses.append(loss.item())
-            next_train += cfg.train_every
-            for pg in opt.param_groups:                              # exponential decay to lr_min over the run
-                pg["lr"] = max(cfg.lr_min, cfg.lr * (cfg.lr_min / cfg.lr) ** (steps / max(1, cfg.steps)))
-        if steps >= next_target:
-            target.load_state_dict(net.state_dict())
-            next_target += cfg.target_every
-        if steps >= next_log or steps >= cfg.steps:
-            rec.steps.append(steps)
-            rec.returns.append(sum(recent_returns) / max(1, len(recent_returns)))
-            rec.losses.append(sum(recent_losses) / len(recent_losses) if recent_losses else float("nan"))
-            rec.eps.append(epsilon(steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay))
-            recent_returns, recent_losses = [], []
-            next_log += log_every
-            if log:
-                log(f"[dqn] step {steps}: return {rec.returns[-1]:+.3f} dB, loss {rec.losses[-1]:.4f}, "
-                    f"eps {rec.eps[-1]:.2f}, {time.perf_counter() - t0:.0f} s", flush=True)
+            bar.update(min(loop.steps, cfg.steps) - bar.n)
+        _learn(net, target, opt, memory, cfg, loop, g, device)
+        if loop.steps >= loop.next_log or loop.steps >= cfg.steps:
+            _log_point(rec, loop, cfg, spent + time.perf_counter() - t0, log)
+            loop.next_log += log_every
             if callback is not None:
-                callback(steps, net)
+                callback(loop.steps, net)
                 net.train()
+        if ck.due():
+            ck.save(_dqn_state(cfg, net, target, opt, memory, rec, loop, g, callback,
+                               spent + time.perf_counter() - t0))
     if bar is not None:
         bar.close()
-    rec.seconds = time.perf_counter() - t0
+    rec.seconds = spent + time.perf_counter() - t0
     return net.eval(), rec
+
+
+def _dqn_state(cfg: DQNConfig, net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer,
+               memory: EpisodeMemory, rec: TrainRecord, loop: _Loop, g: torch.Generator, callback,
+               seconds: float) -> dict:
+    return {"config": cfg.to_dict(), "net": net.state_dict(), "target": target.state_dict(),
+            "opt": opt.state_dict(), "generator": g.get_state(), "seconds": seconds, "loop": asdict(loop),
+            "record": asdict(rec), "memory": memory.state_dict(),
+            "callback": callback.state_dict() if hasattr(callback, "state_dict") else None}
+
+
+def _resume(state: dict, cfg: DQNConfig, net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer,
+            memory: EpisodeMemory, rec: TrainRecord, loop: _Loop, g: torch.Generator, callback) -> float:
+    """Load a :func:`_dqn_state` back into the run's objects; returns the seconds spent before."""
+    if state["config"] != cfg.to_dict():
+        changed = sorted(k for k, v in cfg.to_dict().items() if state["config"].get(k) != v)
+        raise ValueError(f"checkpoint was made with another configuration (differs in {changed})")
+    net.load_state_dict(state["net"])
+    target.load_state_dict(state["target"])
+    opt.load_state_dict(state["opt"])
+    g.set_state(state["generator"])
+    memory.load_state_dict(state["memory"])
+    for k, v in state["loop"].items():
+        setattr(loop, k, v)
+    for k, v in state["record"].items():
+        setattr(rec, k, v)
+    if state["callback"] is not None and hasattr(callback, "load_state_dict"):
+        callback.load_state_dict(state["callback"])
+    return state["seconds"]
 
 
 # ----------------------------------------------------------------------------- scales and shipped agents
@@ -319,8 +370,10 @@ def write_card(folder: str | Path) -> Path:
     lines = [f"# RL-Restore agent `{folder.name}` ({r['scale']} scale)", "",
              f"Produced by `{r['command']}` on {r['date']} ({r['hardware']}, {r['device']}, torch {r['torch']}), "
              f"{r['seconds'] / 60:.0f} min.", "",
-             f"Configuration: `{json.dumps(r['config'])}`; {r['train_patches']} training patches from "
-             f"{', '.join(f'`{n}`' for n in r.get('train_sets', ['embedded-train']))}, degraded by the "
+             f"Configuration: `{json.dumps(r['config'])}`; "
+             + (f"fresh 63x63 crops ({r['train_patches']:,} positions) of {r['train_images']} images of "
+                if "train_images" in r else f"{r['train_patches']} training patches from ")
+             + f"{', '.join(f'`{n}`' for n in r.get('train_sets', ['embedded-train']))}, degraded by the "
              f"`{r['config']['group']}` group.", "",
              f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
              f"is in `record.json`; the sha256 of `agent.pt` there is checked on load.", ""]

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,7 +36,9 @@ from restorelib.dqn import SCALES, ablation_name, save_agent  # noqa: E402
 from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
 from restorelib.evaluate import evaluate  # noqa: E402
 from restorelib.restore import AgentMethod, AgentRestorer  # noqa: E402
-from restorelib.patches import patch_bank  # noqa: E402
+from restorelib.agents import PATCH  # noqa: E402
+from restorelib.patches import CropSampler  # noqa: E402
+from restorelib.toolbox_training import load_train_sets  # noqa: E402
 from restorelib.tools import Toolbox  # noqa: E402
 
 
@@ -63,6 +65,15 @@ class Validator:
         if p > self.best:
             self.best, self.best_step = p, steps
             self.best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    def state_dict(self) -> dict:
+        """What a resumed run needs to go on validating and keeping the best snapshot."""
+        return {"steps": self.steps, "psnr": self.psnr, "next": self.next, "best": self.best,
+                "best_step": self.best_step, "best_state": self.best_state}
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
 
     def record(self, name: str) -> dict:
         return {"set": name, "group": self.cfg.group, "patches_per_image": self.PATCHES_PER_IMAGE, "seed": self.SEED,
@@ -92,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="sets whose 63x63 patches (at three scales, gray images as RGB) train the agent "
                          "(default embedded-train; e.g. embedded-train Train400 with RESTORELIB_DATA)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--resume", action="store_true", help="continue the stopped run whose state is in OUT/.partial")
+    ap.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between saved states")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -127,11 +140,17 @@ def main(argv: list[str] | None = None) -> int:
         extra = {"init_from": json.loads((folder / "record.json").read_text())}
     name = "rl-restore" if args.scale != "ablation" else ablation_name(cfg)
     out = args.out or weights_dir() / "agents" / name
+    state = out / ".partial" / "agent.state.pt"
+    if state.is_file() and not args.resume:
+        ap.error(f"--out: a stopped run's state is in {state}; pass --resume to continue it, or remove it")
+    if not args.checkpoint_every > 0:
+        ap.error(f"--checkpoint-every must be a positive number of seconds, got {args.checkpoint_every}")
     seed_everything(args.seed)
     dev = get_device(args.device)
     try:
-        bank = torch.cat([patch_bank(data.load_set(name), stride=32) for name in args.train_set])
-    except (KeyError, ValueError, FileNotFoundError) as e:
+        images = load_train_sets(args.train_set)
+        bank = CropSampler(images, PATCH)               # fresh 63x63 crops at three scales; gray sets as RGB
+    except (KeyError, ValueError, FileNotFoundError, data.DownloadError) as e:
         ap.error(f"--train-set: {e}")
     toolbox = Toolbox.load(device=dev)
     validator = None
@@ -142,17 +161,22 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--val-set: {e}")
     command = " ".join(["python scripts/train_agent.py", *(sys.argv[1:] if argv is None else argv)])
     print(f"[train_agent] {name}: {cfg.to_dict()}", flush=True)
-    net, rec = dqn.train_dqn(toolbox, bank, cfg, device=dev, log_every=max(1, cfg.steps // 50),
-                             log=print, init=init, callback=validator)
+    try:
+        net, rec = dqn.train_dqn(toolbox, bank, cfg, device=dev, log_every=max(1, cfg.steps // 50), log=print,
+                                 init=init, callback=validator, checkpoint=state,
+                                 checkpoint_every=args.checkpoint_every)
+    except ValueError as e:                             # a state saved with another configuration
+        ap.error(f"--resume: {e}")
     if validator is not None:
         validator(rec.steps[-1], net, force=True)
         net.load_state_dict(validator.best_state)
         extra = {**(extra or {}), "validation": validator.record(args.val_set)}
         print(f"[train_agent] kept the snapshot of step {validator.best_step} "
               f"({validator.best:.3f} dB on {args.val_set})", flush=True)
-    extra = {**(extra or {}), "train_sets": args.train_set}
+    extra = {**(extra or {}), "train_sets": args.train_set, "train_images": len(images)}
     save_agent(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank),
                extra=extra)
+    shutil.rmtree(out / ".partial", ignore_errors=True)
     print(f"[train_agent] wrote {out / 'agent.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0
 

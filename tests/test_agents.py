@@ -126,6 +126,59 @@ def test_train_dqn_continues_from_an_initial_agent():
         dqn.train_dqn(box, bank, cfg, init=RLRestoreNet(6, 7))
 
 
+class _Recorder:
+    """A callback with state, as the validator of scripts/train_agent.py: its state travels with the checkpoint."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, steps, net):
+        self.seen.append(steps)
+
+    def state_dict(self):
+        return {"seen": list(self.seen)}
+
+    def load_state_dict(self, state):
+        self.seen = list(state["seen"])
+
+
+def test_train_dqn_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch):
+    from restorelib.patches import CropSampler
+    box = Toolbox()
+    with torch.no_grad():                                   # tools that do something (so rewards differ)
+        for net in box.nets:
+            last = net.conv3 if hasattr(net, "conv3") else net.tail
+            last.bias.fill_(0.02)
+    sampler = CropSampler([torch.rand(3, 80, 90, generator=torch.Generator().manual_seed(1))], 63, scales=(1.0,))
+    cfg = dqn.DQNConfig(steps=96, env_batch=4, batch_episodes=4, memory=40, learn_start=8, train_every=4,
+                        target_every=16, lr=1e-3, eps_decay=48, group="mild")
+    torch.manual_seed(0)
+    straight, rec_a = dqn.train_dqn(box, sampler, cfg, log_every=24, callback=(cb_a := _Recorder()))
+    ck = tmp_path / "state.pt"
+    real, calls = dqn._rollout, [0]
+
+    def killed(*a, **k):                                    # the run is stopped in its 5th rollout
+        calls[0] += 1
+        if calls[0] == 5:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(dqn, "_rollout", killed)
+    with pytest.raises(KeyboardInterrupt):
+        dqn.train_dqn(box, sampler, cfg, log_every=24, callback=_Recorder(), checkpoint=ck, checkpoint_every=1e-9)
+    monkeypatch.undo()
+    saved = torch.load(ck, weights_only=True)
+    assert 0 < saved["loop"]["steps"] < cfg.steps and saved["memory"]["size"] > 0
+    again, rec_b = dqn.train_dqn(box, sampler, cfg, log_every=24, callback=(cb_b := _Recorder()), checkpoint=ck)
+    assert rec_b.steps == rec_a.steps and rec_b.returns == pytest.approx(rec_a.returns)
+    assert cb_b.seen == cb_a.seen                           # the callback's state came back with the run
+    for k, v in straight.state_dict().items():
+        assert torch.allclose(v, again.state_dict()[k], atol=1e-6), k
+    with pytest.raises(ValueError, match="configuration"):
+        dqn.train_dqn(box, sampler, dqn.DQNConfig(**{**cfg.to_dict(), "lr": 5e-4}), checkpoint=ck)
+    with pytest.raises(ValueError, match="CropSampler"):
+        dqn.train_dqn(box, CropSampler([torch.rand(3, 40, 40)], 32, scales=(1.0,)), cfg)
+
+
 def test_shipped_train400_agent_and_variant_records_are_complete():
     import json
 

@@ -219,3 +219,13 @@ def test_bench_pixelrl_reports_both_times_and_their_ratio(tmp_path):
     r = json.loads(out.read_text())
     assert r["size"] == [16, 20] and r["network_s"] > 0 and r["inference_s"] > 0
     assert r["ratio"] == pytest.approx(r["inference_s"] / r["network_s"], rel=0.01) and "goal <= 1.2" in p.stdout
+
+
+def test_train_agent_refuses_to_restart_over_a_stopped_run(tmp_path):
+    out = tmp_path / "agent"
+    (out / ".partial").mkdir(parents=True)
+    (out / ".partial" / "agent.state.pt").write_bytes(b"a stopped run")
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_agent.py"), "--scale", "ci", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "--resume" in p.stderr and "Traceback" not in p.stderr
+    assert sorted(p.name for p in out.iterdir()) == [".partial"]
