@@ -13,6 +13,14 @@ import torch.nn.functional as F
 
 PATCH = 63
 
+#: RL-Restore's ablations on DIV2K (Yu et al., 2018: Table 4, toolbox size and chain length; Table 6, the reward;
+#: Table 7, the stop action), PSNR (dB) on the mild, moderate and severe groups, keyed as ``dqn.ABLATIONS``.
+PAPER_ABLATIONS: dict[str, tuple[float, float, float]] = {
+    "ablation-base": (27.78, 26.20, 24.97), "ablation-no-stop": (27.61, 26.08, 24.85),
+    "ablation-final-mse": (27.14, 25.66, 24.55), "ablation-6-tools": (27.57, 25.72, 24.27),
+    "ablation-tmax2": (27.74, 25.99, 24.63), "ablation-tmax4": (27.73, 26.20, 24.98),
+}
+
 
 def _same_conv(cin: int, cout: int, k: int) -> nn.Conv2d:
     # TF's SAME padding with stride 2 pads (k - 1) // 2 on both sides for odd inputs; 63 -> 32 -> 16 -> 8 -> 4.

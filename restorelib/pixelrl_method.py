@@ -32,6 +32,8 @@ from .tools import count_macs, count_params
 
 PIXELRL_DIR: Path = weights_dir() / "pixelrl"
 DEFAULT_MODEL = "noise25-gru-rmc"
+#: The target of :func:`time_inference`: the whole inference within this many times the network's forwards alone.
+INFERENCE_GOAL = 1.2
 
 
 def shipped_pixelrl() -> list[str]:
@@ -155,5 +157,5 @@ def pixelrl_factory(arg: str, device: torch.device | str, max_length: int | None
     return PixelRLMethod(arg or DEFAULT_MODEL, device, t_max=max_length)
 
 
-__all__ = ["DEFAULT_MODEL", "PixelRLMethod", "describe_actions", "get_pixelrl", "pixelrl_factory", "pixelrl_folder",
-           "shipped_pixelrl", "time_inference"]
+__all__ = ["DEFAULT_MODEL", "INFERENCE_GOAL", "PixelRLMethod", "describe_actions", "get_pixelrl", "pixelrl_factory",
+           "pixelrl_folder", "shipped_pixelrl", "time_inference"]
