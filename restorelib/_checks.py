@@ -5,11 +5,13 @@ import torch
 
 
 def check_images(x: object, name: str = "x", *, channels: int | None = None, min_size: int = 1,
-                 check_range: bool = True) -> torch.Tensor:
-    """Check that ``x`` is a float tensor of shape (N, C, H, W) with values in [0, 1]; return it.
+                 check_range: bool = True, high: float = 1.0, slack: float = 0.0) -> torch.Tensor:
+    """Check that ``x`` is a float tensor of shape (N, C, H, W) with finite values in [0, ``high``]; return it.
 
-    Raises ``TypeError`` for a non-tensor or a non-float dtype and ``ValueError`` for a wrong rank,
-    channel count, size or range, each naming ``name``.
+    ``slack`` widens the range by that fraction of ``high`` on either side, for functions that take unclipped
+    network outputs (0.5: [-0.5, 1.5] for ``high=1``, which still refuses images on a 0-255 scale). Raises
+    ``TypeError`` for a non-tensor or a non-float dtype and ``ValueError`` for a wrong rank, channel count, size, a
+    NaN or infinite value, or (unless ``check_range`` is False) a value out of range, each naming ``name``.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
@@ -21,8 +23,20 @@ def check_images(x: object, name: str = "x", *, channels: int | None = None, min
         raise ValueError(f"{name} must have {channels} channels, got shape {tuple(x.shape)}")
     if min(x.shape[-2:]) < min_size:
         raise ValueError(f"{name} must be at least {min_size}x{min_size} pixels, got {tuple(x.shape[-2:])}")
-    if check_range and x.numel() and (x.min() < -1e-6 or x.max() > 1 + 1e-6):
-        raise ValueError(f"{name} must have values in [0, 1], got [{x.min().item():.3g}, {x.max().item():.3g}]")
+    if x.numel() == 0:
+        return x
+    finite = torch.isfinite(x)
+    if not finite.all():
+        bad = x[~finite]
+        kinds = " and ".join(k for k, f in (("NaN", torch.isnan), ("inf", torch.isinf)) if f(bad).any())
+        raise ValueError(f"{name} must be finite, got {bad.numel()} {kinds} value(s)")
+    lo, hi = -slack * high - 1e-6 * high, (1 + slack) * high * (1 + 1e-6)
+    if check_range and (x.min() < lo or x.max() > hi):
+        allowed = f"[0, {high:g}]" + (f" (unclipped outputs: [{-slack * high:g}, {(1 + slack) * high:g}])"
+                                      if slack else "")
+        hint = "; 0-255 values? divide by 255" if high == 1 and x.max() > 2 else ""
+        raise ValueError(f"{name} must have values in {allowed}, got [{x.min().item():.3g}, "
+                         f"{x.max().item():.3g}]{hint}")
     return x
 
 
@@ -39,6 +53,8 @@ def per_image(value: object, n: int, name: str, *, low: float | None = None,
         raise ValueError(f"{name} must be a number or have one value per image ({n}), got {t.numel()}")
     if torch.isnan(t).any():
         raise ValueError(f"{name} must not be NaN")
+    if torch.isinf(t).any():
+        raise ValueError(f"{name} must be finite, got {t[torch.isinf(t)][0].item():g}")
     if low is not None and (t < low).any():
         raise ValueError(f"{name} must be >= {low}, got {t.min().item():g}")
     if high is not None and (t > high).any():

@@ -1,19 +1,29 @@
 """The command line: ``python -m restorelib {tools,evaluate,restore} ...`` (see the README and "How to use this book").
 
-Bad arguments give a one-line error on stderr and exit code 2; nothing is written in that case.
+Bad arguments give a one-line error on stderr and exit code 2, found before any work; nothing is written in that
+case. Every file is written atomically (:mod:`restorelib.atomic`): complete or not at all, never over an existing
+file without ``--force`` (even one created while the command ran).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
+import signal
 import sys
-import tempfile
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
-from . import data
+from . import atomic, data
+from .config import check_device
 from .degradations import parse_spec
 from .evaluate import evaluate, evaluate_no_reference, get_method, method_names, summary
+
+if TYPE_CHECKING:
+    import torch
 
 
 class UsageError(Exception):
@@ -46,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default=None)
     e.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the result as JSON to OUT")
+    e.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
+    e.add_argument("--max-pixels", type=int, default=None, help=_MAX_PIXELS_HELP)
     r = sub.add_parser("restore", help="restore one image file and print the chain taken step by step")
     r.add_argument("image", type=Path, help="the degraded image (PNG, JPEG, BMP, TIFF; gray, RGB, RGBA, 8/16-bit)")
     r.add_argument("-o", "--output", type=Path, required=True, help="where to write the restored image")
@@ -55,35 +67,100 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
     r.add_argument("--max-length", type=int, default=None, help="longest chain (default: the method's own)")
     r.add_argument("--tools", default=None, help="the tool set of rl-restore: original, noise (default, the shipped tools), joint, or a folder (chapter 5)")
-    r.add_argument("--tile", type=int, default=512, help="tools run on tiles of this size (bounds the memory)")
+    r.add_argument("--tile", type=int, default=None, help="run the method on tiles of this size, bounding the memory "
+                   f"(default {DEFAULT_TILE}); for the agents, tools, baselines and fixed chains: the searches and "
+                   "PixelRL see the whole image and refuse it")
     r.add_argument("--device", default=None)
+    r.add_argument("--max-pixels", type=int, default=None, help=_MAX_PIXELS_HELP)
     return ap
 
 
-def _load_images(spec: str, limit: int | None) -> dict:
+DEFAULT_TILE = 512
+MAX_SEED = 2**32                # the per-image seeds (seed * 1,000,003 + i) must fit torch's 64-bit seeds
+_MAX_PIXELS_HELP = (f"refuse images of more pixels than this (default {data.DEFAULT_MAX_PIXELS:,}, or "
+                    "$RESTORELIB_MAX_PIXELS): a small file can hold a huge image")
+
+
+def _load_images(spec: str, limit: int | None, max_pixels: int | None) -> dict:
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be a positive int, got {limit}")
     path = Path(spec)
     if path.exists() or os.sep in spec:
         try:
-            return data.load_folder(path, limit=limit)
+            return data.load_folder(path, limit=limit, max_pixels=max_pixels)
         except ValueError as e:
             raise UsageError(f"--images: {e}") from None
     if spec in data.dataset_names() or spec.startswith("embedded"):
         try:
-            return data.load_set(spec, limit=limit)
+            return data.load_set(spec, limit=limit, max_pixels=max_pixels)
         except (ValueError, data.DownloadError) as e:
             raise UsageError(f"--images: {e}") from None
     raise UsageError(f"--images must be a folder or a set name ({', '.join(data.dataset_names())}, "
                      f"embedded, embedded-test), got {spec!r}")
 
 
-def _write_json(obj: object, out: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, out)
+def json_ready(obj: object, where: str = "") -> tuple[object, list[str]]:
+    """``obj`` with every NaN or infinite float replaced by None (JSON has no NaN), and where each one was."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None, [where or "(top)"]
+    if isinstance(obj, dict):
+        pairs = [(k, json_ready(v, f"{where}.{k}" if where else str(k))) for k, v in obj.items()]
+        return {k: v for k, (v, _) in pairs}, [w for _, (_, ws) in pairs for w in ws]
+    if isinstance(obj, (list, tuple)):
+        items = [json_ready(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return [v for v, _ in items], [w for _, ws in items for w in ws]
+    return obj, []
+
+
+def _write_json(obj: dict, out: Path, overwrite: bool) -> list[str]:
+    """Write ``obj`` as strict JSON, atomically; NaN/inf become null, listed in ``null_values`` with the reason."""
+    clean, nulls = json_ready(obj)
+    if nulls:
+        clean["null_values"] = {"why": "not a number (NaN or inf): the scorer could not score these images (e.g. "
+                                       "NIQE a flat image, which has no textured block); written as null",
+                                "where": nulls}
+    text = json.dumps(clean, indent=2, allow_nan=False) + "\n"
+    with _writing("--json", out):
+        atomic.write_text(out, text, overwrite=overwrite)
+    return nulls
+
+
+@contextlib.contextmanager
+def _writing(flag: str, path: Path) -> Iterator[None]:
+    """Turn a failed final write into a one-line error (the target appeared meanwhile, or the disk is full)."""
+    try:
+        yield
+    except FileExistsError:
+        raise UsageError(f"{flag}: {str(path)!r} appeared while this ran; not overwritten (pass --force)") from None
+    except OSError as e:
+        raise UsageError(f"{flag}: cannot write {str(path)!r} ({e.strerror or e})") from None
+
+
+def _check_output(flag: str, path: Path, force: bool) -> None:
+    try:
+        atomic.check_writable(path, overwrite=force)
+    except FileExistsError:
+        raise UsageError(f"{flag}: {str(path)!r} exists; pass --force to overwrite it") from None
+    except ValueError as e:
+        raise UsageError(f"{flag}: {e}") from None
+
+
+def _check_common(args: argparse.Namespace) -> None:
+    """The checks of ``--device`` (or ``$RESTORELIB_DEVICE``) and ``--max-pixels`` of ``evaluate`` and ``restore``."""
+    device, flag = args.device, "--device"
+    if device is None and os.environ.get("RESTORELIB_DEVICE"):
+        device, flag = os.environ["RESTORELIB_DEVICE"], "RESTORELIB_DEVICE"
+    if device is not None:
+        try:
+            check_device(device)
+        except ValueError as e:
+            raise UsageError(f"{flag}: {e}") from None
+    if args.max_pixels is not None and args.max_pixels < 1:
+        raise UsageError(f"--max-pixels must be a positive int, got {args.max_pixels}")
+    try:
+        data.pixel_limit(args.max_pixels)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
@@ -119,19 +196,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         parse_spec(args.distortion)
     except ValueError as e:
         raise UsageError(f"--distortion: {e}") from None
-    if args.json is not None and not args.json.parent.is_dir():
-        raise UsageError(f"--json: folder {str(args.json.parent)!r} does not exist")
+    if args.json is not None:
+        _check_output("--json", args.json, args.force)
+    _check_common(args)
     if args.patch is not None and args.patch < 11:
         raise UsageError(f"--patch must be at least 11 (SSIM's window), got {args.patch}")
     if args.patches_per_image < 1:
         raise UsageError(f"--patches-per-image must be a positive int, got {args.patches_per_image}")
+    if abs(args.seed) > MAX_SEED:
+        raise UsageError(f"--seed must be an int in -{MAX_SEED}..{MAX_SEED}, got {args.seed}")
     if args.budget is not None and args.budget < 1:
         raise UsageError(f"--budget must be a positive int, got {args.budget}")
     try:
         method = get_method(args.method, args.device, budget=args.budget, seed=args.seed, **_method_options(args))
     except (ValueError, TypeError, FileNotFoundError) as e:
         raise UsageError(f"{_flag_of(e)}: {e}") from None
-    images = _load_images(args.images, args.limit)
+    images = _load_images(args.images, args.limit, args.max_pixels)
     try:
         if args.no_reference:
             result = evaluate_no_reference(method, images, args.scorer, args.distortion, patch=args.patch,
@@ -143,7 +223,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     print(summary(result))
     if args.json is not None:
-        _write_json(result, args.json)
+        nulls = _write_json(result, args.json, args.force)
+        if nulls:
+            print(f"  note: {len(nulls)} values are NaN (the scorer could not score them); written as null")
         print(f"  wrote {args.json}")
     return 0
 
@@ -164,28 +246,25 @@ def _flag_of(error: Exception) -> str:
     return "--max-length" if "max_length" in text else "--tools" if text.startswith("tools ") else "--method"
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
-    import torch
-
+def _restore_inputs(args: argparse.Namespace) -> tuple:
+    """Every check of ``restore`` before the work: (image, its info, the reference or None, the method)."""
     from .evaluate import get_method
 
     out = args.output
-    if out.exists() and not args.force:
-        raise UsageError(f"--output: {str(out)!r} exists; pass --force to overwrite it")
-    if not out.parent.is_dir():
-        raise UsageError(f"--output: folder {str(out.parent)!r} does not exist")
     if out.suffix.lower() not in data.IMAGE_EXTENSIONS + (".webp",):
         raise UsageError(f"--output must end in one of {list(data.IMAGE_EXTENSIONS + ('.webp',))}, got {out.name!r}")
-    if args.tile < 64:
+    _check_output("--output", out, args.force)
+    if args.tile is not None and args.tile < 64:
         raise UsageError(f"--tile must be at least 64, got {args.tile}")
+    _check_common(args)
     try:
-        x, info = data.read_for_restore(args.image)
+        x, info = data.read_for_restore(args.image, max_pixels=args.max_pixels)
     except (ValueError, OSError) as e:
         raise UsageError(f"image: {e}") from None
     ref = None
     if args.reference is not None:
         try:
-            ref, _ = data.read_for_restore(args.reference)
+            ref, _ = data.read_for_restore(args.reference, max_pixels=args.max_pixels)
         except (ValueError, OSError) as e:
             raise UsageError(f"--reference: {e}") from None
         if ref.shape != x.shape:
@@ -194,47 +273,69 @@ def cmd_restore(args: argparse.Namespace) -> int:
         method = get_method(args.method, args.device, **_method_options(args))
     except (ValueError, TypeError, FileNotFoundError) as e:
         raise UsageError(f"{_flag_of(e)}: {e}") from None
+    if args.tile is not None and getattr(method, "restorer", None) is None and not getattr(method, "tileable", False):
+        raise UsageError(f"--tile: method {method.name!r} sees the whole image at once and cannot run in tiles; "
+                         "leave --tile out")
+    return x, info, ref, method
+
+
+def _restore_by_votes(method: object, x: torch.Tensor, ref: torch.Tensor | None, tile: int) -> tuple:
+    """An agent (rl-restore, hirl, label-free) restores the whole image by patch voting; prints every step."""
+    r = method.restorer
+    n_max = getattr(method, "max_length", getattr(method, "t_max", None))
+    res = r.restore_image(x, n_max, reference=ref, tile=tile)
+    n_patches = int(res.votes[0].sum()) if res.votes else 0
+    print(f"{method.name}: {n_patches} patches of 63x63 vote at each step (at most {n_max or r.cfg.t_max} tools)")
+    if res.psnr:
+        print(f"  start: PSNR {res.psnr[0]:.2f} dB")
+    for k, votes in enumerate(res.votes):
+        a = int(votes.argmax())
+        name = res.chain[k] if k < len(res.chain) else "stop"
+        line = f"  step {k + 1}: {name:<10} ({int(votes[a])}/{n_patches} votes)"
+        if res.psnr and k + 1 < len(res.psnr):
+            line += f"  PSNR {res.psnr[k + 1]:.2f} dB ({res.psnr[k + 1] - res.psnr[k]:+.2f})"
+        print(line)
+    return res.image, res.chain
+
+
+def _restore_whole(method: object, x: torch.Tensor, ref: torch.Tensor | None, tile: int) -> tuple:
+    """Any other method restores the image in one call (in tiles when it can); prints PixelRL's actions and PSNR.
+    Returns (restored image, chain, or None for PixelRL, which has no chain)."""
+    dev = method_device(method)
+    tiling = {"tile": tile} if getattr(method, "tileable", False) else {}
+    try:
+        res = method.restore(x[None].to(dev), clean=None if ref is None else ref[None].to(dev), **tiling)
+    except ValueError as e:
+        raise UsageError(f"--method: {e}") from None
+    restored, chain = res.images[0].cpu(), res.chains[0] if res.chains else []
+    counts = getattr(method, "last_counts", None)           # PixelRL: actions per pixel, not a chain
+    if counts is not None:
+        from .pixelrl_method import describe_actions
+        print(f"{method.name}: every pixel takes {len(counts)} actions; the most used at each step:")
+        for line in describe_actions(counts):
+            print(f"  {line}")
+    if ref is not None:
+        from .metrics import psnr
+        p_in, p_out = psnr(x[None], ref[None]).item(), psnr(restored[None], ref[None]).item()
+        print(f"  PSNR {p_in:.2f} -> {p_out:.2f} dB ({p_out - p_in:+.2f})")
+    return restored, None if counts is not None else chain
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    import torch
+
+    x, info, ref, method = _restore_inputs(args)
+    tile = DEFAULT_TILE if args.tile is None else args.tile
     print(f"input: {args.image} ({data.describe(info)})")
     for note in info["notes"]:
         print(f"  note: {note}")
-    r = getattr(method, "restorer", None)            # the agents (rl-restore, hirl) restore whole images by voting
-    counts = None
-    if r is not None:
-        n_max = getattr(method, "max_length", getattr(method, "t_max", None))
-        res = r.restore_image(x, n_max, reference=ref, tile=args.tile)
-        n_patches = int(res.votes[0].sum()) if res.votes else 0
-        print(f"{method.name}: {n_patches} patches of 63x63 vote at each step (at most "
-              f"{n_max or r.cfg.t_max} tools)")
-        if res.psnr:
-            print(f"  start: PSNR {res.psnr[0]:.2f} dB")
-        for k, votes in enumerate(res.votes):
-            a = int(votes.argmax())
-            name = res.chain[k] if k < len(res.chain) else "stop"
-            line = f"  step {k + 1}: {name:<10} ({int(votes[a])}/{n_patches} votes)"
-            if res.psnr and k + 1 < len(res.psnr):
-                line += f"  PSNR {res.psnr[k + 1]:.2f} dB ({res.psnr[k + 1] - res.psnr[k]:+.2f})"
-            print(line)
-        restored, chain = res.image, res.chain
-    else:
-        try:
-            res = method.restore(x[None].to(method_device(method)), clean=None if ref is None else ref[None])
-        except ValueError as e:
-            raise UsageError(f"--method: {e}") from None
-        restored, chain = res.images[0].cpu(), res.chains[0] if res.chains else []
-        counts = getattr(method, "last_counts", None)           # PixelRL: actions per pixel, not a chain
-        if counts is not None:
-            from .pixelrl_method import describe_actions
-            print(f"{method.name}: every pixel takes {len(counts)} actions; the most used at each step:")
-            for line in describe_actions(counts):
-                print(f"  {line}")
-        if ref is not None:
-            from .metrics import psnr
-            p_in, p_out = psnr(x[None], ref[None]).item(), psnr(restored[None], ref[None]).item()
-            print(f"  PSNR {p_in:.2f} -> {p_out:.2f} dB ({p_out - p_in:+.2f})")
-    if counts is None:
+    run = _restore_by_votes if getattr(method, "restorer", None) is not None else _restore_whole
+    restored, chain = run(method, x, ref, tile)
+    if chain is not None:
         print("chain: " + (" -> ".join(chain) if chain else "(none: the input is returned unchanged)"))
-    data.write_restored(restored.clamp(0, 1).to(torch.float32), info, out)
-    print(f"wrote {out}")
+    with _writing("--output", args.output):
+        data.write_restored(restored.clamp(0, 1).to(torch.float32), info, args.output, overwrite=args.force)
+    print(f"wrote {args.output}")
     return 0
 
 
@@ -247,10 +348,28 @@ def method_device(method: object) -> str:
     return str(next(box.parameters()).device) if box is not None else "cpu"
 
 
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """While a command runs, SIGTERM raises SystemExit (exit 143), so its temporary files are removed as on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"tools": cmd_tools, "evaluate": cmd_evaluate, "restore": cmd_restore}[args.command](args)
+        with _terminate_cleanly():
+            return {"tools": cmd_tools, "evaluate": cmd_evaluate, "restore": cmd_restore}[args.command](args)
     except UsageError as e:
         print(f"python -m restorelib {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -68,11 +68,36 @@ def get_profile(name: str | None = None) -> Profile:
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to compute on: ``device`` if given, else ``RESTORELIB_DEVICE``, else CUDA when available."""
+    """The device to compute on: ``device`` if given, else ``RESTORELIB_DEVICE``, else CUDA when available.
+
+    A device asked for is checked: ``ValueError`` (naming it) for a name torch does not know, or a device this
+    machine does not have (``cuda`` on a CPU-only torch or without a GPU, ``cuda:3`` with two GPUs, ...).
+    """
     device = device or os.environ.get("RESTORELIB_DEVICE")
     if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return check_device(device)
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """``torch.device(device)`` if this machine has it, else ``ValueError`` naming ``device`` (see :func:`get_device`)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device must be cpu, cuda, cuda:N, mps or another torch device name, got {device!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise ValueError(f"device {str(device)!r} is not available: {why}; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(device)!r} is not available: {torch.cuda.device_count()} CUDA GPU(s)")
+    elif dev.type not in ("cpu", "meta"):
+        try:
+            torch.empty(0, device=dev)
+        except Exception as e:                           # torch raises several kinds for a missing backend
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ValueError(f"device {str(device)!r} is not available ({first})") from None
+    return dev
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:

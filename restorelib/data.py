@@ -5,16 +5,17 @@
   RNI15, RNI6): read from ``$RESTORELIB_DATA/<name>/`` when that folder exists, else downloaded into the cache
   from the addresses pinned in ``registry.tsv``, each file's sha256 checked and written atomically.
 
-Images come back as float32 tensors of shape (C, H, W) in [0, 1], C = 3 (RGB) or 1 (grayscale).
+Images come back as float32 tensors of shape (C, H, W) in [0, 1], C = 3 (RGB) or 1 (grayscale); reading and
+writing image files (:func:`read_image`, :func:`save_image`, ...) is :mod:`restorelib.imagefile`'s, re-exported here.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import http.client
-import os
-import tempfile
+import ipaddress
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,128 +25,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from . import atomic
 from .config import cache_dir, data_dir
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+from .imagefile import (  # noqa: F401  (re-exported: image files and arrays live in restorelib.imagefile)
+    DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, describe, pixel_limit, read_for_restore, read_image, read_pixels, save_image,
+    to_rgb, to_tensor, to_uint8, write_restored)
 EMBEDDED = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle", "camera", "moon", "coins", "brick",
             "grass", "gravel", "grace_hopper")
 # A fixed split of the embedded photos: tools and agents train on EMBEDDED_TRAIN; chapters test on the rest.
 EMBEDDED_TEST = ("chelsea", "grace_hopper", "camera", "coins")
 EMBEDDED_TRAIN = tuple(n for n in EMBEDDED if n not in EMBEDDED_TEST)
-
-
-# ----------------------------------------------------------------------------- image <-> tensor
-def to_tensor(array: np.ndarray) -> torch.Tensor:
-    """uint8/uint16/float (H, W) or (H, W, C) array -> float32 (C, H, W) in [0, 1]; alpha is dropped."""
-    a = np.asarray(array)
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4):
-        raise ValueError(f"array must have shape (H, W) or (H, W, C) with C in 1..4, got {a.shape}")
-    if a.shape[-1] in (2, 4):                    # grayscale+alpha or RGBA: drop alpha
-        a = a[..., :-1]
-    if a.dtype == np.uint8:
-        f = a.astype(np.float32) / 255.0
-    elif a.dtype == np.uint16:
-        f = a.astype(np.float32) / 65535.0
-    elif np.issubdtype(a.dtype, np.floating):
-        f = a.astype(np.float32)
-        if f.size and (f.min() < 0 or f.max() > 1):
-            raise ValueError(f"a float array must have values in [0, 1], got [{f.min():.3g}, {f.max():.3g}]")
-    else:
-        raise TypeError(f"array must be uint8, uint16 or float, got dtype {a.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))
-
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """float (C, H, W) in [0, 1] -> uint8 (H, W, C), or (H, W) for one channel, ready for saving or plotting."""
-    if not isinstance(image, torch.Tensor) or image.dim() != 3:
-        raise ValueError(f"image must be a tensor of shape (C, H, W), got {getattr(image, 'shape', type(image))}")
-    a = (image.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
-    return a[..., 0] if a.shape[-1] == 1 else a
-
-
-def read_image(path: str | Path) -> torch.Tensor:
-    """Read an image file as float32 (C, H, W) in [0, 1]; 16-bit and palette images are converted."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"path {str(path)!r} is not a readable file")
-    with Image.open(path) as im:
-        if im.mode == "P":
-            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            return to_tensor(np.asarray(im).astype(np.uint16))
-        if im.mode not in ("L", "LA", "RGB", "RGBA"):
-            im = im.convert("RGB")
-        return to_tensor(np.asarray(im))
-
-
-def save_image(image: torch.Tensor, path: str | Path) -> None:
-    """Save float (C, H, W) in [0, 1] as an 8-bit image (format from the suffix)."""
-    Image.fromarray(to_uint8(image)).save(Path(path))
-
-
-def read_for_restore(path: str | Path) -> tuple[torch.Tensor, dict]:
-    """Read a photo to restore: (3, H, W) in [0, 1] plus what :func:`write_restored` needs to give it back in kind.
-
-    Grayscale is replicated to RGB (the tools are colour networks) and written back as grayscale; an alpha channel
-    is set aside and re-attached; 16-bit samples are read at full precision, and the output is written as 8-bit.
-    ``info`` holds ``mode``, ``size`` (H, W), ``bits``, ``gray``, ``alpha`` ((H, W) uint8 array or None), ``notes``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{str(path)!r} is not a readable file")
-    try:
-        with Image.open(path) as im:
-            mode = im.mode
-            alpha = np.asarray(im.getchannel("A")) if im.mode in ("RGBA", "LA") else None
-            if alpha is not None and alpha.min() == 255:
-                alpha = None                                       # an opaque alpha carries nothing
-    except Exception as e:                                         # Pillow raises several kinds on a non-image
-        raise ValueError(f"{str(path)!r} is not an image Pillow can read ({type(e).__name__})") from None
-    x = read_image(path)
-    bits = 16 if mode.startswith("I") else 8
-    gray = x.shape[0] == 1
-    notes = []
-    if gray:
-        notes.append("grayscale: replicated to RGB for the method (the tools and baselines are colour networks) and "
-                     "saved as grayscale")
-    if alpha is not None:
-        notes.append("alpha channel: set aside, re-attached to the output where its format allows")
-    if bits == 16:
-        notes.append("16-bit input: read at full precision; the output is saved with 8 bits per sample")
-    return to_rgb(x), {"mode": mode, "size": tuple(x.shape[-2:]), "bits": bits, "gray": gray, "alpha": alpha,
-                       "notes": notes}
-
-
-def describe(info: dict) -> str:
-    """One line on an image read by :func:`read_for_restore`, e.g. ``481x321, RGBA, 8-bit``."""
-    h, w = info["size"]
-    return f"{w}x{h}, {info['mode']}, {info['bits']}-bit"
-
-
-def write_restored(image: torch.Tensor, info: dict, path: str | Path) -> None:
-    """Write a restored (3, H, W) image like its input (``info`` from :func:`read_for_restore`), atomically."""
-    path = Path(path)
-    a = to_uint8(image)
-    im = Image.fromarray(a).convert("L") if info["gray"] else Image.fromarray(a)
-    if info["alpha"] is not None and path.suffix.lower() in (".png", ".tif", ".tiff", ".webp"):
-        im.putalpha(Image.fromarray(info["alpha"]))
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        im.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def to_rgb(image: torch.Tensor) -> torch.Tensor:
-    """(1 or 3, H, W) -> (3, H, W): grayscale is replicated, so every tool sees three channels."""
-    if image.dim() != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(f"image must have shape (1 or 3, H, W), got {tuple(image.shape)}")
-    return image.expand(3, -1, -1).clone() if image.shape[0] == 1 else image
 
 
 # ----------------------------------------------------------------------------- embedded photos
@@ -213,38 +102,86 @@ class DownloadError(RuntimeError):
     """A download failed (server unreachable, short transfer, or a checksum that does not match)."""
 
 
+MAX_DOWNLOAD_BYTES = 1 << 30
+"""The most :func:`download` reads when it is not told the file's size."""
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` if the downloader may fetch it: ``https://``, or ``http://`` on a loopback address (a local
+    server, as the tests use); ``ValueError`` otherwise (``file://``, plain ``http`` to another host, ...)."""
+    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if parts is not None and parts.hostname and (parts.scheme == "https" or (
+            parts.scheme == "http" and _is_loopback(parts.hostname))):
+        return url
+    raise ValueError(f"url must be https:// (or http:// on the loopback address), got {url!r}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to an address :func:`check_url` accepts (no downgrade to http, no file://)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 (urllib's signature)
+        check_url(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def download(url: str, dest: str | Path, sha256: str, *, size: int | None = None, timeout: float = 30.0) -> Path:
     """Fetch ``url`` to ``dest`` and check its sha256 (and size when given).
 
-    The bytes go to a temporary file in the destination folder, which is renamed onto ``dest`` only after
-    the checks pass, so no partial or wrong file is ever left under the final name. An existing ``dest``
-    with the right hash is reused without a download. Raises :class:`DownloadError`.
+    Only ``https://`` addresses are fetched (and ``http://`` on the loopback address), redirects included. At most
+    ``size`` bytes are read (:data:`MAX_DOWNLOAD_BYTES` when no size is given): a longer answer is cut off and
+    refused. The bytes go to a temporary ``.part`` file in the destination folder, which is renamed onto ``dest``
+    only after the checks pass, so no partial or wrong file is ever left under the final name, and the ``.part``
+    file is removed on any error (or by the next download, if its process was killed: see
+    :mod:`restorelib.atomic`). An existing ``dest`` with the right hash is reused without a download. Raises
+    :class:`DownloadError`, or ``ValueError`` for a bad argument.
     """
     dest = Path(dest)
-    if len(sha256) != 64:
+    if not isinstance(sha256, str) or len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
         raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise ValueError(f"size must be a non-negative int or None, got {size!r}")
+    check_url(url)
     if dest.is_file() and sha256_file(dest) == sha256:
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    cap = MAX_DOWNLOAD_BYTES if size is None else size
     try:
-        h, n = hashlib.sha256(), 0
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            for chunk in iter(lambda: resp.read(1 << 16), b""):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        opener = urllib.request.build_opener(_CheckedRedirects)
+        with atomic.atomic_open(dest, overwrite=True, suffix=".part") as out, opener.open(url, timeout=timeout) as resp:
+            announced = resp.headers.get("Content-Length", "")
+            if announced.isdecimal() and int(announced) > cap:
+                raise DownloadError(f"{url}: the server announces {int(announced)} bytes, expected {cap}; not fetched")
+            h, n = hashlib.sha256(), 0
+            while chunk := resp.read(min(1 << 16, cap + 1 - n)):
+                n += len(chunk)
+                if n > cap:
+                    raise DownloadError(f"{url}: more than the expected {cap} bytes; stopped")
                 out.write(chunk)
                 h.update(chunk)
-                n += len(chunk)
-        if size is not None and n != size:
-            raise DownloadError(f"{url}: got {n} bytes, expected {size}")
-        if h.hexdigest() != sha256:
-            raise DownloadError(f"{url}: sha256 {h.hexdigest()} does not match the expected {sha256}")
-        os.replace(tmp, dest)                   # atomic on POSIX and Windows
+            if size is not None and n != size:
+                raise DownloadError(f"{url}: got {n} bytes, expected {size}")
+            if h.hexdigest() != sha256:
+                raise DownloadError(f"{url}: sha256 {h.hexdigest()} does not match the expected {sha256}")
         return dest
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
         raise DownloadError(f"{url}: download failed ({e})") from e
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+
+def _plain_name(name: str, what: str) -> str:
+    """``name`` if it is one plain file or folder name (no separator, not ``..``), else ``ValueError``."""
+    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+            or "\0" in name or Path(name).is_absolute() or Path(name).name != name):
+        raise ValueError(f"registry {what} must be a plain name inside the cache, got {name!r}")
+    return name
 
 
 def set_files(name: str, *, root: str | Path | None = None, download_missing: bool = True) -> list[Path]:
@@ -256,6 +193,7 @@ def set_files(name: str, *, root: str | Path | None = None, download_missing: bo
     reg = registry()
     if name not in reg:
         raise ValueError(f"name must be one of {sorted(reg)}, got {name!r}")
+    _plain_name(name, "set name")
     base = Path(root) if root is not None else data_dir()
     if base is not None and (base / name).is_dir():
         files = sorted(p for p in (base / name).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -264,23 +202,25 @@ def set_files(name: str, *, root: str | Path | None = None, download_missing: bo
     folder = cache_dir() / name
     out = []
     for rf in reg[name]:
-        dest = folder / rf.name
+        dest = folder / _plain_name(rf.name, f"file name of {name}")
         if not dest.is_file() and not download_missing:
             raise FileNotFoundError(f"{dest} is missing and download_missing=False")
         out.append(download(rf.url, dest, rf.sha256, size=rf.size))
     return sorted(out)
 
 
-def load_set(name: str, *, limit: int | None = None, root: str | Path | None = None) -> dict[str, torch.Tensor]:
+def load_set(name: str, *, limit: int | None = None, root: str | Path | None = None,
+             max_pixels: int | None = None) -> dict[str, torch.Tensor]:
     """Load a named set (see :func:`set_files`) or ``"embedded"``/``"embedded-test"``/``"embedded-train"``.
 
-    Returns ``{file stem: (C, H, W) float32 tensor in [0, 1]}`` in sorted order, at most ``limit`` images.
+    Returns ``{file stem: (C, H, W) float32 tensor in [0, 1]}`` in sorted order, at most ``limit`` images, each of
+    at most ``max_pixels`` pixels (see :func:`restorelib.imagefile.pixel_limit`).
     """
     _check_limit(limit)
     special = {"embedded": EMBEDDED, "embedded-test": EMBEDDED_TEST, "embedded-train": EMBEDDED_TRAIN}
     if name in special:
         return embedded_set(special[name][:limit])
-    return {p.stem: read_image(p) for p in set_files(name, root=root)[:limit]}
+    return {p.stem: read_image(p, max_pixels=max_pixels) for p in set_files(name, root=root)[:limit]}
 
 
 def _check_limit(limit: object) -> None:
@@ -288,8 +228,12 @@ def _check_limit(limit: object) -> None:
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
 
 
-def load_folder(folder: str | Path, *, limit: int | None = None) -> dict[str, torch.Tensor]:
-    """All images in ``folder`` (sorted by name) as ``{stem: (C, H, W) tensor}``; at most ``limit``."""
+def load_folder(folder: str | Path, *, limit: int | None = None,
+                max_pixels: int | None = None) -> dict[str, torch.Tensor]:
+    """All images in ``folder`` (sorted by name) as ``{stem: (C, H, W) tensor}``; at most ``limit``.
+
+    A file that cannot be read raises ``ValueError`` naming it (see :func:`restorelib.imagefile.read_pixels`).
+    """
     _check_limit(limit)
     folder = Path(folder)
     if not folder.is_dir():
@@ -297,4 +241,4 @@ def load_folder(folder: str | Path, *, limit: int | None = None) -> dict[str, to
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise ValueError(f"folder {str(folder)!r} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
-    return {p.stem: read_image(p) for p in files[:limit]}
+    return {p.stem: read_image(p, max_pixels=max_pixels) for p in files[:limit]}

@@ -7,7 +7,7 @@ parameters it used, one value per image.
 Spec syntax (see :func:`parse_spec`)::
 
     blur:1.5+noise:20+jpeg:40     fixed levels (noise sigma on the 0-255 scale, JPEG quality 1-100)
-    noise:15..25                  a level drawn uniformly per image
+    noise:15..25                  a level drawn uniformly per image (LOW..HIGH, LOW <= HIGH)
     mild | moderate | severe      RL-Restore's severity groups (a level triple drawn per image)
     hirl-mild | hirl-moderate | hirl-severe   HIRL's three fixed mixtures (chapter 6, :data:`HIRL_MIXTURES`)
     saltpepper:0.5  poisson:30    salt-and-pepper density, Poisson peak (photons at white)
@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -203,8 +204,30 @@ def register_spec(name: str, text: str) -> None:
     NAMED_SPECS[name.strip().lower()] = text
 
 
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?")   # ASCII digits only
+
+
+def _parse_level(text: str, kind: str, value: str) -> tuple[float, float]:
+    """``LEVEL`` or ``LOW..HIGH`` of a stage -> (low, high), checked against the stage's limits."""
+    parts = [v.strip() for v in value.split("..")]
+    if len(parts) > 2 or not all(_NUMBER.fullmatch(v) for v in parts):
+        raise ValueError(f"spec {text!r}: level {value.strip()!r} of {kind!r} is not a number or a range LOW..HIGH "
+                         "(plain digits, e.g. 20 or 15..25)")
+    low, high = float(parts[0]), float(parts[-1])
+    a, b = _STAGE_LIMITS[kind]
+    if not (a <= low <= b and a <= high <= b) or not all(map(math.isfinite, (low, high))):
+        raise ValueError(f"spec {text!r}: level of {kind!r} must lie in [{a:g}, {b:g}], got {value.strip()!r}")
+    if low > high:
+        raise ValueError(f"spec {text!r}: range {value.strip()!r} of {kind!r} must be LOW..HIGH with LOW <= HIGH")
+    return low, high
+
+
 def parse_spec(text: str) -> Spec:
-    """Parse a distortion spec (module docstring). Raises ``ValueError`` naming ``spec`` on bad input."""
+    """Parse a distortion spec (module docstring). Raises ``ValueError`` naming ``spec`` on bad input.
+
+    A level is a plain ASCII number (``20``, ``1.5``, ``.5``, ``1e3``) and a range ``LOW..HIGH`` needs both ends
+    in that order; anything else (``5..``, ``25..15``, ``1_0``, full-width digits, ``nan``) is refused.
+    """
     if isinstance(text, Spec):
         return text
     if not isinstance(text, str) or not text.strip():
@@ -225,15 +248,8 @@ def parse_spec(text: str) -> Spec:
                              f"{list(STAGE_ORDER)}, or one of {sorted(GROUPS) + sorted(NAMED_SPECS)}")
         if kind in stages:
             raise ValueError(f"spec {text!r}: stage {kind!r} given twice")
-        try:
-            lo, _, hi = value.partition("..")
-            low, high = float(lo), float(hi or lo)
-        except ValueError:
-            raise ValueError(f"spec {text!r}: level {value!r} of {kind!r} is not a number or a range LOW..HIGH") from None
-        a, b = _STAGE_LIMITS[kind]
-        if not (a <= min(low, high) and max(low, high) <= b) or not all(map(math.isfinite, (low, high))):
-            raise ValueError(f"spec {text!r}: level of {kind!r} must lie in [{a:g}, {b:g}], got {value!r}")
-        stages[kind] = Stage(kind, min(low, high), max(low, high))
+        low, high = _parse_level(text, kind, value)
+        stages[kind] = Stage(kind, low, high)
     return Spec(text=s, stages=tuple(stages[k] for k in STAGE_ORDER if k in stages))
 
 

@@ -1,7 +1,8 @@
 """Evaluating restoration methods on image sets: the engine behind ``python -m restorelib evaluate``.
 
-A *method* turns degraded images into restored ones and says what it spent (tool calls, multiply-adds).
-Chapters register theirs with :func:`register_method`; this module knows ``identity`` and ``tool:NAME``.
+A *method* (:mod:`restorelib.methods`) turns degraded images into restored ones and says what it spent (tool calls,
+multiply-adds). Chapters register theirs with :func:`register_method`; this module registers ``identity``,
+``tool:NAME`` and the chapter-3 searches.
 Every image is degraded with a generator seeded by ``(seed, image index)``, so a result depends on the seed and
 the image list only, never on which method ran before.
 """
@@ -9,143 +10,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
 import torch
 
 from .config import get_device
 from .data import to_rgb
 from .degradations import degrade, parse_spec
+from .methods import (  # noqa: F401  (re-exported: the methods live in restorelib.methods)
+    FixedChain, Identity, Method, Restored, SearchMethod, SingleTool)
 from .metrics import psnr, ssim
 from .patches import random_patches
-
-
-@dataclass
-class Restored:
-    """A method's output for a batch: images (N, 3, H, W) in [0, 1], and per image its cost and chain."""
-
-    images: torch.Tensor
-    tool_calls: list[int]
-    macs: list[int]
-    chains: list[list[str]] = field(default_factory=list)
-    trials: list[int] | None = None
-
-
-class Method(Protocol):
-    """What :func:`evaluate` needs of a method. ``clean`` and ``levels`` are for oracles (e.g. greedy search)."""
-
-    name: str
-    params: int
-
-    def restore(self, degraded: torch.Tensor, *, clean: torch.Tensor | None = None,
-                levels: list[dict[str, float]] | None = None) -> Restored: ...
-
-
-class Identity:
-    """Return the degraded image unchanged: the baseline every method must beat."""
-
-    name, params = "identity", 0
-
-    def restore(self, degraded: torch.Tensor, **_: object) -> Restored:
-        n = degraded.shape[0]
-        return Restored(degraded, [0] * n, [0] * n, [[] for _ in range(n)])
-
-
-class SingleTool:
-    """Apply one tool of the toolbox (``tool:NAME``) once."""
-
-    def __init__(self, tool: str, toolbox: "object | None" = None, device: torch.device | str = "cpu") -> None:
-        from .tools import Toolbox, count_params
-        self.toolbox = toolbox if toolbox is not None else Toolbox.load(device=device)
-        self.index = self.toolbox.index(tool)
-        self.name = f"tool:{tool}"
-        self.params = count_params(self.toolbox.nets[self.index])
-
-    @torch.no_grad()
-    def restore(self, degraded: torch.Tensor, **_: object) -> Restored:
-        n, _, h, w = degraded.shape
-        out = self.toolbox.apply(degraded, self.index)
-        name = self.toolbox.names[self.index]
-        return Restored(out, [1] * n, [round(self.toolbox.macs_per_pixel(self.index) * h * w)] * n,
-                        [[name] for _ in range(n)])
-
-
-class SearchMethod:
-    """A chapter-3 searcher as a method: ``reverse``, ``greedy``, ``brute-force`` or ``random``.
-
-    ``tool_calls`` counts the tools of the chain finally applied; ``trials`` the tool applications spent searching
-    (greedy and brute force score candidates against the ground truth: they are oracles); ``macs`` the cost of all
-    tool applications, search included.
-    """
-
-    def __init__(self, kind: str, device: torch.device | str = "cpu", max_length: int = 3, budget: int | None = None,
-                 seed: int = 0, toolbox: "object | None" = None, scorer: "str | Callable | None" = None) -> None:
-        from .tools import Toolbox, count_params
-        self.kind, self.max_length, self.budget = kind, max_length, budget
-        self.score = None
-        if scorer is not None:                  # greedy / brute force on a no-reference score: no ground truth
-            from .quality import get_scorer
-            self.score = get_scorer(scorer)
-        self.toolbox = toolbox if toolbox is not None else Toolbox.load(device=device)
-        self.name = kind if kind in ("reverse", "random") else f"{kind}(L={max_length})"
-        if len(self.toolbox) != 12:
-            self.name = f"{self.name}[{len(self.toolbox)} tools]"
-        if budget is not None:
-            self.name = f"{self.name}[budget {budget}]"
-        if scorer is not None:
-            self.name = f"{self.name}[{scorer if isinstance(scorer, str) else 'score'}]"
-        self.params = count_params(self.toolbox)
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def _macs(self, chain: list[str], h: int, w: int) -> int:
-        return round(sum(self.toolbox.macs_per_pixel(t) for t in chain) * h * w)
-
-    @torch.no_grad()
-    def restore(self, degraded: torch.Tensor, *, clean: torch.Tensor | None = None,
-                levels: list[dict[str, float]] | None = None) -> Restored:
-        from . import search
-        n, _, h, w = degraded.shape
-        if self.kind in ("reverse", "random"):
-            if self.kind == "reverse":
-                if levels is None:
-                    raise ValueError("method reverse needs the distortion levels (it knows the degradation)")
-                chains = [search.reverse_chain(lv, self.toolbox) for lv in levels]
-            else:
-                chains = search.random_chains(self.toolbox, n, self.max_length, generator=self.generator)
-            out = search.run_chains(self.toolbox, degraded, chains)
-            return Restored(out, [len(c) for c in chains], [self._macs(c, h, w) for c in chains], chains,
-                            [len(c) for c in chains])
-        if self.score is not None:
-            clean = None
-        elif clean is None:
-            raise ValueError(f"method {self.kind} needs the ground truth (it is an oracle)")
-        if self.kind == "greedy":
-            r = search.greedy(self.toolbox, degraded, clean, self.max_length, score=self.score)
-        else:
-            r = search.brute_force(self.toolbox, degraded, clean, self.max_length, budget=self.budget, score=self.score)
-        # every trial runs one tool; greedy and brute force try all tools alike, so charge the mean tool's cost
-        per_trial = sum(self.toolbox.macs_per_pixel(i) for i in range(len(self.toolbox))) / len(self.toolbox)
-        macs = [round(t * per_trial * h * w) for t in r.trials]
-        return Restored(r.images, [len(c) for c in r.chains], macs, r.chains, r.trials)
-
-
-class FixedChain:
-    """The same chain of tools for every image (e.g. chapter 3's best fixed chain, fitted on training patches)."""
-
-    def __init__(self, chain: list[str], toolbox: "object", name: str = "best fixed chain") -> None:
-        from .tools import count_params
-        self.chain, self.toolbox, self.name = list(chain), toolbox, name
-        self.params = count_params(toolbox)
-
-    @torch.no_grad()
-    def restore(self, degraded: torch.Tensor, **_: object) -> Restored:
-        from .search import run_chains
-        n, _, h, w = degraded.shape
-        macs = round(sum(self.toolbox.macs_per_pixel(t) for t in self.chain) * h * w)
-        return Restored(run_chains(self.toolbox, degraded, [self.chain] * n), [len(self.chain)] * n, [macs] * n,
-                        [list(self.chain) for _ in range(n)])
-
 
 MethodFactory = Callable[..., Method]
 _METHODS: dict[str, tuple[MethodFactory, str]] = {}
@@ -185,6 +60,23 @@ def _tool_factory(arg: str, device: torch.device, **_: object) -> Method:
     return SingleTool(arg, device=device)
 
 
+MAX_TRIALS_WITHOUT_BUDGET = 10_000
+"""The most trials per image :func:`get_method` lets brute force spend without a ``budget``: every chain of up to 3
+of RL-Restore's 12 tools (1,884) or of up to 4 of HIRL's 9 (7,380, HIRL's Table 2); 4 of 12 (22,620) needs one."""
+
+
+def _check_cost(method: SearchMethod) -> SearchMethod:
+    from .search import brute_force_trials
+    if method.kind == "brute-force" and method.budget is None:
+        m, length = len(method.toolbox), method.max_length
+        n = brute_force_trials(m, length)
+        if n > MAX_TRIALS_WITHOUT_BUDGET:
+            raise ValueError(f"max_length {length}: brute force over {m} tools tries {n:,} chains per image, more "
+                             f"than {MAX_TRIALS_WITHOUT_BUDGET:,} without a budget; give one (--budget N) or a "
+                             f"shorter max_length")
+    return method
+
+
 def _search_factory(kind: str):
     def make(arg: str, device: torch.device, max_length: int = 3, budget: int | None = None, seed: int = 0,
              **_: object) -> Method:
@@ -192,8 +84,8 @@ def _search_factory(kind: str):
             raise ValueError(f"max_length must be an int in 1..6, got {max_length!r}")
         if budget is not None and (not isinstance(budget, int) or budget < 1):
             raise ValueError(f"budget must be a positive int or None, got {budget!r}")
-        return SearchMethod(kind, device, max_length=max_length, budget=budget, seed=seed,
-                            toolbox=_search_toolbox(arg, device))
+        return _check_cost(SearchMethod(kind, device, max_length=max_length, budget=budget, seed=seed,
+                                        toolbox=_search_toolbox(arg, device)))
     return make
 
 
@@ -231,7 +123,9 @@ def _nr_search_factory(kind: str):
             raise ValueError(f"method {kind}-nr:SCORER needs SCORER in {scorer_names()}, got {arg!r}")
         if not isinstance(max_length, int) or not 1 <= max_length <= 6:
             raise ValueError(f"max_length must be an int in 1..6, got {max_length!r}")
-        return SearchMethod(kind, device, max_length=max_length, budget=budget, scorer=scorer)
+        if budget is not None and (not isinstance(budget, int) or budget < 1):
+            raise ValueError(f"budget must be a positive int or None, got {budget!r}")
+        return _check_cost(SearchMethod(kind, device, max_length=max_length, budget=budget, scorer=scorer))
     return make
 
 
@@ -431,11 +325,14 @@ def gain_matrix(toolbox: "object", clean: torch.Tensor, specs: list[str], seed: 
 def summary(result: dict) -> str:
     """A short human-readable report of an :func:`evaluate` (or :func:`evaluate_no_reference`) result."""
     if "nr_in" in result:
+        unscored = sum(math.isnan(r[k]) for r in result.get("per_image", []) for k in ("nr_in", "nr_out"))
         return "\n".join([
             f"{result['method']} on {result['images']} images, distortion {result['distortion']}, no reference",
             f"  {result['scorer']} score {result['nr_in']:.3f} -> {result['nr_out']:.3f} (higher = better)",
             f"  tool calls {result['tool_calls']:.2f}, params {result['params']:,}, "
-            f"MACs {result['macs'] / 1e9:.3f} G per image, {result['seconds']:.2f} s"])
+            f"MACs {result['macs'] / 1e9:.3f} G per image, {result['seconds']:.2f} s"]
+            + [f"  ({unscored} scores are NaN: {result['scorer']} could not score those images, e.g. NIQE a flat "
+               "image without texture)"] * bool(unscored))
     gain = result["psnr_out"] - result["psnr_in"]
     lines = [f"{result['method']} on {result['images']} images, distortion {result['distortion']}",
              f"  PSNR {result['psnr_in']:.2f} -> {result['psnr_out']:.2f} dB ({gain:+.2f})",

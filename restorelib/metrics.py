@@ -19,27 +19,37 @@ MSE_FLOOR = 1e-10
 """MSE is floored here, so identical images score 100 dB instead of infinity and means stay finite."""
 
 
-def _pair(x: torch.Tensor, y: torch.Tensor, min_size: int = 1) -> None:
-    check_images(x, "x", min_size=min_size, check_range=False)
-    check_images(y, "y", min_size=min_size, check_range=False)
+def _pair(x: torch.Tensor, y: torch.Tensor, min_size: int = 1, data_range: float | None = None) -> None:
+    """Check a pair of batches: finite, the same shape, and (with ``data_range``) values in [0, data_range], up to
+    half the range of overshoot (unclipped network outputs may be scored; 0-255 images with range 1 may not)."""
+    if data_range is not None and not (isinstance(data_range, (int, float)) and 0 < data_range < math.inf):
+        raise ValueError(f"data_range must be positive, got {data_range!r}")
+    for t, name in ((x, "x"), (y, "y")):
+        check_images(t, name, min_size=min_size, check_range=data_range is not None, high=data_range or 1.0,
+                     slack=0.5)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
 
 
-def mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean squared error per image: x, y (N, C, H, W) -> (N,)."""
-    _pair(x, y)
+def _mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x.float() - y.float()).pow(2).flatten(1).mean(dim=1)
+
+
+def mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per image: x, y (N, C, H, W), finite, any scale -> (N,)."""
+    _pair(x, y)
+    return _mse(x, y)
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB per image: x, y (N, C, H, W) in [0, data_range] -> (N,).
 
-    Identical images give 100 dB for ``data_range=1`` (MSE floored at :data:`MSE_FLOOR`), not infinity.
+    Identical images give 100 dB for ``data_range=1`` (MSE floored at :data:`MSE_FLOOR`), not infinity. Unclipped
+    outputs may overshoot by half the range; values beyond that (e.g. 0-255 images with the default
+    ``data_range=1``), NaN and inf raise ``ValueError``.
     """
-    if not data_range > 0:
-        raise ValueError(f"data_range must be positive, got {data_range!r}")
-    return 10 * torch.log10(data_range**2 / mse(x, y).clamp_min(MSE_FLOOR * data_range**2))
+    _pair(x, y, data_range=data_range)
+    return 10 * torch.log10(data_range**2 / _mse(x, y).clamp_min(MSE_FLOOR * data_range**2))
 
 
 def _gauss_window(sigma: float = 1.5, truncate: float = 3.5) -> torch.Tensor:
@@ -50,10 +60,11 @@ def _gauss_window(sigma: float = 1.5, truncate: float = 3.5) -> torch.Tensor:
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """Structural similarity per image: x, y (N, C, H, W), both at least 11x11 -> (N,) in [-1, 1]."""
-    _pair(x, y, min_size=11)
-    if not data_range > 0:
-        raise ValueError(f"data_range must be positive, got {data_range!r}")
+    """Structural similarity per image: x, y (N, C, H, W) in [0, data_range], both at least 11x11 -> (N,) in [-1, 1].
+
+    Values far outside [0, data_range], NaN and inf raise ``ValueError``, as in :func:`psnr`.
+    """
+    _pair(x, y, min_size=11, data_range=data_range)
     n, c, h, w = x.shape
     win = _gauss_window().to(x.device)
     k = win.numel()

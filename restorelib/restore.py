@@ -50,6 +50,16 @@ def apply_tiled(fn, image: torch.Tensor, tile: int = 512, margin: int = 2 * TOOL
     return out
 
 
+def receptive_radius(module: torch.nn.Module) -> int:
+    """An upper bound on how far (px) an output pixel of a convolutional network sees: the sum over its convolutions
+    of ``dilation * (kernel - 1) / 2``, the largest of the two axes (8 for every tool of the toolbox)."""
+    r = 0
+    for m in module.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            r += max(d * (k - 1) // 2 for k, d in zip(m.kernel_size, m.dilation))
+    return r
+
+
 def patch_grid(h: int, w: int, size: int = PATCH) -> list[tuple[int, int]]:
     """Top-left corners of ``size`` patches covering an h x w image; the last row/column is aligned to the border."""
     ys = list(range(0, max(1, h - size + 1), size))
@@ -88,7 +98,7 @@ def restore_by_votes(image: torch.Tensor, steps: int, vote: Callable[[torch.Tens
     if not isinstance(image, torch.Tensor) or image.dim() != 3:
         raise ValueError(f"image must be a tensor of shape (3, H, W), got {getattr(image, 'shape', image)!r}")
     check_images(image[None], "image", channels=3)
-    x = image.to(device)[None].clone()
+    x = image.to(device, torch.float32)[None].clone()                 # the networks are float32: any float is taken
     h, w = x.shape[-2:]
     ref = reference.to(device)[None] if reference is not None else None
     result = ImageResult(image, [], [], [psnr(x, ref).item()] if ref is not None else [])
@@ -156,7 +166,7 @@ class AgentRestorer:
         """
         check_images(patches, "patches", channels=3)
         t_max = self.cfg.t_max if t_max is None else t_max
-        x = patches.to(self.device).clone()
+        x = patches.to(self.device, torch.float32).clone()           # float64/float16 patches are converted
         n = x.shape[0]
         prev = torch.full((n,), -1, dtype=torch.long, device=self.device)
         done = torch.zeros(n, dtype=torch.bool, device=self.device)

@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._checks import check_images
+from .atomic import write_bytes, write_text
 from .config import weights_dir
 
 
@@ -127,7 +128,7 @@ def save_state(module: nn.Module, path: str | Path) -> str:
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in module.state_dict().items()}, buf)
     data = buf.getvalue()
-    Path(path).write_bytes(data)
+    write_bytes(path, data, overwrite=True)       # atomic: a stop mid-write leaves the old file or none
     return sha256_bytes(data)
 
 
@@ -148,16 +149,33 @@ def write_checkpoint(module: nn.Module, folder: str | Path, file: str, *, comman
     record = {"command": command, "scale": scale, "config": config, "device": str(device), "hardware": hardware,
               "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(seconds, 1),
               "file": file, "sha256": digest, "params": count_params(module), **fields}
-    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_text(folder / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
     return record
 
 
 def load_state(module: nn.Module, path: str | Path, sha256: str | None) -> nn.Module:
-    """Load a state dict with ``weights_only=True`` after checking the file's sha256 (None skips the check)."""
+    """Load a state dict with ``weights_only=True`` after checking the file's sha256 (None skips the check).
+
+    Raises ``ValueError`` naming the file when it is not a loadable state dict: a pickle that ``weights_only``
+    refuses (a global it does not allow), a corrupt file, or tensors that do not fit ``module`` (wrong keys or
+    shapes).
+    """
     data = Path(path).read_bytes()
     if sha256 is not None and sha256_bytes(data) != sha256:
         raise ValueError(f"checkpoint {path} has sha256 {sha256_bytes(data)}, expected {sha256}")
-    module.load_state_dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as e:                                # UnpicklingError, RuntimeError, EOFError, ... by torch
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"checkpoint {path} cannot be loaded safely ({type(e).__name__}: {first})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict")
+    try:
+        module.load_state_dict(state)
+    except (RuntimeError, TypeError, KeyError) as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        detail = "; ".join(lines[1:3]) if len(lines) > 1 else (lines[0] if lines else type(e).__name__)
+        raise ValueError(f"checkpoint {path} does not fit the network {type(module).__name__} ({detail})") from None
     return module
 
 
@@ -188,9 +206,18 @@ class Toolbox(nn.Module):
         return tool
 
     def apply(self, x: torch.Tensor, tool: int | str, clip: bool = True) -> torch.Tensor:
-        """Run one tool on a batch (N, 3, H, W) in [0, 1]; the output is clipped to [0, 1] unless ``clip=False``."""
-        check_images(x, "x", channels=3, check_range=False)
-        y = self.nets[self.index(tool)](x)
+        """Run one tool on a batch (N, 3, H, W) in [0, 1]; the output is clipped to [0, 1] unless ``clip=False``.
+
+        ``x`` may overshoot [0, 1] by half the range (the unclipped outputs of a chain in training); values beyond
+        that (e.g. a 0-255 image), NaN and inf raise ``ValueError``. Any float dtype is accepted: the tool runs in
+        its own dtype and the result comes back in ``x``'s.
+        """
+        check_images(x, "x", channels=3, slack=0.5)
+        net = self.nets[self.index(tool)]
+        p = next(net.parameters(), None)
+        dtype = p.dtype if p is not None else x.dtype
+        y = net(x if x.dtype == dtype else x.to(dtype))
+        y = y if y.dtype == x.dtype else y.to(x.dtype)
         return y.clamp(0, 1) if clip else y
 
     @torch.no_grad()
@@ -237,7 +264,7 @@ class Toolbox(nn.Module):
             entries.append({"spec": asdict(spec), "file": f"{spec.name}.pt", "sha256": digest,
                             "params": count_params(net)})
         path = folder / "manifest.json"
-        path.write_text(json.dumps({"tools": entries, **(extra or {})}, indent=2) + "\n")
+        write_text(path, json.dumps({"tools": entries, **(extra or {})}, indent=2) + "\n", overwrite=True)
         return path
 
 

@@ -6,6 +6,7 @@ temporary cache, and sockets may only reach loopback addresses (the downloader t
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import torch
 # The tensors here are tiny: one thread is as fast as two and does not fight a training run for the cores.
 torch.set_num_threads(1)
 
-ENV_VARS = ("RESTORELIB_PROFILE", "RESTORELIB_FAST", "RESTORELIB_DEVICE", "RESTORELIB_CACHE", "RESTORELIB_DATA")
+ENV_VARS = ("RESTORELIB_PROFILE", "RESTORELIB_FAST", "RESTORELIB_DEVICE", "RESTORELIB_CACHE", "RESTORELIB_DATA",
+            "RESTORELIB_MAX_PIXELS")
 
 
 def _is_loopback(host: object) -> bool:
@@ -65,3 +67,22 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"no shared data folder at {path}")
     return path
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path: Path) -> Path:
+    """A folder this process cannot create files in: a read-only temporary folder, or, for root (which permission
+    bits do not stop), a folder of a read-only kernel file system such as /sys; skip when there is none."""
+    if os.geteuid() != 0:
+        d = tmp_path / "read-only"
+        d.mkdir()
+        d.chmod(0o500)
+        return d
+    for d in (Path("/sys"), Path("/proc/self")):
+        probe = d / "restorelib-probe"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError:
+            return d
+        os.unlink(probe)
+    pytest.skip("no unwritable folder on this machine")

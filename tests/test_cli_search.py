@@ -1,4 +1,5 @@
 """`python -m restorelib evaluate` with the chapter-3 searchers (shipped toolbox): chains, trials, flags, errors."""
+import itertools
 import json
 
 import numpy as np
@@ -22,8 +23,11 @@ def folder(tmp_path):
     return d
 
 
+_RUNS = itertools.count()
+
+
 def run(folder, tmp_path, *args: str) -> dict:
-    out = tmp_path / "r.json"
+    out = tmp_path / f"r{next(_RUNS)}.json"             # a new file each run: --json never overwrites without --force
     rc = main(["evaluate", "--images", str(folder), "--json", str(out), *args])
     assert rc == 0
     r = json.loads(out.read_text())

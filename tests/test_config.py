@@ -167,3 +167,16 @@ def test_data_dir_not_a_folder_is_none(monkeypatch, tmp_path, kind):
 
 def test_weights_dir_is_in_package():
     assert weights_dir() == Path(config.__file__).resolve().parent / "weights"
+
+
+@pytest.mark.parametrize("device, message", [("bogus", "device must be cpu, cuda"), ("cuda:x", "device must be")])
+def test_get_device_unknown_name_is_a_clear_error(device, message):
+    with pytest.raises(ValueError, match=message):
+        get_device(device)
+
+
+def test_get_device_cuda_without_a_gpu(no_cuda):
+    with pytest.raises(ValueError, match="device 'cuda' is not available.*--device cpu"):
+        get_device("cuda")
+    with pytest.raises(ValueError, match="'cuda:0' is not available"):
+        get_device(torch.device("cuda:0"))

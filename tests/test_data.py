@@ -315,28 +315,41 @@ class LoopbackServer:
 
     ``routes[path] = body`` serves ``body``; ``truncate[path] = n`` announces ``len(body)`` bytes in
     Content-Length but sends only the first ``len(body) - n`` and closes the connection (a transfer cut off
-    midway); an unknown path gives 404.
+    midway); ``unannounced`` paths are sent without Content-Length; ``redirects[path] = url`` answers 302 to
+    ``url``; an unknown path gives 404.
     """
 
     def __init__(self) -> None:
         self.routes: dict[str, bytes] = {}
         self.truncate: dict[str, int] = {}
+        self.unannounced: set[str] = set()
+        self.redirects: dict[str, str] = {}
         self.hits: dict[str, int] = {}
         state = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 state.hits[self.path] = state.hits.get(self.path, 0) + 1
+                if self.path in state.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", state.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = state.routes.get(self.path)
                 if body is None:
                     self.send_error(404)
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(body)))
+                if self.path not in state.unannounced:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body[:len(body) - state.truncate.get(self.path, 0)])
-                self.wfile.flush()
+                try:
+                    self.wfile.write(body[:len(body) - state.truncate.get(self.path, 0)])
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):      # the client stopped reading: fine
+                    pass
                 self.close_connection = True
 
             def log_message(self, *args) -> None:
@@ -458,6 +471,60 @@ def test_download_replaces_wrong_file_only_after_success(server, tmp_path):
     assert download(server.url("/good.png"), dest, sha(good), size=len(good), timeout=5) == dest
     assert dest.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png"]
+
+
+def test_download_reads_no_more_than_the_expected_size(server, tmp_path):
+    small, huge = png_bytes(16), b"x" * (20 << 20)                   # the registry says 1 KB, the server sends 20 MB
+    server.routes["/big.png"] = server.routes["/quiet.png"] = huge
+    server.unannounced.add("/quiet.png")
+    dest = tmp_path / "big.png"
+    with pytest.raises(DownloadError, match=f"announces {len(huge)} bytes, expected {len(small)}; not fetched"):
+        download(server.url("/big.png"), dest, sha(small), size=len(small), timeout=5)
+    with pytest.raises(DownloadError, match=f"more than the expected {len(small)} bytes; stopped"):
+        download(server.url("/quiet.png"), dest, sha(small), size=len(small), timeout=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["file:///etc/hostname", "http://example.com/x.png", "ftp://127.0.0.1/x.png",
+                                 "https:///nohost.png", "data:,hello"])
+def test_download_fetches_only_https_or_loopback_http(tmp_path, url):
+    with pytest.raises(ValueError, match="url must be https://"):
+        download(url, tmp_path / "x.png", "0" * 64, timeout=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_redirects_are_checked_too(server, tmp_path):
+    server.redirects["/moved.png"] = "http://10.1.2.3/elsewhere.png"      # a downgrade to plain http elsewhere
+    server.redirects["/local.png"] = "file:///etc/hostname"
+    for path in ("/moved.png", "/local.png"):
+        with pytest.raises(DownloadError):
+            download(server.url(path), tmp_path / "x.png", "0" * 64, timeout=2)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DownloadError, match="url must be https"):
+        download(server.url("/moved.png"), tmp_path / "x.png", "0" * 64, timeout=2)
+
+
+@pytest.mark.parametrize("dataset, name", [("Fake", "../escaped.png"), ("Fake", "/tmp/escaped.png"),
+                                           ("..", "escaped.png"), ("Fake", "sub/escaped.png"), ("Fake", "..")])
+def test_registry_names_cannot_leave_the_cache(server, monkeypatch, tmp_path, dataset, name):
+    body = png_bytes(22)
+    server.routes["/e.png"] = body
+    rows = (RemoteFile(dataset, name, server.url("/e.png"), sha(body), len(body)),)
+    monkeypatch.setattr(data, "registry", lambda: {dataset: rows})
+    monkeypatch.setenv("RESTORELIB_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ValueError, match="must be a plain name inside the cache"):
+        set_files(dataset)
+    assert server.total_hits == 0 and not list(tmp_path.rglob("escaped.png"))
+
+
+def test_download_removes_the_part_file_of_a_killed_download(server, tmp_path):
+    body = png_bytes(23)
+    server.routes["/k.png"] = body
+    dest = tmp_path / "k.png"
+    stale = tmp_path / f"k.png.{2**22 + 7}-deadbeef.part"            # left by a process that no longer runs
+    stale.write_bytes(body[:10])
+    assert download(server.url("/k.png"), dest, sha(body), size=len(body), timeout=5) == dest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.png"]
 
 
 def test_download_bad_sha_argument(tmp_path):

@@ -334,7 +334,8 @@ def test_parse_spec_fixed_levels():
 
 def test_parse_spec_range_and_others():
     assert parse_spec("noise:15..25").stages == (Stage("noise", 15.0, 25.0),)
-    assert parse_spec("noise:25..15").stages == (Stage("noise", 15.0, 25.0),)
+    assert parse_spec("noise:15..15").stages == (Stage("noise", 15.0, 15.0),)
+    assert parse_spec("poisson:1e3+blur:.5").stages == (Stage("blur", 0.5, 0.5), Stage("poisson", 1000.0, 1000.0))
     assert parse_spec("saltpepper:0.5").stages == (Stage("saltpepper", 0.5, 0.5),)
     assert parse_spec("poisson:30").stages == (Stage("poisson", 30.0, 30.0),)
     assert parse_spec(" Blur:1 + Noise:5 ").stages == (Stage("blur", 1.0, 1.0), Stage("noise", 5.0, 5.0))
@@ -371,9 +372,18 @@ def test_parse_spec_order_is_canonical(images):
 
 @pytest.mark.parametrize("bad", ["", "   ", "foo:1", "noise", "noise:abc", "noise:1..x", "jpeg:0", "jpeg:101",
                                  "blur:-1", "noise:nan", "noise:5..inf", "saltpepper:2", "noise:1+noise:2",
-                                 "noise:5+", 123, None, 1.5])
+                                 "noise:5+", 123, None, 1.5,
+                                 "noise:5..", "noise:..5", "noise:25..15", "noise:1..2..3", "noise:\uff12\uff10",
+                                 "noise:1_0", "noise:inf", "noise:0x10", "jpeg:40..\u0662\u0660"])
 def test_parse_spec_bad(bad):
     with pytest.raises(ValueError, match="spec"):
+        parse_spec(bad)
+
+
+@pytest.mark.parametrize("bad, message", [("noise:5..", "not a number or a range LOW..HIGH"),
+                                          ("noise:25..15", "LOW <= HIGH"), ("noise:1_0", "plain digits")])
+def test_parse_spec_lenient_forms_are_named(bad, message):
+    with pytest.raises(ValueError, match=message):
         parse_spec(bad)
 
 

@@ -135,3 +135,15 @@ def test_ablation_names_and_configs_agree():
         dqn.agent_config("ablation-nope", "book")
     with pytest.raises(ValueError, match="scale"):
         dqn.agent_config("rl-restore", "huge")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_agents_take_any_float_dtype(dtype):
+    """float64 or float16 images are converted for the float32 networks instead of a raw dtype error."""
+    restorer = AgentRestorer(forced_net(4), dqn.DQNConfig(t_max=1), blend_box())
+    x = torch.rand(2, 3, 63, 63, generator=gen(3))
+    out, chains, _ = restorer.rollout(x.to(dtype))
+    ref, _, _ = restorer.rollout(x.to(dtype).float())
+    assert chains == [["noise-1"]] * 2 and torch.allclose(out, ref)
+    res = restorer.restore_image(torch.rand(3, 70, 80, generator=gen(4)).to(dtype))
+    assert res.chain == ["noise-1"] and res.image.dtype == torch.float32

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle
 
 import pytest
 import torch
@@ -128,6 +127,29 @@ def test_toolbox_bad_x(box):
         box.apply(torch.zeros(1, 3, 8, 8, dtype=torch.uint8), 0)
 
 
+@pytest.mark.parametrize("value, message", [(float("nan"), "x must be finite, got 1 NaN"),
+                                            (float("inf"), "x must be finite, got 1 inf"),
+                                            (255.0, r"x must have values in \[0, 1\].*divide by 255")])
+def test_toolbox_refuses_nan_inf_and_0_255_input(box, value, message):
+    x = torch.rand(1, 3, 8, 8)
+    x[0, 0, 0, 0] = value
+    with pytest.raises(ValueError, match=message):
+        box.apply(x, 0)
+    x = torch.rand(1, 3, 8, 8) * 255                              # a 0-255 image is not clamped to white
+    with pytest.raises(ValueError, match="x must have values in"):
+        box.apply(x, "noise-2", clip=False)
+    assert box.apply(torch.full((1, 3, 8, 8), 1.2), 0, clip=False).shape == (1, 3, 8, 8)   # unclipped overshoot
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_toolbox_converts_other_float_dtypes(box, dtype):
+    x = torch.rand(1, 3, 12, 12, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        y = box.apply(x.to(dtype), "noise-2")
+        ref = box.apply(x.to(dtype).float(), "noise-2")
+    assert y.dtype == dtype and torch.allclose(y.float(), ref, atol=1e-2)
+
+
 # ----------------------------------------------------------------------------- checkpoints
 def test_save_load_roundtrip(box, tmp_path):
     manifest = box.save(tmp_path / "tools", extra={"note": "test"})
@@ -197,11 +219,20 @@ def test_load_is_weights_only(box, tmp_path):
     m["tools"][0]["sha256"] = sha256_bytes(buf.getvalue())            # the hash is right: only the content is bad
     (tmp_path / "manifest.json").write_text(json.dumps(m))
     CALLS.clear()
-    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
-        Toolbox.load(tmp_path)
+    with pytest.raises(ValueError, match="blur-1.pt cannot be loaded safely .UnpicklingError: Weights only load failed"):
+        Toolbox.load(tmp_path)                                         # one line naming the file, not a raw error
     assert CALLS == []                                                 # the payload never ran
     torch.load(io.BytesIO(buf.getvalue()), weights_only=False)         # (it would have, without weights_only)
     assert CALLS == ["unpickled"]
+
+
+def test_load_state_wrong_shape_is_one_clear_error(tmp_path):
+    save_state(LargeTool(), tmp_path / "large.pt")
+    with pytest.raises(ValueError, match=r"large.pt does not fit the network SmallTool \((Missing|Unexpected|size)"):
+        load_state(SmallTool(), tmp_path / "large.pt", None)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pt cannot be loaded safely"):
+        load_state(SmallTool(), tmp_path / "junk.pt", None)
 
 
 def test_index_rejects_bool():

@@ -1,0 +1,158 @@
+"""Writing files atomically: a file appears under its name complete, or not at all (the CLI's outputs, downloads).
+
+:func:`atomic_open` writes to a temporary file beside the target, flushes it to disk and only then puts it in place:
+
+* without ``overwrite`` it is *hard-linked* to the name, which fails atomically when the name is taken, so a file
+  created meanwhile (another run writing the same output) is never clobbered: :class:`FileExistsError`;
+* with ``overwrite`` it is renamed over the name (``os.replace``, atomic on POSIX and Windows).
+
+New files get the permissions the umask allows (as ``open()`` gives them); a replaced file keeps its mode. On any
+error, ``KeyboardInterrupt`` included, the temporary file is removed. A process killed outright (``SIGKILL``) leaves
+its temporary file, never a partial target; the temporary names carry the writer's process id, and the next write
+of the same target removes those whose process is gone. :func:`check_writable` tells before any work whether a
+target can be written.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import secrets
+import stat
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+#: ``os.link`` errors of file systems without hard links (FAT, some network shares): fall back to claiming the name.
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
+
+
+def temp_path(path: Path, suffix: str = ".tmp") -> Path:
+    """A fresh temporary name beside ``path``: ``NAME.PID-RANDOM`` + ``suffix``."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:                       # e.g. another user's process: it exists
+        return True
+    return True
+
+
+def sweep_stale(path: Path, suffix: str = ".tmp") -> list[Path]:
+    """Remove the temporary files of ``path`` (see :func:`temp_path`) left by processes that no longer run.
+
+    Only on POSIX (where a process id can be probed without side effects). Returns the files removed.
+    """
+    if os.name != "posix" or not path.parent.is_dir():
+        return []
+    pattern = re.compile(re.escape(path.name) + r"\.(\d+)-[0-9a-f]{8}" + re.escape(suffix) + "$")
+    removed = []
+    for p in path.parent.iterdir():
+        m = pattern.match(p.name)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    return removed
+
+
+def _create(tmp: Path) -> int:
+    # 0o666 & ~umask, as open() would create it; O_EXCL: never write into someone else's file
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+
+
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))          # a replaced file keeps its permissions
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)                                             # fails atomically if the name is taken
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "exists (it appeared while this ran); not overwritten", str(path)) from None
+    except OSError as e:
+        if e.errno not in _NO_LINKS:
+            raise
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))   # claim the name, then fill it
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def _sync_folder(folder: Path) -> None:
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, *, overwrite: bool = False, suffix: str = ".tmp") -> Iterator[BinaryIO]:
+    """Open a binary file to write ``path`` atomically (module docstring); it is put in place when the block ends.
+
+    An exception in the block (or while publishing) removes the temporary file and leaves ``path`` as it was.
+    Raises :class:`FileExistsError` when ``path`` exists (or appears meanwhile) and ``overwrite`` is False, and
+    :class:`IsADirectoryError` when ``path`` is a folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(errno.EEXIST, "exists; not overwritten", str(path))
+    sweep_stale(path, suffix)
+    tmp = temp_path(path, suffix)
+    fd = _create(tmp)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(tmp, path, overwrite)
+        _sync_folder(path.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def write_bytes(path: str | Path, data: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`); returns the path."""
+    with atomic_open(path, overwrite=overwrite) as f:
+        f.write(data)
+    return Path(path)
+
+
+def write_text(path: str | Path, text: str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_open`); returns the path."""
+    return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def check_writable(path: str | Path, *, overwrite: bool = False) -> None:
+    """Raise ``ValueError`` (one line, naming ``path``) unless :func:`atomic_open` could write ``path`` now.
+
+    Checks that the folder exists and takes a new file (by creating and removing a temporary one, which is what the
+    write will do) and that ``path`` is not a folder; without ``overwrite``, :class:`FileExistsError` when ``path``
+    exists.
+    """
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder; name a file")
+    if os.path.lexists(path) and not overwrite:
+        raise FileExistsError(errno.EEXIST, "exists", str(path))
+    if not folder.is_dir():
+        raise ValueError(f"folder {str(folder)!r} does not exist")
+    tmp = temp_path(path)
+    try:
+        os.close(_create(tmp))
+    except OSError as e:
+        raise ValueError(f"folder {str(folder)!r} is not writable ({e.strerror or type(e).__name__})") from None
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
