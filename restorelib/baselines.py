@@ -17,7 +17,6 @@ They train on 63x63 patches of the embedded training photos degraded on the fly 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,7 +28,9 @@ import torch.nn.functional as F
 from .config import get_device, weights_dir
 from .degradations import GROUPS as _GROUP_LEVELS, degrade
 from .metrics import psnr
-from .patches import augment
+from .banks import check_bank, crops_phrase, draw_clean
+from .patches import CropSampler
+from .resume import RunCheckpoint
 from .tools import count_macs, count_params, load_state, write_checkpoint
 from .training import PatchTrainConfig, PatchTrainRecord
 
@@ -102,18 +103,29 @@ SCALES: dict[str, BaselineConfig] = {
 BaselineRecord = PatchTrainRecord
 
 
-def train_baseline(net: nn.Module, bank: torch.Tensor, cfg: BaselineConfig, device: torch.device | str | None = None,
-                   log: Callable | None = None) -> BaselineRecord:
-    """Train ``net`` on patches of ``bank`` (P, 3, H, W) in [0, 1] degraded by ``cfg.spec``, MSE loss. Chapter 5."""
+def train_baseline(net: nn.Module, bank: "torch.Tensor | CropSampler", cfg: BaselineConfig,
+                   device: torch.device | str | None = None, log: Callable | None = None,
+                   checkpoint: str | Path | None = None, checkpoint_every: float = 300.0) -> BaselineRecord:
+    """Train ``net`` on patches of ``bank`` degraded by ``cfg.spec``, MSE loss. Chapter 5.
+
+    ``bank``: a patch bank (P, 3, S, S) in [0, 1] or a :class:`~restorelib.patches.CropSampler` (fresh crops of
+    whole photos). ``checkpoint``: a file that holds the whole run (weights, optimiser, schedule, step, random
+    state, curves) every ``checkpoint_every`` seconds; a run started with an existing one continues from it to the
+    same result (``ValueError`` when it was saved with another configuration).
+    """
+    check_bank(bank, min_size=max(cfg.crop, 1))
     dev = get_device(device)
     net.to(dev).train()
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * 0.05)
-    rec, t0 = BaselineRecord(), time.perf_counter()
-    for step in range(1, cfg.steps + 1):
-        clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=g)], g)
+    rec = BaselineRecord()
+    run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "train_patches": len(bank)},
+                        {"net": net, "opt": opt, "sched": sched}, g, rec)
+    start = (run.resume() or {"step": 0})["step"] + 1
+    for step in range(start, cfg.steps + 1):
+        clean = draw_clean(bank, cfg.batch, g)
         if cfg.crop:
             i, j = torch.randint(clean.shape[-1] - cfg.crop + 1, (2,), generator=g).tolist()
             clean = clean[..., i:i + cfg.crop, j:j + cfg.crop]
@@ -128,25 +140,29 @@ def train_baseline(net: nn.Module, bank: torch.Tensor, cfg: BaselineConfig, devi
         gain = (psnr(out.detach().clamp(0, 1), y) - psnr(x, y)).mean().item()
         if rec.add(step, loss.item(), gain, cfg) and log:
             log(f"[baseline] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.2f} dB, "
-                f"{time.perf_counter() - t0:.0f} s", flush=True)
-    rec.seconds = time.perf_counter() - t0
+                f"{run.seconds():.0f} s", flush=True)
+        run.save_if_due(step=step)
+    rec.seconds = run.seconds()
     net.eval()
     return rec
 
 
 def save_baseline(net: nn.Module, name: str, cfg: BaselineConfig, rec: BaselineRecord, folder: str | Path,
-                  command: str, scale: str, device: torch.device | str = "cpu") -> Path:
-    """Write ``model.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves, size) and a card."""
+                  command: str, scale: str, device: torch.device | str = "cpu", extra: dict | None = None) -> Path:
+    """Write ``model.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves, size, ``extra``
+    such as ``train_sets`` and ``train_images``) and a card."""
     folder = Path(folder)
     params, macs = count_params(net), count_macs(net.eval(), (1, 3, 63, 63))
     write_checkpoint(net, folder, "model.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
                      seconds=rec.seconds, model=name, params=params, macs_63=macs,
-                     curve={"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain})
+                     curve={"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}, **(extra or {}))
     gain = f"{rec.psnr_gain[-1]:+.2f} dB" if rec.psnr_gain else "n/a"
+    photos = "of the embedded training photos" if "train_sets" not in (extra or {}) else \
+        "from " + crops_phrase(extra.get("train_patches"), extra["train_sets"], extra["train_images"])
     (folder / "README.md").write_text(
         f"# Baseline `{name}` ({scale} scale)\n\nProduced by `{command}` ({rec.seconds / 60:.1f} min). "
         f"{params:,} parameters, {macs / 1e9:.3f} G multiply-adds per 63x63 patch. Trained on `{cfg.spec}` patches "
-        f"of the embedded training photos: `{json.dumps(cfg.to_dict())}`. PSNR gain on the last training batches: "
+        f"{photos}: `{json.dumps(cfg.to_dict())}`. PSNR gain on the last training batches: "
         f"{gain}. The sha256 of `model.pt` in `record.json` is checked on load (chapter 5).\n")
     return folder / "record.json"
 
@@ -180,7 +196,10 @@ def get_baseline(name: str, profile, bank: torch.Tensor | None = None, device: t
 
 
 class BaselineMethod:
-    """A trained baseline as an :func:`restorelib.evaluate.evaluate` method: one forward pass per image."""
+    """A trained baseline as an :func:`restorelib.evaluate.evaluate` method: one forward pass per image, or, with
+    ``restore(..., tile=T)``, one per tile of T px (with the network's receptive field as overlap)."""
+
+    tileable = True
 
     def __init__(self, name: "str | Path | nn.Module", device: torch.device | str = "cpu",
                  record: dict | None = None) -> None:
@@ -194,9 +213,14 @@ class BaselineMethod:
         self._macs_per_pixel = self.record["macs_63"] / (63 * 63)
 
     @torch.no_grad()
-    def restore(self, degraded: torch.Tensor, **_: object):
+    def restore(self, degraded: torch.Tensor, *, tile: int | None = None, **_: object):
         from .evaluate import Restored
-        out = self.net(degraded.to(self.device)).clamp(0, 1)
+        from .restore import apply_tiled, receptive_radius
+        x = degraded.to(self.device, torch.float32)                   # any float dtype: the network is float32
+        if tile:
+            out = apply_tiled(lambda t: self.net(t).clamp(0, 1), x, tile, 2 * receptive_radius(self.net))
+        else:
+            out = self.net(x).clamp(0, 1)
         n, _, h, w = degraded.shape
         return Restored(out, [1] * n, [round(self._macs_per_pixel * h * w)] * n, [[self.name] for _ in range(n)])
 

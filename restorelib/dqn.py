@@ -21,7 +21,8 @@ from .agents import PATCH, RLRestoreNet, epsilon, td_targets
 from .config import weights_dir
 from .degradations import degrade
 from .env import RestoreEnv
-from .patches import CropSampler, augment
+from .banks import check_bank, draw_clean
+from .patches import CropSampler
 from .replay import EpisodeMemory
 from .resume import Checkpointer
 from .tools import Toolbox, load_state, write_checkpoint
@@ -115,17 +116,10 @@ class _Loop:
     recent_losses: list[float] = field(default_factory=list)
 
 
-def _clean_batch(bank: "torch.Tensor | CropSampler", n: int, g: torch.Generator) -> torch.Tensor:
-    """``n`` clean 63x63 training patches, flipped and rotated: from a patch bank or fresh crops of whole photos."""
-    if isinstance(bank, CropSampler):
-        return augment(bank.sample(n, g), g)
-    return augment(bank[torch.randint(len(bank), (n,), generator=g)], g)
-
-
 def _rollout(env: RestoreEnv, net: RLRestoreNet, memory: EpisodeMemory, bank, cfg: DQNConfig, loop: _Loop,
              g: torch.Generator, device: torch.device | str) -> None:
     """Roll out one batch of episodes with epsilon-greedy actions and store them, padded to t_max, in ``memory``."""
-    clean = _clean_batch(bank, cfg.env_batch, g)
+    clean = draw_clean(bank, cfg.env_batch, g)
     deg, _ = degrade(clean, cfg.group, generator=g)
     clean, deg = clean.to(device), deg.to(device)
     obs, state = env.reset(deg, clean), None
@@ -197,10 +191,7 @@ def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConf
     memory, counters, random state) every ``checkpoint_every`` seconds; a run started with an existing one
     continues from it to the same result.
     """
-    size = bank.size if isinstance(bank, CropSampler) else (bank.shape[-1] if bank.dim() == 4 else None)
-    if size != PATCH or (not isinstance(bank, CropSampler) and bank.shape[1] != 3):
-        raise ValueError(f"bank must be a CropSampler of size {PATCH} or have shape (P, 3, {PATCH}, {PATCH}), got "
-                         f"{getattr(bank, 'shape', size)}")
+    check_bank(bank, size=PATCH)
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     env = RestoreEnv(toolbox, t_max=cfg.t_max, reward=cfg.reward, tools=cfg.tools, stop_action=cfg.stop_action,

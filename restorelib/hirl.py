@@ -22,15 +22,17 @@ Our readings of what the paper leaves open, each a setting of :class:`HirlConfig
 * **Training data**: 63x63 patches of the training photos, each degraded on the fly by one of the mixtures
   ``hirl-mild``, ``hirl-moderate``, ``hirl-severe`` drawn uniformly (the paper trains on its hybrid data sets).
 
-Checkpoints (save/load with sha256, record, model card) and restoring with a trained agent (patches, whole images by
-voting, the ``hirl`` evaluate method) are in :mod:`restorelib.hirl_restore`.
+The networks and the transition memory are in :mod:`restorelib.hirl_nets` (re-exported here). Checkpoints
+(save/load with sha256, record, model card) and restoring with a trained agent (patches, whole images by voting, the
+``hirl`` evaluate method) are in :mod:`restorelib.hirl_restore`. :func:`train_hirl` trains on a patch bank or fresh
+crops of whole photos and can save its whole run every few minutes, continuing from it after a stop.
 """
 from __future__ import annotations
 
 import copy
 import math
-import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -40,10 +42,13 @@ import torch.nn.functional as F
 from .agents import PATCH, td_targets
 from .config import get_device
 from .degradations import degrade, parse_spec
-from .env import RestoreEnv
+from .banks import check_bank, draw_clean
+from .env import Observation, RestoreEnv
+from .hirl_nets import ARCHS, HirlAgent, HirlQNet, ResBlock, TransitionMemory  # noqa: F401  (re-exported)
 from .hirl_tools import N_DEGREES, N_TYPES
-from .patches import augment
-from .tools import Toolbox, zero_init
+from .patches import CropSampler
+from .resume import RunCheckpoint
+from .tools import Toolbox
 
 HIRL_SPECS: tuple[str, ...] = ("hirl-mild", "hirl-moderate", "hirl-severe")
 #: The HIRL paper's own figures (Zhang & Gao), which chapter 6 prints and quotes beside ours.
@@ -61,90 +66,6 @@ PAPER_TABLE3: dict[str, tuple[tuple[float, float], ...]] = {
 }
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"mse": F.mse_loss,
                                                                           "huber": F.smooth_l1_loss}
-
-
-# ----------------------------------------------------------------------------- networks
-class ResBlock(nn.Module):
-    """Two 3x3 convs with a skip (identity, or a strided 1x1 conv when the shape changes). No batch norm: a
-    Q-network's batch statistics differ between acting, learning and the target network; instead the branch's
-    last conv starts at zero (Fixup-style), so every block starts as its skip, as in IMPALA's ResNet."""
-
-    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
-        zero_init(self.conv2)
-        self.skip = nn.Conv2d(cin, cout, 1, stride) if stride != 1 or cin != cout else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.skip(x) + self.conv2(F.relu(self.conv1(x))))
-
-
-#: ``slim``: a 3x3 stride-2 stem and one block per stage at widths 16/32/64 (63x63 -> 32 -> 16 -> 8), ~77k
-#: parameters, the CPU book scale. ``resnet18``: ResNet18's 7x7 stride-2 stem, max-pool and 2+2+2+2 blocks at
-#: widths 64..512 (63x63 -> 32 -> 16 -> 16 -> 8 -> 4 -> 2), ~11M parameters, the paper's network.
-ARCHS: dict[str, dict] = {
-    "slim": {"stem": (16, 3), "pool": False, "widths": (16, 32, 64), "blocks": (1, 1, 1)},
-    "resnet18": {"stem": (64, 7), "pool": True, "widths": (64, 128, 256, 512), "blocks": (2, 2, 2, 2)},
-}
-
-
-class HirlQNet(nn.Module):
-    """ResNet-style Q-network: images (B, 3, H, W) in [0, 1], H, W >= 16 -> values (B, n_out); global average
-    pooling makes it independent of the patch size (trained on 63x63). Chapter 6."""
-
-    def __init__(self, n_out: int, arch: str = "slim") -> None:
-        super().__init__()
-        if arch not in ARCHS:
-            raise ValueError(f"arch must be one of {sorted(ARCHS)}, got {arch!r}")
-        if not isinstance(n_out, int) or n_out < 1:
-            raise ValueError(f"n_out must be a positive int, got {n_out!r}")
-        a = ARCHS[arch]
-        width, k = a["stem"]
-        self.stem = nn.Conv2d(3, width, k, 2, k // 2)
-        self.pool = nn.MaxPool2d(3, 2, 1) if a["pool"] else nn.Identity()
-        blocks, cin = [], width
-        for i, (w, n) in enumerate(zip(a["widths"], a["blocks"])):
-            for j in range(n):
-                blocks.append(ResBlock(cin, w, 2 if i > 0 and j == 0 else 1))
-                cin = w
-        self.body = nn.Sequential(*blocks)
-        self.head = nn.Linear(cin, n_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != 3 or min(x.shape[-2:]) < 16:
-            raise ValueError(f"x must have shape (B, 3, H, W) with H, W >= 16, got {tuple(x.shape)}")
-        h = self.pool(F.relu(self.stem(x * 2 - 1)))
-        return self.head(self.body(h).mean(dim=(2, 3)))
-
-
-class HirlAgent(nn.Module):
-    """HIRL's two strategies: ``type_net`` T (B, 3, H, W) -> (B, n_types) and ``degree_net`` D -> (B, n_types,
-    n_degrees), the values of every degree of every type.
-
-    D has one output head per type rather than the type as an input: a single pass gives the degree values of every
-    type, which both D's choice (the chosen type's row) and its target (the max over all rows) need, while a one-hot
-    type input would cost a pass per type, or fuse late and amount to the same heads. Chapter 6.
-    """
-
-    def __init__(self, n_types: int = N_TYPES, n_degrees: int = N_DEGREES, arch: str = "slim") -> None:
-        super().__init__()
-        if not isinstance(n_types, int) or n_types < 1 or not isinstance(n_degrees, int) or n_degrees < 1:
-            raise ValueError(f"n_types and n_degrees must be positive ints, got {n_types!r} and {n_degrees!r}")
-        self.n_types, self.n_degrees, self.arch = n_types, n_degrees, arch
-        self.type_net = HirlQNet(n_types, arch)
-        self.degree_net = HirlQNet(n_types * n_degrees, arch)
-
-    def type_values(self, x: torch.Tensor) -> torch.Tensor:
-        """T(s): (B, 3, H, W) -> (B, n_types)."""
-        return self.type_net(x)
-
-    def degree_values(self, x: torch.Tensor) -> torch.Tensor:
-        """D(s): (B, 3, H, W) -> (B, n_types, n_degrees)."""
-        return self.degree_net(x).view(x.shape[0], self.n_types, self.n_degrees)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.type_values(x), self.degree_values(x)
 
 
 # ----------------------------------------------------------------------------- the learning rules
@@ -200,42 +121,6 @@ def _eps_greedy(q: torch.Tensor, eps: float, generator: torch.Generator | None) 
     explore = torch.rand(q.shape[0], generator=generator).to(q.device) < eps
     rand = torch.randint(q.shape[1], (q.shape[0],), generator=generator).to(q.device)
     return torch.where(explore, rand, q.argmax(dim=1))
-
-
-class TransitionMemory:
-    """HIRL's transition memory [s, t, s', r] (plus the degree d and a done flag), a ring buffer of ``capacity``
-    transitions with the images kept as uint8 (4x smaller; as :class:`restorelib.replay.EpisodeMemory`)."""
-
-    def __init__(self, capacity: int, size: int = PATCH) -> None:
-        if not isinstance(capacity, int) or capacity < 1:
-            raise ValueError(f"capacity must be a positive int, got {capacity!r}")
-        self.capacity, self.size, self.pos = capacity, 0, 0
-        self.s = torch.zeros(capacity, 3, size, size, dtype=torch.uint8)
-        self.s2 = torch.zeros_like(self.s)
-        self.t = torch.zeros(capacity, dtype=torch.long)
-        self.d = torch.zeros(capacity, dtype=torch.long)
-        self.r = torch.zeros(capacity)
-        self.done = torch.zeros(capacity, dtype=torch.bool)
-
-    def add(self, s: torch.Tensor, t: torch.Tensor, d: torch.Tensor, r: torch.Tensor, s2: torch.Tensor,
-            done: torch.Tensor) -> None:
-        """A batch of B transitions: s, s2 (B, 3, S, S) in [0, 1]; t, d (B,) long; r (B,); done (B,) bool."""
-        b = min(s.shape[0], self.capacity)
-        idx = (self.pos + torch.arange(b)) % self.capacity
-        for name, v in (("s", s), ("s2", s2)):
-            getattr(self, name)[idx] = (v[-b:].detach().clamp(0, 1) * 255).round().byte().cpu()
-        self.t[idx], self.d[idx], self.r[idx] = t[-b:].cpu(), d[-b:].cpu(), r[-b:].float().cpu()
-        self.done[idx] = done[-b:].cpu()
-        self.pos = (self.pos + b) % self.capacity
-        self.size = min(self.size + b, self.capacity)
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """``n`` transitions drawn uniformly with replacement; images back as float in [0, 1]."""
-        if self.size == 0:
-            raise ValueError("the memory is empty")
-        i = torch.randint(self.size, (n,), generator=generator)
-        return {"s": self.s[i].float() / 255, "t": self.t[i], "d": self.d[i], "r": self.r[i],
-                "s2": self.s2[i].float() / 255, "done": self.done[i]}
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -365,21 +250,35 @@ def _mean(v: list[float]) -> float:
     return sum(v) / len(v) if v else math.nan
 
 
-def train_hirl(toolbox: Toolbox | nn.Module, bank: torch.Tensor, cfg: HirlConfig,
+@dataclass
+class _Loop:
+    """The counters and running means of a HIRL run between two episodes (saved in its checkpoint)."""
+
+    step: int = 0
+    returns: list[float] = field(default_factory=list)
+    losses_d: list[float] = field(default_factory=list)
+    losses_t: list[float] = field(default_factory=list)
+
+
+def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler", cfg: HirlConfig,
                device: torch.device | str | None = None, log: Callable | None = None, progress: bool = False,
                reward: str | None = None, scorer: object | None = None,
                degrader: Callable | None = None, val: tuple[torch.Tensor, torch.Tensor] | None = None,
-               log_every: int | None = None) -> tuple[HirlAgent, HirlRecord]:
-    """Train HIRL's T and D (module docstring) on clean patches ``bank`` (P, 3, 63, 63) in [0, 1]. Chapter 6.
+               log_every: int | None = None, checkpoint: str | Path | None = None,
+               checkpoint_every: float = 300.0) -> tuple[HirlAgent, HirlRecord]:
+    """Train HIRL's T and D (module docstring) on clean patches ``bank`` (P, 3, 63, 63) in [0, 1], or fresh 63x63
+    crops of a :class:`~restorelib.patches.CropSampler`. Chapter 6.
 
     ``toolbox`` holds the 9 tools in (type, degree) order (or ``cfg.tools`` names them). ``reward`` overrides
     ``cfg.reward`` with any kind :class:`~restorelib.env.RestoreEnv` accepts, ``scorer`` is passed to it for a
     no-reference reward. ``degrader(clean, generator) -> degraded`` replaces the mixtures of ``cfg.specs``.
     ``val`` = (degraded, clean) patches adds the greedy PSNR gain at every log (``log_every`` steps, default a
-    twentieth of the run). Returns (agent in eval mode on ``device``, record).
+    twentieth of the run). ``checkpoint``: a file that holds the whole run (both networks and their targets, the
+    optimisers, the transition memory, counters, random state, curves) every ``checkpoint_every`` seconds, between
+    episodes; a run started with an existing one continues from it to the same result. Returns (agent in eval mode
+    on ``device``, record).
     """
-    if not isinstance(bank, torch.Tensor) or bank.dim() != 4 or bank.shape[1:] != (3, PATCH, PATCH):
-        raise ValueError(f"bank must have shape (P, 3, {PATCH}, {PATCH}), got {tuple(getattr(bank, 'shape', ()))}")
+    check_bank(bank, size=PATCH)
     if reward is not None:
         cfg = replace(cfg, reward=reward)
     scorer = scorer if scorer is not None else cfg.scorer
@@ -399,65 +298,87 @@ def train_hirl(toolbox: Toolbox | nn.Module, bank: torch.Tensor, cfg: HirlConfig
     target = copy.deepcopy(agent).eval().requires_grad_(False)
     opt_t = torch.optim.Adam(agent.type_net.parameters(), lr=cfg.lr)
     opt_d = torch.optim.Adam(agent.degree_net.parameters(), lr=cfg.lr)
-    memory = TransitionMemory(cfg.memory)
-    final_reward = cfg.reward.startswith("final")
-    rec, t0, step = HirlRecord(), time.perf_counter(), 0
-    returns, losses_d, losses_t = [], [], []
+    memory, rec, loop = TransitionMemory(cfg.memory), HirlRecord(), _Loop()
+    run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "log_every": log_every,
+                                                       "train_patches": len(bank)},
+                        {"agent": agent, "target": target, "opt_t": opt_t, "opt_d": opt_d, "memory": memory}, g, rec)
+    if (saved := run.resume()) is not None:
+        loop = _Loop(**saved)
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.steps, desc="HIRL steps", leave=False)
-    while step < cfg.steps:
-        clean = augment(bank[torch.randint(len(bank), (cfg.env_batch,), generator=g)], g)
+        bar = tqdm(total=cfg.steps, initial=loop.step, desc="HIRL steps", leave=False)
+
+    def after_step(eps: float) -> None:
+        if loop.step % cfg.target_every == 0:
+            target.load_state_dict(agent.state_dict())
+        if bar is not None:
+            bar.update(1)
+        if loop.step % log_every == 0 or loop.step == cfg.steps:
+            _log_point(rec, loop, eps, cfg, agent, toolbox, val, log, run.seconds())
+
+    while loop.step < cfg.steps:
+        clean = draw_clean(bank, cfg.env_batch, g)
         obs = env.reset(degrader(clean, g).to(dev), clean.to(dev))
-        ret = torch.zeros(cfg.env_batch, device=dev)
-        for k in range(cfg.max_len):
-            if step >= cfg.steps:
-                break
-            eps = hirl_epsilon(step, cfg.eps_every, cfg.eps_start, cfg.eps_drop, cfg.eps_end)
-            s = obs.image
-            t, d, _ = choose(agent, s, eps, g)
-            obs, r, done, _ = env.step(t * cfg.n_degrees + d)
-            ret += r
-            terminal = done & final_reward          # the length limit truncates, unless rewards only come there
-            with torch.no_grad():
-                y = hirl_targets(target.degree_values(obs.image), r, cfg.gamma, terminal, cfg.stop_floor)
-            q = agent.degree_values(s)[torch.arange(len(t), device=dev), t, d]
-            losses_d.append(_update(agent.degree_net, opt_d, q, y, cfg.loss, cfg.grad_clip))
-            memory.add(s, t, d, r, obs.image, terminal)
-            if memory.size >= cfg.t_start:
-                b = {key: v.to(dev) for key, v in memory.sample(cfg.t_batch, g).items()}
-                with torch.no_grad():
-                    y = hirl_targets(target.type_values(b["s2"]), b["r"], cfg.gamma, b["done"], cfg.stop_floor)
-                q = agent.type_values(b["s"]).gather(1, b["t"][:, None])[:, 0]
-                losses_t.append(_update(agent.type_net, opt_t, q, y, cfg.loss, cfg.grad_clip))
-            step += 1
-            if k == cfg.max_len - 1:
-                returns.append(ret.mean().item())
-            if step % cfg.target_every == 0:
-                target.load_state_dict(agent.state_dict())
-            if bar is not None:
-                bar.update(1)
-            if step % log_every == 0 or step == cfg.steps:
-                rec.steps.append(step)
-                rec.returns.append(_mean(returns))
-                rec.eps.append(eps)
-                rec.loss_d.append(_mean(losses_d))
-                rec.loss_t.append(_mean(losses_t))
-                if val is not None:
-                    rec.val_gain.append(greedy_gain(agent.eval(), toolbox, *val, cfg))
-                    agent.train()
-                returns, losses_d, losses_t = [], [], []
-                if log:
-                    unit = " dB" if "psnr" in cfg.reward else ""
-                    log(f"[hirl] step {step}: return {rec.returns[-1]:+.3f}{unit}, loss D {rec.loss_d[-1]:.4f}, "
-                        f"T {rec.loss_t[-1]:.4f}, eps {eps:.1f}"
-                        + (f", val gain {rec.val_gain[-1]:+.3f} dB" if val is not None else "")
-                        + f", {time.perf_counter() - t0:.0f} s", flush=True)
+        _episode(env, obs, agent, target, opt_t, opt_d, memory, cfg, loop, g, after_step)
+        run.save_if_due(**asdict(loop))
     if bar is not None:
         bar.close()
-    rec.seconds = time.perf_counter() - t0
+    rec.seconds = run.seconds()
     return agent.eval(), rec
+
+
+def _episode(env: RestoreEnv, obs: Observation, agent: HirlAgent, target: HirlAgent, opt_t: torch.optim.Optimizer,
+             opt_d: torch.optim.Optimizer, memory: TransitionMemory, cfg: HirlConfig, loop: _Loop,
+             g: torch.Generator, after_step: Callable[[float], None]) -> None:
+    """One training episode from ``obs``, the environment just reset: up to ``cfg.max_len`` steps, each training D
+    on its own transitions and T on a batch of the memory (Eq. 2, 3); ``after_step(eps)`` follows every step."""
+    dev = obs.image.device
+    ret = torch.zeros(cfg.env_batch, device=dev)
+    final_reward = cfg.reward.startswith("final")
+    for k in range(cfg.max_len):
+        if loop.step >= cfg.steps:
+            break
+        eps = hirl_epsilon(loop.step, cfg.eps_every, cfg.eps_start, cfg.eps_drop, cfg.eps_end)
+        s = obs.image
+        t, d, _ = choose(agent, s, eps, g)
+        obs, r, done, _ = env.step(t * cfg.n_degrees + d)
+        ret += r
+        terminal = done & final_reward          # the length limit truncates, unless rewards only come there
+        with torch.no_grad():
+            y = hirl_targets(target.degree_values(obs.image), r, cfg.gamma, terminal, cfg.stop_floor)
+        q = agent.degree_values(s)[torch.arange(len(t), device=dev), t, d]
+        loop.losses_d.append(_update(agent.degree_net, opt_d, q, y, cfg.loss, cfg.grad_clip))
+        memory.add(s, t, d, r, obs.image, terminal)
+        if memory.size >= cfg.t_start:
+            b = {key: v.to(dev) for key, v in memory.sample(cfg.t_batch, g).items()}
+            with torch.no_grad():
+                y = hirl_targets(target.type_values(b["s2"]), b["r"], cfg.gamma, b["done"], cfg.stop_floor)
+            q = agent.type_values(b["s"]).gather(1, b["t"][:, None])[:, 0]
+            loop.losses_t.append(_update(agent.type_net, opt_t, q, y, cfg.loss, cfg.grad_clip))
+        loop.step += 1
+        if k == cfg.max_len - 1:
+            loop.returns.append(ret.mean().item())
+        after_step(eps)
+
+
+def _log_point(rec: HirlRecord, loop: _Loop, eps: float, cfg: HirlConfig, agent: HirlAgent,
+               toolbox: Toolbox | nn.Module, val: tuple[torch.Tensor, torch.Tensor] | None, log: Callable | None,
+               seconds: float) -> None:
+    rec.steps.append(loop.step)
+    rec.returns.append(_mean(loop.returns))
+    rec.eps.append(eps)
+    rec.loss_d.append(_mean(loop.losses_d))
+    rec.loss_t.append(_mean(loop.losses_t))
+    if val is not None:
+        rec.val_gain.append(greedy_gain(agent.eval(), toolbox, *val, cfg))
+        agent.train()
+    loop.returns, loop.losses_d, loop.losses_t = [], [], []
+    if log:
+        unit = " dB" if "psnr" in cfg.reward else ""
+        log(f"[hirl] step {loop.step}: return {rec.returns[-1]:+.3f}{unit}, loss D {rec.loss_d[-1]:.4f}, "
+            f"T {rec.loss_t[-1]:.4f}, eps {eps:.1f}" + (f", val gain {rec.val_gain[-1]:+.3f} dB" if val is not None
+                                                       else "") + f", {seconds:.0f} s", flush=True)
 
 
 @torch.no_grad()

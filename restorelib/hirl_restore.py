@@ -29,6 +29,7 @@ import torch.nn as nn
 
 from ._checks import check_images
 from .agents import PATCH
+from .banks import crops_phrase
 from .config import weights_dir
 from .hirl import HirlAgent, HirlConfig, HirlRecord, choose
 from .hirl_tools import HIRL_TOOLS_DIR, hirl_toolbox
@@ -59,16 +60,17 @@ def toolbox_folder(record: dict) -> Path | None:
 
 def save_hirl(agent: HirlAgent, cfg: HirlConfig, rec: HirlRecord, folder: str | Path, command: str, scale: str,
               device: torch.device | str = "cpu", train_patches: int | None = None,
-              toolbox_dir: str | Path | None = HIRL_TOOLS_DIR) -> Path:
+              toolbox_dir: str | Path | None = HIRL_TOOLS_DIR, extra: dict | None = None) -> Path:
     """Write ``agent.pt`` (T and D), ``record.json`` (command, config, hardware, seconds, sha256, toolbox and the
-    sha256 of its manifest, curves) and a ``README.md`` card into ``folder``; returns the record's path."""
+    sha256 of its manifest, curves, ``extra`` such as ``train_sets`` and ``train_images``) and a ``README.md`` card
+    into ``folder``; returns the record's path."""
     manifest = Path(toolbox_dir) / "manifest.json" if toolbox_dir is not None else None
     write_checkpoint(agent, folder, "agent.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
                      seconds=rec.seconds, train_patches=train_patches,
                      params={"type": count_params(agent.type_net), "degree": count_params(agent.degree_net)},
                      toolbox=_portable(toolbox_dir),
                      toolbox_sha256=sha256_bytes(manifest.read_bytes()) if manifest and manifest.is_file() else None,
-                     curve=rec.curve())
+                     curve=rec.curve(), **(extra or {}))
     write_hirl_card(folder)
     return Path(folder) / "record.json"
 
@@ -84,7 +86,9 @@ def write_hirl_card(folder: str | Path) -> Path:
              f"{r['seconds'] / 60:.0f} min.", "",
              f"Type network T and degree network D: `{cfg['arch']}` ResNet, {r['params']['type']:,} and "
              f"{r['params']['degree']:,} parameters. Tools: `{r['toolbox']}`. Configuration: `{json.dumps(cfg)}`; "
-             f"{r['train_patches']} training patches from `embedded-train`, each degraded by one of "
+             + (crops_phrase(r["train_patches"], r["train_sets"], r["train_images"]) if "train_images" in r
+                else f"{r['train_patches']} training patches from `embedded-train`")
+             + ", each degraded by one of "
              f"{', '.join(f'`{s}`' for s in cfg['specs'])}.", "",
              f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}."]
     if c.get("val_gain_db") and c["val_gain_db"][-1] is not None:

@@ -9,21 +9,24 @@ divided by that count (the paper's counter), so a tool used by few patches is no
 every used tool takes one Adam step; unused tools are left as they are. As in Algorithm 1, the counter goes up at
 every *step*: a chain that applies a tool twice adds two to its counter (and both gradients to its sum).
 
-``joint_step`` is one such update; ``train_joint`` runs it over a patch bank and returns the record.
+``joint_step`` is one such update; ``train_joint`` runs it over a patch bank (or fresh crops of whole photos) and
+returns the record; it can save its whole state every few minutes and continue from it after a stop.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from .banks import check_bank, draw_clean
 from .degradations import degrade
 from .metrics import psnr
-from .patches import augment
+from .patches import CropSampler
 from .restore import AgentRestorer
+from .resume import RunCheckpoint
 from .search import run_chains
 from .tools import Toolbox
 from .training import PatchTrainConfig, PatchTrainRecord
@@ -86,16 +89,24 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
     return (total / n if n else 0.0), uses
 
 
-def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[str]]], bank: torch.Tensor,
-                cfg: JointConfig, device: torch.device | str = "cpu", log: Callable | None = None) -> JointRecord:
-    """Fine-tune ``toolbox`` (in place) by :func:`joint_step` on patches of ``bank`` (P, 3, 63, 63) degraded by
-    ``cfg.spec``; ``chooser(degraded) -> chains`` is the fixed agent (e.g. ``lambda x: restorer.rollout(x)[1]``).
-    Returns the record; the toolbox is left in eval mode."""
+def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[str]]],
+                bank: "torch.Tensor | CropSampler", cfg: JointConfig, device: torch.device | str = "cpu",
+                log: Callable | None = None, checkpoint: str | Path | None = None,
+                checkpoint_every: float = 300.0) -> JointRecord:
+    """Fine-tune ``toolbox`` (in place) by :func:`joint_step` on patches of ``bank`` (P, 3, 63, 63), or fresh crops
+    of a :class:`~restorelib.patches.CropSampler`, degraded by ``cfg.spec``; ``chooser(degraded) -> chains`` is the
+    fixed agent (e.g. ``lambda x: restorer.rollout(x)[1]``). ``checkpoint``: a file that holds the whole run (the
+    tools, optimiser, step, random state, curves and counters) every ``checkpoint_every`` seconds; a run started with
+    an existing one continues from it to the same result. Returns the record; the toolbox is left in eval mode."""
+    check_bank(bank, min_size=16)
     g = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.Adam(toolbox.parameters(), lr=cfg.lr)
-    rec, t0 = JointRecord(), time.perf_counter()
-    for step in range(1, cfg.steps + 1):
-        clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=g)], g).to(device)
+    rec = JointRecord()
+    run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "train_patches": len(bank)},
+                        {"toolbox": toolbox, "opt": opt}, g, rec)
+    start = (run.resume() or {"step": 0})["step"] + 1
+    for step in range(start, cfg.steps + 1):
+        clean = draw_clean(bank, cfg.batch, g).to(device)
         degraded = degrade(clean.cpu(), cfg.spec, generator=g)[0].to(device)
         toolbox.eval()
         with torch.no_grad():
@@ -110,8 +121,9 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
         gain = (psnr(out, clean) - psnr(degraded, clean)).mean().item()
         if rec.add(step, loss, gain, cfg) and log:
             log(f"[joint] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.3f} dB "
-                f"(after the step), {time.perf_counter() - t0:.0f} s", flush=True)
-    rec.seconds = time.perf_counter() - t0
+                f"(after the step), {run.seconds():.0f} s", flush=True)
+        run.save_if_due(step=step)
+    rec.seconds = run.seconds()
     toolbox.eval()
     return rec
 

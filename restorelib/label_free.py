@@ -17,12 +17,13 @@ truth, and pays for redundant tool calls. Ours, at book scale:
   baseline needs no critic and is exact for the patch's difficulty, which a value head must learn.
   ``baseline="value"``: PPO with the critic, advantage = return-to-go minus V(s), value loss weight ``value_coef``.
 
+The rollouts and PPO's update are in :mod:`restorelib.label_free_ppo`; :func:`train_label_free` trains on a patch
+bank or fresh crops of whole photos and can save its whole run every few minutes, continuing from it after a stop.
 Checkpoints (sha256, ``weights_only``), the record and the ``label-free`` method are in this module too.
 """
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -34,11 +35,14 @@ import torch.nn.functional as F
 from ._checks import check_images, positive_ints
 from .agents import PATCH, _same_conv
 from .config import get_device, weights_dir
+from .banks import check_bank, crops_phrase, draw_clean
 from .degradations import degrade, parse_spec
 from .env import RestoreEnv
 from .metrics import psnr
-from .patches import augment
+from .label_free_ppo import clipped_surrogate, group_advantages, ppo_update, sample_chains
+from .patches import CropSampler
 from .restore import ImageResult, apply_tiled, patch_grid, restore_by_votes
+from .resume import RunCheckpoint
 from .tools import Toolbox, count_macs, count_params, load_state, write_checkpoint
 
 AGENTS_DIR: Path = weights_dir() / "agents-label-free"
@@ -133,26 +137,16 @@ class LabelFreeRecord:
                 "psnr_gain_db": self.psnr_gain}
 
 
-def group_advantages(returns: torch.Tensor, group: int, eps: float = 1e-6) -> torch.Tensor:
-    """GRPO's baseline: returns (B * group,), the chains of a patch consecutive -> (R - mean) / (std + eps) within
-    each group. Chapter 8 (exercise)."""
-    r = returns.view(-1, group)
-    return ((r - r.mean(dim=1, keepdim=True)) / (r.std(dim=1, keepdim=True, unbiased=False) + eps)).flatten()
-
-
-def clipped_surrogate(logp_new: torch.Tensor, logp_old: torch.Tensor, adv: torch.Tensor, clip: float) -> torch.Tensor:
-    """PPO's loss -E[min(rho A, clip(rho, 1 - clip, 1 + clip) A)], rho = exp(logp_new - logp_old). Chapter 8."""
-    rho = torch.exp(logp_new - logp_old)
-    return -torch.min(rho * adv, rho.clamp(1 - clip, 1 + clip) * adv).mean()
-
-
-def train_label_free(toolbox: Toolbox, bank: torch.Tensor, cfg: LabelFreeConfig,
+def train_label_free(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: LabelFreeConfig,
                      device: torch.device | str | None = None, scorer: str | Callable | None = None,
-                     log: Callable | None = None, progress: bool = False) -> tuple[PolicyNet, LabelFreeRecord]:
-    """Train a label-free agent on clean patches ``bank`` (P, 3, 63, 63) in [0, 1] (module docstring); ``scorer``
-    overrides ``cfg.scorer`` (e.g. a callable plugged in by the reader). Returns (net in eval mode, record)."""
-    if not isinstance(bank, torch.Tensor) or bank.dim() != 4 or bank.shape[1:] != (3, PATCH, PATCH):
-        raise ValueError(f"bank must have shape (P, 3, {PATCH}, {PATCH}), got {tuple(getattr(bank, 'shape', ()))}")
+                     log: Callable | None = None, progress: bool = False, checkpoint: str | Path | None = None,
+                     checkpoint_every: float = 300.0) -> tuple[PolicyNet, LabelFreeRecord]:
+    """Train a label-free agent on clean patches ``bank`` (P, 3, 63, 63) in [0, 1], or fresh 63x63 crops of a
+    :class:`~restorelib.patches.CropSampler` (module docstring); ``scorer`` overrides ``cfg.scorer`` (e.g. a callable
+    plugged in by the reader). ``checkpoint``: a file that holds the whole run (weights, optimiser, iteration, random
+    state, curves and running means) every ``checkpoint_every`` seconds; a run started with an existing one continues
+    from it to the same result. Returns (net in eval mode, record)."""
+    check_bank(bank, size=PATCH)
     dev = get_device(device)
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -160,52 +154,20 @@ def train_label_free(toolbox: Toolbox, bank: torch.Tensor, cfg: LabelFreeConfig,
                      tool_cost=cfg.tool_cost)
     net = PolicyNet(len(env.tool_ids), env.n_actions, cfg.t_max).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    rec, t0, acc = LabelFreeRecord(), time.perf_counter(), {"ret": [], "calls": [], "psnr": []}
+    rec = LabelFreeRecord()
+    run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "train_patches": len(bank)},
+                        {"net": net, "opt": opt}, g, rec)
+    loop = run.resume() or {"it": 0, "acc": {"ret": [], "calls": [], "psnr": []}}
+    acc = {k: list(v) for k, v in loop["acc"].items()}
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.iters, desc="label-free iterations", leave=False)
-    for it in range(1, cfg.iters + 1):
-        clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=g)], g)
+        bar = tqdm(total=cfg.iters, initial=loop["it"], desc="label-free iterations", leave=False)
+    for it in range(loop["it"] + 1, cfg.iters + 1):
+        clean = draw_clean(bank, cfg.batch, g)
         degraded = degrade(clean, cfg.spec, generator=g)[0]       # the clean patch makes the input, nothing else
         start = degraded.repeat_interleave(cfg.group, 0).to(dev)     # each patch `group` times, consecutively
-        obs = env.reset(start)
-        n = start.shape[0]
-        steps = []
-        for t in range(cfg.t_max):
-            live = ~env.done
-            with torch.no_grad():
-                logits, _ = net(obs.image, obs.prev_action, torch.full((n,), t, device=dev))
-                probs = torch.softmax(logits, dim=1)
-                a = torch.multinomial(probs.cpu(), 1, generator=g)[:, 0].to(dev)
-            steps.append({"image": obs.image, "prev": obs.prev_action, "t": t, "a": a, "live": live,
-                          "logp": torch.log(probs.gather(1, a[:, None])[:, 0] + 1e-12)})
-            obs, r, done, _ = env.step(a)
-            steps[-1]["r"] = r
-            if done.all():
-                break
-        rewards = torch.stack([s["r"] for s in steps])                    # (T, n), 0 once a chain is over
-        to_go = rewards.flip(0).cumsum(0).flip(0)
-        if cfg.baseline == "group":
-            adv_all = group_advantages(to_go[0], cfg.group)[None].expand_as(to_go)
-        for _ in range(cfg.epochs):
-            loss = torch.zeros((), device=dev)
-            for k, s in enumerate(steps):
-                m = s["live"]
-                if not m.any():
-                    continue
-                logits, v = net(s["image"][m], s["prev"][m], torch.full((int(m.sum()),), s["t"], device=dev))
-                logp = torch.log_softmax(logits, dim=1)
-                new = logp.gather(1, s["a"][m][:, None])[:, 0]
-                adv = adv_all[k][m] if cfg.baseline == "group" else (to_go[k][m] - v).detach()
-                entropy = -(logp.exp() * logp).sum(dim=1).mean()
-                loss = loss + clipped_surrogate(new, s["logp"][m], adv, cfg.clip) - cfg.entropy_coef * entropy
-                if cfg.baseline == "value":
-                    loss = loss + cfg.value_coef * F.mse_loss(v, to_go[k][m])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
+        to_go = ppo_update(net, opt, sample_chains(net, env, start, cfg.t_max, g), cfg)
         acc["ret"].append(to_go[0].mean().item())
         acc["calls"].append(env.tool_calls.float().mean().item())
         c = clean.to(dev).repeat_interleave(cfg.group, 0)
@@ -219,27 +181,34 @@ def train_label_free(toolbox: Toolbox, bank: torch.Tensor, cfg: LabelFreeConfig,
                 acc[key] = []
             if log:
                 log(f"[label-free] iter {it}: return {rec.returns[-1]:+.4f}, tools {rec.tool_calls[-1]:.2f}, "
-                    f"PSNR gain {rec.psnr_gain[-1]:+.2f} dB (diagnostic), {time.perf_counter() - t0:.0f} s", flush=True)
+                    f"PSNR gain {rec.psnr_gain[-1]:+.2f} dB (diagnostic), {run.seconds():.0f} s", flush=True)
+        run.save_if_due(it=it, acc=acc)
     if bar is not None:
         bar.close()
-    rec.seconds = time.perf_counter() - t0
+    rec.seconds = run.seconds()
     return net.eval(), rec
 
 
 # ----------------------------------------------------------------------------- checkpoints and restoring
 def save_label_free(net: PolicyNet, cfg: LabelFreeConfig, rec: LabelFreeRecord, folder: str | Path, command: str,
-                    scale: str, device: torch.device | str = "cpu", train_patches: int | None = None) -> Path:
-    """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves) and a README card."""
+                    scale: str, device: torch.device | str = "cpu", train_patches: int | None = None,
+                    extra: dict | None = None) -> Path:
+    """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves, ``extra`` such as
+    ``train_sets`` and ``train_images``) and a README card."""
     folder = Path(folder)
+    extra = extra or {}
     write_checkpoint(net, folder, "agent.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
-                     seconds=rec.seconds, train_patches=train_patches, params=count_params(net), curve=rec.curve())
+                     seconds=rec.seconds, train_patches=train_patches, params=count_params(net), curve=rec.curve(),
+                     **extra)
+    data = "" if "train_sets" not in extra else \
+        f" ({crops_phrase(train_patches, extra['train_sets'], extra['train_images'])})"
     c = rec.curve()
     tail = ", ".join(f"{i}: {r:+.3f} / {p:+.2f} dB / {k:.2f} tools" for i, r, p, k in
                      list(zip(c["iters"], c["return"], c["psnr_gain_db"], c["tool_calls"]))[-3:])
     (folder / "README.md").write_text(
         f"# Label-free agent `{folder.name}` ({scale} scale)\n\nProduced by `{command}` ({rec.seconds / 60:.1f} min). "
         f"Reward: the gain of the no-reference scorer `{cfg.scorer}` minus {cfg.tool_cost} per tool; baseline "
-        f"`{cfg.baseline}`; training patches degraded by `{cfg.spec}`. Configuration: `{json.dumps(cfg.to_dict())}`."
+        f"`{cfg.baseline}`; training patches{data} degraded by `{cfg.spec}`. Configuration: `{json.dumps(cfg.to_dict())}`."
         f"\n\nAt the last logs (iteration: return / PSNR gain of the batch, measured and never used for learning / "
         f"tools): {tail}. The curves are in `record.json`; the sha256 of `agent.pt` there is checked on load "
         f"(chapter 8).\n")

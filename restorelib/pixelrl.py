@@ -15,8 +15,7 @@ only through the value loss; rewards are multiplied by 255 on [0, 1] images, i.e
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -30,6 +29,11 @@ from .metrics import psnr
 from .pixelrl_actions import (  # noqa: F401  (re-exported: chapter 7 imports everything from here)
     ACTIONS, N_ACTIONS, Task, apply_actions, draw_text_mask, filter_bank, make_task, overlay_text, pixel_reward,
     to_gray)
+from .banks import crops_phrase
+from .patches import CropSampler
+from .pixelrl_training import (  # noqa: F401  (re-exported: the pieces of the training loop)
+    TrainRecord, _check_bank, draw_crops, pretrain_shared, sample_crops)
+from .resume import RunCheckpoint
 from .tools import load_state, write_checkpoint
 
 RMC_SIZE = 33                 # = the receptive field of the network, as in the paper
@@ -233,75 +237,18 @@ SCALES: dict[str, PixelRLConfig] = {
 }
 
 
-def _check_bank(bank: object, cfg: PixelRLConfig, size: int) -> torch.Tensor:
-    check_images(bank, "clean_bank", min_size=size)
-    if bank.shape[1] == 3 and cfg.channels == 1:
-        bank = to_gray(bank)
-    if bank.shape[1] != cfg.channels:
-        raise ValueError(f"clean_bank must have {cfg.channels} channel(s) (or 3, converted to gray), got shape "
-                         f"{tuple(bank.shape)}")
-    return bank
-
-
-def sample_crops(bank: torch.Tensor, n: int, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` random ``size`` x ``size`` crops of random images of bank (P, C, H, W), each flipped and rotated."""
-    idx = torch.randint(len(bank), (n,), generator=generator).tolist()
-    h, w = bank.shape[-2:]
-    out = []
-    for i in idx:
-        y, x = (int(torch.randint(d - size + 1, (1,), generator=generator)) for d in (h, w))
-        k, flip = torch.randint(4, (2,), generator=generator).tolist()
-        crop = torch.rot90(bank[i, :, y:y + size, x:x + size], k, dims=(-2, -1))
-        out.append(crop.flip(-1) if flip % 2 else crop)
-    return torch.stack(out)
-
-
-def pretrain_shared(net: PixelRLNet, clean_bank: torch.Tensor, task: str | Task = "noise:15", steps: int = 1000,
-                    batch: int = 16, crop: int = 48, lr: float = 1e-3, device: torch.device | str | None = None,
-                    seed: int = 0) -> list[float]:
-    """Initialise ``net`` from a supervised residual denoiser with the same layers (the paper starts from DnCNN).
-
-    The denoiser is the trunk, a dilation-3 and a dilation-2 conv and a 3x3 conv to the noise (IRCNN's dilations
-    1, 2, 3, 4, 3, 2, 1); after ``steps`` Adam steps on MSE its trunk is copied into ``net.trunk`` and its two
-    dilated convs into both branches (as the authors did), the last layers and the convGRU stay as they are.
-    clean_bank: (P, C, H, W) in [0, 1]. Returns the loss per step. Chapter 7.
-    """
-    from .pixelrl_baselines import Denoiser, train_denoiser
-    dev = get_device(device)
-    twin = Denoiser(net.in_channels, net.width).to(dev)
-    twin.trunk.load_state_dict(net.trunk.state_dict())
-    twin, losses, _ = train_denoiser(clean_bank, task, steps, batch, crop, lr, dev, seed, model=twin)
-    net.trunk.load_state_dict(twin.trunk.state_dict())
-    net.pi_head.load_state_dict(twin.head.state_dict())
-    net.v_head.load_state_dict(twin.head.state_dict())
-    return losses
-
-
-@dataclass
-class TrainRecord:
-    """Per logged episode: mean return per pixel, PSNR gain of the (sampled) episodes, loss, lr; total seconds."""
-
-    episodes: list[int] = field(default_factory=list)
-    returns: list[float] = field(default_factory=list)
-    psnr_gain: list[float] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    pretrain_loss: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def curve(self) -> dict[str, list[float]]:
-        """The curves as stored in ``record.json`` (``episodes``, ``return``, ``psnr_gain_db``, ...)."""
-        return {"episodes": self.episodes, "return": self.returns, "psnr_gain_db": self.psnr_gain,
-                "loss": self.losses, "lr": self.lr, "pretrain_loss": self.pretrain_loss}
-
-
-def train_pixelrl(clean_bank: torch.Tensor, task: str | Task, cfg: PixelRLConfig | None = None,
-                  device: torch.device | str | None = None, log: Callable[[str], None] | None = None
+def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task, cfg: PixelRLConfig | None = None,
+                  device: torch.device | str | None = None, log: Callable[[str], None] | None = None,
+                  checkpoint: str | Path | None = None, checkpoint_every: float = 300.0
                   ) -> tuple[PixelRLNet, TrainRecord]:
-    """Train PixelRL with the fully convolutional A2C on crops of ``clean_bank`` (P, C, H, W) in [0, 1]. Chapter 7.
+    """Train PixelRL with the fully convolutional A2C on crops of ``clean_bank`` (P, C, H, W) in [0, 1], or fresh
+    ``cfg.crop`` crops of a :class:`~restorelib.patches.CropSampler`. Chapter 7.
 
     ``task`` degrades the clean crops on the fly (see :func:`~restorelib.pixelrl_actions.make_task`:
-    ``"noise:25"``, ``"saltpepper:0.5"``, ``"text"``, a callable). Returns (net in eval mode, record).
+    ``"noise:25"``, ``"saltpepper:0.5"``, ``"text"``, a callable). ``checkpoint``: a file that holds the whole run
+    (weights with the RMC kernel, optimiser, episode, random state, curves and running means) every
+    ``checkpoint_every`` seconds and once the supervised start is done; a run started with an existing one
+    continues from it to the same result. Returns (net in eval mode, record).
     """
     cfg = cfg or PixelRLConfig()
     if not isinstance(cfg, PixelRLConfig):
@@ -311,39 +258,28 @@ def train_pixelrl(clean_bank: torch.Tensor, task: str | Task, cfg: PixelRLConfig
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     net = PixelRLNet(cfg.channels, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc).to(dev)
-    rec, t0 = TrainRecord(), time.perf_counter()
-    if cfg.pretrain_steps:
-        rec.pretrain_loss = pretrain_shared(net, bank, cfg.pretrain_task, cfg.pretrain_steps, cfg.batch, cfg.crop,
-                                            device=dev, seed=cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    rec = TrainRecord()
+    same = {**cfg.to_dict(), "task": task if isinstance(task, str) else getattr(task, "__name__", "callable"),
+            "train_patches": len(bank)}
+    run = RunCheckpoint(checkpoint, checkpoint_every, same, {"net": net, "opt": opt}, g, rec)
+    loop = run.resume()
+    if loop is None:
+        if cfg.pretrain_steps:
+            rec.pretrain_loss = pretrain_shared(net, bank, cfg.pretrain_task, cfg.pretrain_steps, cfg.batch,
+                                                cfg.crop, device=dev, seed=cfg.seed)
+        loop = {"episode": 0, "recent": {"ret": [], "gain": [], "loss": []}}
+        if cfg.pretrain_steps and checkpoint is not None:
+            run.save(run.state(**loop))                 # a stop from here on does not repeat the supervised start
     switch = round(cfg.rmc_start * cfg.episodes) if cfg.rmc else 0
-    recent: dict[str, list[float]] = {"ret": [], "gain": [], "loss": []}
-    for episode in range(cfg.episodes):
+    recent = {k: list(v) for k, v in loop["recent"].items()}
+    for episode in range(loop["episode"], cfg.episodes):
         start, length = (0, switch) if episode < switch else (switch, cfg.episodes - switch)
         lr = cfg.lr * (1 - (episode - start) / length) ** cfg.lr_power
         for group in opt.param_groups:
             group["lr"] = lr
-        clean = sample_crops(bank, cfg.batch, cfg.crop, g)
-        state = degrade_fn(clean, g).to(dev)
-        clean = clean.to(dev)
-        first, hidden = state, None
-        log_probs, values, actions, rewards = [], [], [], []
-        for _ in range(cfg.t_max):
-            lp, v, hidden = net(state, hidden)
-            a = sample_actions(lp.detach(), generator=g)
-            nxt = apply_actions(state, a)
-            log_probs.append(lp), values.append(v), actions.append(a)
-            rewards.append(pixel_reward(clean, state, nxt) * cfg.reward_scale)
-            state, hidden = nxt, (hidden.detach() if hidden is not None else None)
-        use_rmc = net.rmc if cfg.rmc and episode >= switch else None
-        terms = a2c_loss(log_probs, values, actions, rewards, cfg.gamma, use_rmc, None, cfg.entropy_coef,
-                         cfg.value_coef)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        opt.step()
-        recent["ret"].append(sum(r.mean().item() for r in rewards))
-        recent["gain"].append((psnr(state, clean) - psnr(first, clean)).mean().item())
-        recent["loss"].append(terms["loss"].item())
+        for key, v in zip(("ret", "gain", "loss"), _episode(net, opt, bank, degrade_fn, cfg, episode >= switch, g)):
+            recent[key].append(v)
         if (episode + 1) % cfg.log_every == 0 or episode + 1 == cfg.episodes:
             rec.episodes.append(episode + 1)
             rec.lr.append(lr)
@@ -352,10 +288,37 @@ def train_pixelrl(clean_bank: torch.Tensor, task: str | Task, cfg: PixelRLConfig
                 recent[key] = []
             if log:
                 log(f"[pixelrl] episode {episode + 1}: return {rec.returns[-1]:+.4f}, PSNR gain "
-                    f"{rec.psnr_gain[-1]:+.2f} dB, loss {rec.losses[-1]:.4f}, lr {lr:.2e}, "
-                    f"{time.perf_counter() - t0:.0f} s")
-    rec.seconds = time.perf_counter() - t0
+                    f"{rec.psnr_gain[-1]:+.2f} dB, loss {rec.losses[-1]:.4f}, lr {lr:.2e}, {run.seconds():.0f} s")
+        run.save_if_due(episode=episode + 1, recent=recent)
+    rec.seconds = run.seconds()
     return net.eval(), rec
+
+
+def _episode(net: PixelRLNet, opt: torch.optim.Optimizer, bank: torch.Tensor | CropSampler, degrade_fn: Task,
+             cfg: PixelRLConfig, with_rmc: bool, g: torch.Generator) -> tuple[float, float, float]:
+    """One episode of ``cfg.t_max`` steps on a batch of crops and its A2C update; returns (return per pixel, PSNR
+    gain, loss)."""
+    dev = next(net.parameters()).device
+    clean = draw_crops(bank, cfg.batch, cfg.crop, cfg.channels, g)
+    state = degrade_fn(clean, g).to(dev)
+    clean = clean.to(dev)
+    first, hidden = state, None
+    log_probs, values, actions, rewards = [], [], [], []
+    for _ in range(cfg.t_max):
+        lp, v, hidden = net(state, hidden)
+        a = sample_actions(lp.detach(), generator=g)
+        nxt = apply_actions(state, a)
+        log_probs.append(lp), values.append(v), actions.append(a)
+        rewards.append(pixel_reward(clean, state, nxt) * cfg.reward_scale)
+        state, hidden = nxt, (hidden.detach() if hidden is not None else None)
+    use_rmc = net.rmc if cfg.rmc and with_rmc else None
+    terms = a2c_loss(log_probs, values, actions, rewards, cfg.gamma, use_rmc, None, cfg.entropy_coef,
+                     cfg.value_coef)
+    opt.zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    opt.step()
+    return (sum(r.mean().item() for r in rewards), (psnr(state, clean) - psnr(first, clean)).mean().item(),
+            terms["loss"].item())
 
 
 # ----------------------------------------------------------------------------- inference
@@ -392,13 +355,16 @@ def action_counts(maps: list[torch.Tensor]) -> torch.Tensor:
 # ----------------------------------------------------------------------------- checkpoints
 def save_pixelrl(net: PixelRLNet, cfg: PixelRLConfig, rec: TrainRecord, folder: str | Path, command: str,
                  scale: str, task: str, device: torch.device | str = "cpu", train_patches: int | None = None,
-                 evaluation: dict | None = None) -> Path:
-    """Write ``pixelrl.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves) and a README card."""
-    folder = Path(folder)
+                 evaluation: dict | None = None, extra: dict | None = None) -> Path:
+    """Write ``pixelrl.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves, ``extra`` such as
+    ``train_sets`` and ``train_images``) and a README card."""
+    folder, extra = Path(folder), extra or {}
     record = write_checkpoint(
         net, folder, "pixelrl.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
         seconds=rec.seconds, task=task, train_patches=train_patches, actions=list(ACTIONS), evaluation=evaluation,
-        curve=rec.curve())
+        curve=rec.curve(), **extra)
+    data = f"{train_patches} training patches" if "train_sets" not in extra else \
+        "training on " + crops_phrase(train_patches, extra["train_sets"], extra["train_images"], cfg.crop)
     tail = ", ".join(f"{e}: {v:+.2f}" for e, v in list(zip(rec.episodes, rec.psnr_gain))[-3:])
     parts = ["convGRU"] * cfg.gru + [f"RMC (from episode {round(cfg.rmc_start * cfg.episodes)})"] * cfg.rmc
     mean = (evaluation or {}).get("mean", {})
@@ -408,7 +374,7 @@ def save_pixelrl(net: PixelRLNet, cfg: PixelRLConfig, rec: TrainRecord, folder: 
         f"# PixelRL agent `{folder.name}` ({scale} scale, task `{task}`)\n\n"
         f"Produced by `{command}` on {record['date']} ({record['hardware']}, {device}, torch {torch.__version__}), "
         f"{rec.seconds / 60:.1f} min. Network: the paper's FCN{' + ' + ' + '.join(parts) if parts else ''}.\n\n"
-        f"Configuration: `{json.dumps(cfg.to_dict())}`; {train_patches} training patches.\n\n"
+        f"Configuration: `{json.dumps(cfg.to_dict())}`; {data}.\n\n"
         f"PSNR gain of the training episodes (dB, sampled actions) at the last logged episodes: {tail}.{ev} The "
         f"curves are in `record.json`; the sha256 of `pixelrl.pt` there is checked on load (chapter 7).\n")
     return folder / "record.json"

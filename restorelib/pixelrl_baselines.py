@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from ._checks import check_images
 from .config import get_device, weights_dir
 from .metrics import psnr
-from .pixelrl import PixelRLConfig, PixelRLNet, _check_bank, sample_crops
+from .pixelrl import PixelRLConfig, PixelRLNet, _check_bank, draw_crops
 from .pixelrl_actions import ACTIONS, Task, filter_bank, make_task, to_gray
 
 TEST_SEED = 1234
@@ -101,7 +101,8 @@ def train_denoiser(clean_bank: torch.Tensor, task: str | Task = "noise:15", step
                    model: Denoiser | None = None, log: Callable[[str], None] | None = None
                    ) -> tuple[Denoiser, list[float], float]:
     """Train a :class:`Denoiser` (``model``, or a new one) for ``steps`` Adam steps of MSE on random crops of
-    clean_bank (P, C, H, W) in [0, 1], degraded by ``task`` on the fly. Returns (model, loss per step, seconds)."""
+    clean_bank (P, C, H, W) in [0, 1] (or of a :class:`~restorelib.patches.CropSampler`), degraded by ``task`` on the
+    fly. Returns (model, loss per step, seconds)."""
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
     dev = get_device(device)
@@ -113,7 +114,7 @@ def train_denoiser(clean_bank: torch.Tensor, task: str | Task = "noise:15", step
     losses, t0 = [], time.perf_counter()
     model.train()
     for step in range(steps):
-        clean = sample_crops(bank, batch, crop, g)
+        clean = draw_crops(bank, batch, crop, cfg.channels, g)
         noisy = degrade_fn(clean, g)
         loss = F.mse_loss(model(noisy.to(dev)), clean.to(dev))
         opt.zero_grad(set_to_none=True)

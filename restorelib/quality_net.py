@@ -7,7 +7,6 @@ registers it as the scorer ``"quality-net"``.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -20,8 +19,10 @@ from ._checks import check_images
 from .config import get_device
 from .degradations import apply_levels, parse_spec
 from .metrics import psnr
-from .patches import augment
+from .banks import check_bank, crops_phrase, draw_clean
+from .patches import CropSampler
 from .quality import QUALITY_DIR, Scorer
+from .resume import RunCheckpoint
 from .tools import load_state, write_checkpoint
 
 
@@ -78,14 +79,14 @@ SCALES: dict[str, QualityConfig] = {
 }
 
 
-def quality_batch(bank: torch.Tensor, cfg: QualityConfig, generator: torch.Generator | None = None,
+def quality_batch(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, generator: torch.Generator | None = None,
                   toolbox: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A training batch: degraded patches (B, 3, S, S) and their target PSNR (B,) in dB, clipped to PSNR_RANGE.
 
     With a ``toolbox`` and ``cfg.chain_fraction`` > 0, that share of the patches then goes through a random chain of
     1-3 tools, so the net also learns what the tools' outputs, good and bad, are worth: an agent rewarded by it
     meets exactly such images (chapter 8's guard against reward hacking)."""
-    clean = augment(bank[torch.randint(len(bank), (cfg.batch,), generator=generator)], generator)
+    clean = draw_clean(bank, cfg.batch, generator)
     pick = torch.randint(len(cfg.specs), (cfg.batch,), generator=generator)
     pick[torch.rand(cfg.batch, generator=generator) < cfg.clean_fraction] = -1
     levels: list[dict[str, float]] = [{} for _ in range(cfg.batch)]
@@ -116,15 +117,22 @@ class QualityRecord:
     seconds: float = 0.0
 
 
-def train_quality_net(bank: torch.Tensor, cfg: QualityConfig, device: torch.device | str | None = None,
-                      log: Callable | None = None, progress: bool = False, toolbox: nn.Module | None = None
+def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, device: torch.device | str | None = None,
+                      log: Callable | None = None, progress: bool = False, toolbox: nn.Module | None = None,
+                      checkpoint: str | Path | None = None, checkpoint_every: float = 300.0
                       ) -> tuple[QualityNet, QualityRecord]:
-    """Train a :class:`QualityNet` on clean patches ``bank`` (P, 3, 63, 63) in [0, 1], degraded on the fly by a
-    random spec of ``cfg.specs`` (or left clean), and, with ``toolbox``, partly run through random tool chains
-    (``cfg.chain_fraction``), on ``device`` (default :func:`~restorelib.config.get_device`).
-    ``log`` (e.g. ``print``) gets 50 lines; ``progress`` shows a bar. Returns (net in eval mode, record). Chapter 8.
+    """Train a :class:`QualityNet` on clean patches ``bank`` (P, 3, 63, 63) in [0, 1] (or fresh crops of a
+    :class:`~restorelib.patches.CropSampler`), degraded on the fly by a random spec of ``cfg.specs`` (or left
+    clean), and, with ``toolbox``, partly run through random tool chains (``cfg.chain_fraction``), on ``device``
+    (default :func:`~restorelib.config.get_device`). ``log`` (e.g. ``print``) gets 50 lines; ``progress`` shows a
+    bar. ``checkpoint``: a file that holds the whole run (weights, optimiser, schedule, step, random state, curve)
+    every ``checkpoint_every`` seconds; a run started with an existing one continues from it to the same result.
+    Returns (net in eval mode, record). Chapter 8.
     """
-    check_images(bank, "bank", channels=3, min_size=32)
+    if isinstance(bank, CropSampler):
+        check_bank(bank, min_size=32)
+    else:
+        check_images(bank, "bank", channels=3, min_size=32)
     device = get_device(device)
     if not isinstance(cfg.steps, int) or cfg.steps < 1 or not isinstance(cfg.batch, int) or cfg.batch < 1:
         raise ValueError(f"cfg.steps and cfg.batch must be positive ints, got {cfg.steps!r}, {cfg.batch!r}")
@@ -133,11 +141,15 @@ def train_quality_net(bank: torch.Tensor, cfg: QualityConfig, device: torch.devi
     net = QualityNet().to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * 0.05)
-    rec, t0, running, every = QualityRecord(), time.perf_counter(), [], max(1, cfg.steps // 50)
-    it = range(1, cfg.steps + 1)
+    rec, every = QualityRecord(), max(1, cfg.steps // 50)
+    run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "train_patches": len(bank)},
+                        {"net": net, "opt": opt, "sched": sched}, g, rec)
+    loop = run.resume() or {"step": 0, "running": []}
+    running = list(loop["running"])
+    it = range(loop["step"] + 1, cfg.steps + 1)
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(it, desc="QualityNet", leave=False)
+        it = tqdm(it, desc="QualityNet", leave=False, initial=loop["step"], total=cfg.steps)
     for step in it:
         x, y = quality_batch(bank, cfg, g, toolbox)
         loss = F.l1_loss(net(x.to(device)), y.to(device))
@@ -151,8 +163,9 @@ def train_quality_net(bank: torch.Tensor, cfg: QualityConfig, device: torch.devi
             rec.losses.append(sum(running) / len(running))
             running = []
             if log:
-                log(f"[quality] step {step}: L1 {rec.losses[-1]:.2f} dB, {time.perf_counter() - t0:.0f} s", flush=True)
-    rec.seconds = time.perf_counter() - t0
+                log(f"[quality] step {step}: L1 {rec.losses[-1]:.2f} dB, {run.seconds():.0f} s", flush=True)
+        run.save_if_due(step=step, running=running)
+    rec.seconds = run.seconds()
     return net.eval(), rec
 
 
@@ -169,13 +182,19 @@ def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, fo
         f"# Quality network ({scale} scale)\n\nProduced by `{command}` on {record['date']} ({record['hardware']}, "
         f"{device}, torch {torch.__version__}), {rec.seconds / 60:.1f} min.\n\n"
         f"Predicts the PSNR (dB, clipped to [{PSNR_RANGE[0]:g}, {PSNR_RANGE[1]:g}]) of a degraded image against its "
-        f"unseen clean version, from the degraded image alone. Trained on {train_patches} clean 63x63 patches of "
-        f"`embedded-train`, degraded on the fly by one of {list(cfg.specs)} or left clean "
+        f"unseen clean version, from the degraded image alone. Trained on {_training_data(train_patches, extra)}, "
+        f"degraded on the fly by one of {list(cfg.specs)} or left clean "
         f"({cfg.clean_fraction:.0%}); {cfg.chain_fraction:.0%} of them then went through a random chain of 1-3 "
         f"tools of the toolbox. Configuration: `{json.dumps(cfg.to_dict())}`.\n\n"
         f"Final training L1 error: {rec.losses[-1]:.2f} dB. The sha256 of `quality-net.pt` is in `record.json` and "
         f"is checked on load; the rank correlations with true PSNR are measured by chapter 8 of the book.\n")
     return folder / "record.json"
+
+
+def _training_data(train_patches: int | None, extra: dict | None) -> str:
+    if "train_sets" not in (extra or {}):
+        return f"{train_patches} clean 63x63 patches of `embedded-train`"
+    return crops_phrase(train_patches, extra["train_sets"], extra["train_images"])
 
 
 def load_quality_net(folder: str | Path | None = None,

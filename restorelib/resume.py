@@ -4,32 +4,35 @@ A training run on a laptop or a Colab session can be stopped at any moment. Ever
 :class:`Checkpointer`: it writes the state (weights, optimiser, schedule, step, random generator, curves) to a
 temporary file beside the target and renames it into place, so a stop never leaves a half-written checkpoint, and
 the next run with the same ``--out`` continues from the last one. Files are read back with ``weights_only=True``.
+
+The loops of chapters 5-8 keep a :class:`RunCheckpoint`, which gathers everything a loop needs to continue to the same
+result (its networks, optimisers, schedulers, memories, random generators, curves and counters) and refuses a state
+saved with another configuration; their scripts share :func:`add_resume_flags` (``--resume``,
+``--checkpoint-every``), :func:`partial_state` (``OUT/.partial``, a stopped run is never overwritten unasked) and
+:func:`finish_partial`.
 """
 from __future__ import annotations
 
-import os
-import tempfile
+import shutil
 import time
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
+from .atomic import atomic_open
+
+if TYPE_CHECKING:
+    import argparse
+
 
 def atomic_save(obj: object, path: str | Path) -> Path:
-    """``torch.save(obj)`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    """``torch.save(obj)`` to ``path`` atomically (:func:`restorelib.atomic.atomic_open`), replacing a previous one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, overwrite=True) as f:
+        torch.save(obj, f)
     return path
 
 
@@ -85,3 +88,101 @@ def amp_dtype(device: torch.device | str) -> torch.dtype:
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         return torch.float16
     return torch.bfloat16
+
+
+# ----------------------------------------------------------------------------- the whole state of a training loop
+class ConfigMismatch(ValueError):
+    """A saved training state belongs to a run with another configuration; it is left as it is."""
+
+
+def check_same_config(saved: dict, config: dict) -> None:
+    """:class:`ConfigMismatch` (a ``ValueError``) naming the settings in which a saved state's configuration
+    differs from this run's."""
+    if saved != config:
+        changed = sorted(k for k in set(saved) | set(config) if saved.get(k, ...) != config.get(k, ...))
+        raise ConfigMismatch(f"checkpoint was made with another configuration (differs in {changed})")
+
+
+class RunCheckpoint(Checkpointer):
+    """The whole state of one training loop, saved every ``every`` seconds and restored on restart (chapters 5-8).
+
+    ``config``: what must not change between a run and its continuation (the config's fields, the loop's other
+    settings); ``parts``: everything with ``state_dict()`` / ``load_state_dict()`` (networks, optimisers,
+    schedulers, replay memories); ``generator``: the loop's random generator (torch's global one is saved too);
+    ``record``: a dataclass of curves, restored field by field. The loop's own variables (step, running means)
+    travel as keywords of :meth:`save_if_due` and come back from :meth:`resume`. :meth:`seconds` counts the seconds
+    of every part of the run.
+    """
+
+    def __init__(self, path: str | Path | None, every: float, config: dict, parts: dict[str, object],
+                 generator: torch.Generator | None = None, record: object | None = None) -> None:
+        super().__init__(path, every)
+        self.config, self.parts, self.generator, self.record = config, parts, generator, record
+        self.spent, self.t0 = 0.0, time.perf_counter()
+
+    def seconds(self) -> float:
+        """Seconds of training so far, the stopped runs' included."""
+        return self.spent + time.perf_counter() - self.t0
+
+    def state(self, **loop: object) -> dict:
+        """The state to save: config, every part's state_dict, random generators, record, ``loop``, seconds."""
+        from dataclasses import asdict
+        return {"config": self.config, "parts": {k: v.state_dict() for k, v in self.parts.items()},
+                "generator": self.generator.get_state() if self.generator is not None else None,
+                "torch_rng": torch.get_rng_state(), "record": asdict(self.record) if self.record is not None else None,
+                "loop": loop, "seconds": self.seconds()}
+
+    def save_if_due(self, **loop: object) -> bool:
+        """Save the state with the loop's variables ``loop`` when ``every`` seconds have passed; True if saved."""
+        if not self.due():
+            return False
+        self.save(self.state(**loop))
+        return True
+
+    def resume(self) -> dict | None:
+        """Load a saved state into the parts, generators and record; returns its loop variables (None: no state).
+
+        Raises :class:`ConfigMismatch` (a ``ValueError``) when the state was saved with another configuration."""
+        state = self.load()
+        if state is None:
+            return None
+        check_same_config(state["config"], self.config)
+        for k, v in self.parts.items():
+            v.load_state_dict(state["parts"][k])
+        if self.generator is not None:
+            self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if self.record is not None:
+            for k, v in state["record"].items():
+                setattr(self.record, k, v)
+        self.spent, self.t0 = state["seconds"], time.perf_counter()
+        return state["loop"]
+
+
+# ----------------------------------------------------------------------------- the training scripts' flags
+def add_resume_flags(ap: "argparse.ArgumentParser", every: float = 300.0) -> None:
+    """``--resume`` and ``--checkpoint-every`` (seconds, default ``every``) for a training script."""
+    ap.add_argument("--resume", action="store_true", help="continue the stopped run whose state is in OUT/.partial")
+    ap.add_argument("--checkpoint-every", type=float, default=every,
+                    help="seconds between saved states (default %(default)s)")
+
+
+def partial_state(ap: "argparse.ArgumentParser", args: "argparse.Namespace", out: str | Path, name: str) -> Path:
+    """``OUT/.partial/NAME``, the state file of a script's run, checked before anything is written.
+
+    Exits with status 2 (one line on stderr) when ``--checkpoint-every`` is not a positive number, or when a
+    stopped run's state is there and ``--resume`` was not given: a new run would silently throw it away.
+    """
+    if not args.checkpoint_every > 0:
+        ap.exit(2, f"{ap.prog}: error: --checkpoint-every must be a positive number of seconds, got "
+                   f"{args.checkpoint_every}\n")
+    state = Path(out) / ".partial" / name
+    if state.is_file() and not args.resume:
+        ap.exit(2, f"{ap.prog}: error: --out: a stopped run's state is in {state}; pass --resume to continue it, "
+                   "or remove it\n")
+    return state
+
+
+def finish_partial(out: str | Path) -> None:
+    """Remove ``OUT/.partial`` once the run's results are saved for good."""
+    shutil.rmtree(Path(out) / ".partial", ignore_errors=True)

@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 
 from . import data
+from .atomic import write_text
 from .config import get_device
 from .degradations import apply_levels
 from .patches import CropSampler, random_patches
@@ -139,7 +140,7 @@ def train_toolbox(scale: str, out: str | Path, *, train_set: str | list[str] = "
         results[spec.name] = _train_one(spec, net, i, sampler, cfg, curve_imgs, partial, robust, seed, dev,
                                         checkpoint_every)
         save_state(net, ck)
-        rec.write_text(json.dumps(results[spec.name]))
+        write_text(rec, json.dumps(results[spec.name]), overwrite=True)
         log(f"[train_tools] {spec.name}: {results[spec.name]['steps']} steps in {results[spec.name]['seconds']:.0f} s "
             f"({results[spec.name]['steps_per_s']:.1f} steps/s), final loss "
             f"{results[spec.name]['loss_curve'][-1][1]:.6f}", flush=True)
@@ -160,7 +161,7 @@ def train_toolbox(scale: str, out: str | Path, *, train_set: str | list[str] = "
         raise ToolDidNotLearn(f"tools {failed} gain less than {min_gain} dB at their mid-level on {val_set}; "
                               f"no record written (their weights stay in {partial})")
     box.save(out, extra={"record": "record.json"})
-    (out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_text(out / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
     write_model_card(out, record)
     shutil.rmtree(partial)
     log(f"[train_tools] wrote {out / 'manifest.json'} and record.json", flush=True)
@@ -234,5 +235,5 @@ def write_model_card(out: str | Path, record: dict) -> Path:
     lines += ["", "Every file's sha256 is in `manifest.json` and is checked when the tools are loaded; the loss and "
               "validation curves are in `record.json`.", ""]
     path = Path(out) / "README.md"
-    path.write_text("\n".join(lines))
+    write_text(path, "\n".join(lines), overwrite=True)
     return path

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from restorelib import data
+from restorelib.atomic import write_text
 from restorelib.patches import CropSampler
 from restorelib.tools import build_tool, tool_spec
 from restorelib.training import train_tool
@@ -76,9 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     for net, row in table.items():
         base = row["fp32, 63x63 (first toolbox)"]
         print(net + ": " + ", ".join(f"{c} {v:.1f}/s ({v / base:.1f}x)" for c, v in row.items()))
-    tmp = args.json.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=1) + "\n")
-    tmp.replace(args.json)
+    write_text(args.json, json.dumps(out, indent=1) + "\n", overwrite=args.force)
     return 0
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from restorelib import data
+from restorelib.atomic import write_text
 from restorelib.patches import CropSampler
 from restorelib.tools import ToolSpec, Toolbox, build_tool, tool_spec
 from restorelib.toolbox_training import validation_pairs
@@ -92,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {"command": command, "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
            "threads": torch.get_num_threads(), "first_toolbox_commit": FIRST_TOOLBOX, "dead_first": first,
            "grid": grid, "train_set": f"CBSD398 (first {args.train_images})", "val_set": "LIVE1, 4 patches/image"}
-    tmp = args.json.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=1) + "\n")
-    tmp.replace(args.json)
+    write_text(args.json, json.dumps(out, indent=1) + "\n", overwrite=args.force)
     return 0
 
 

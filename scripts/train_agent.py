@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -37,8 +36,8 @@ from restorelib.config import get_device, seed_everything, weights_dir  # noqa: 
 from restorelib.evaluate import evaluate  # noqa: E402
 from restorelib.restore import AgentMethod, AgentRestorer  # noqa: E402
 from restorelib.agents import PATCH  # noqa: E402
-from restorelib.patches import CropSampler  # noqa: E402
-from restorelib.toolbox_training import load_train_sets  # noqa: E402
+from restorelib.banks import add_train_set_flag, train_sampler  # noqa: E402
+from restorelib.resume import add_resume_flags, finish_partial, partial_state  # noqa: E402
 from restorelib.tools import Toolbox  # noqa: E402
 
 
@@ -99,12 +98,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="validate every --val-every steps on 63x63 patches of SET (e.g. LIVE1) degraded by the "
                          "training group, and keep the best snapshot (default: keep the last)")
     ap.add_argument("--val-every", type=int, default=10_000, help="steps between validations (default 10000)")
-    ap.add_argument("--train-set", nargs="+", default=["embedded-train"], metavar="SET",
-                    help="sets whose 63x63 patches (at three scales, gray images as RGB) train the agent "
-                         "(default embedded-train; e.g. embedded-train Train400 with RESTORELIB_DATA)")
+    add_train_set_flag(ap, "training patches of the agent")
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--resume", action="store_true", help="continue the stopped run whose state is in OUT/.partial")
-    ap.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between saved states")
+    add_resume_flags(ap)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -140,18 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         extra = {"init_from": json.loads((folder / "record.json").read_text())}
     name = "rl-restore" if args.scale != "ablation" else ablation_name(cfg)
     out = args.out or weights_dir() / "agents" / name
-    state = out / ".partial" / "agent.state.pt"
-    if state.is_file() and not args.resume:
-        ap.error(f"--out: a stopped run's state is in {state}; pass --resume to continue it, or remove it")
-    if not args.checkpoint_every > 0:
-        ap.error(f"--checkpoint-every must be a positive number of seconds, got {args.checkpoint_every}")
+    state = partial_state(ap, args, out, "agent.state.pt")
     seed_everything(args.seed)
     dev = get_device(args.device)
-    try:
-        images = load_train_sets(args.train_set)
-        bank = CropSampler(images, PATCH)               # fresh 63x63 crops at three scales; gray sets as RGB
-    except (KeyError, ValueError, FileNotFoundError, data.DownloadError) as e:
-        ap.error(f"--train-set: {e}")
+    images, bank = train_sampler(ap, args.train_set, PATCH)   # fresh 63x63 crops at three scales; gray as RGB
     toolbox = Toolbox.load(device=dev)
     validator = None
     if args.val_set:
@@ -176,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = {**(extra or {}), "train_sets": args.train_set, "train_images": len(images)}
     save_agent(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank),
                extra=extra)
-    shutil.rmtree(out / ".partial", ignore_errors=True)
+    finish_partial(out)
     print(f"[train_agent] wrote {out / 'agent.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0
 

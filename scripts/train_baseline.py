@@ -4,9 +4,14 @@
     python scripts/train_baseline.py --model dncnn --scale paper --out runs/dncnn   # a GPU
     python scripts/train_baseline.py --model vdsr --scale ci --out /tmp/vdsr         # seconds
 
-Training patches: 63x63 crops of the embedded training photos (three scales), degraded on the fly by RL-Restore's
-moderate group, as the agent. OUT receives ``model.pt``, ``record.json`` (command, config, hardware, seconds, sha256,
-parameters, multiply-adds per 63x63 patch, curves) and a README card. See :mod:`restorelib.baselines`.
+    RESTORELIB_DATA=/abs/data python scripts/train_baseline.py --model vdsr --scale book --train-set CBSD398 --resume
+
+Training patches: fresh 63x63 crops of the photos of ``--train-set`` (default the embedded training photos) at three
+scales, degraded on the fly by RL-Restore's moderate group, as the agent. The whole run is saved into
+OUT/.partial every ``--checkpoint-every`` seconds; ``--resume`` continues a stopped run from there (without it a
+stopped run's state is refused, exit 2). OUT receives ``model.pt``, ``record.json`` (command, config, hardware,
+seconds, sha256, parameters, multiply-adds per 63x63 patch, curves, training sets) and a README card. See
+:mod:`restorelib.baselines`.
 """
 from __future__ import annotations
 
@@ -18,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib import data  # noqa: E402
+from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.baselines import ARCHS, BASELINES_DIR, SCALES, build_baseline, save_baseline, train_baseline  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
-from restorelib.patches import patch_bank  # noqa: E402
+from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", choices=sorted(ARCHS), required=True)
     ap.add_argument("--scale", choices=sorted(SCALES), default="book")
     ap.add_argument("--steps", type=int, default=None, help="override the number of training steps")
+    add_train_set_flag(ap, "63x63 training patches")
     ap.add_argument("--out", type=Path, default=None, help="default restorelib/weights/baselines/MODEL")
+    add_resume_flags(ap)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -37,14 +44,22 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--steps must be a positive int, got {args.steps}")
     cfg = replace(SCALES[args.scale], seed=args.seed, **({"steps": args.steps} if args.steps else {}))
     out = args.out or BASELINES_DIR / args.model
+    state = partial_state(ap, args, out, "baseline.state.pt")
     seed_everything(args.seed)
     dev = get_device(args.device)
-    bank = patch_bank(data.load_set("embedded-train"), stride=32 if args.scale != "ci" else 96)
+    images, bank = train_sampler(ap, args.train_set, 63)
     command = " ".join(["python scripts/train_baseline.py", *(sys.argv[1:] if argv is None else argv)])
     net = build_baseline(args.model)
-    print(f"[train_baseline] {args.model}: {len(bank)} training patches; {cfg.to_dict()}", flush=True)
-    rec = train_baseline(net, bank, cfg, device=dev, log=functools.partial(print, flush=True))
-    save_baseline(net.cpu(), args.model, cfg, rec, out, command=command, scale=args.scale, device=dev)
+    print(f"[train_baseline] {args.model}: {len(bank):,} crop positions in {len(images)} images; {cfg.to_dict()}",
+          flush=True)
+    try:
+        rec = train_baseline(net, bank, cfg, device=dev, log=functools.partial(print, flush=True), checkpoint=state,
+                             checkpoint_every=args.checkpoint_every)
+    except ConfigMismatch as e:                         # a state saved with another configuration
+        ap.error(f"--resume: {e}")
+    save_baseline(net.cpu(), args.model, cfg, rec, out, command=command, scale=args.scale, device=dev,
+                  extra={**train_set_record(args.train_set, images), "train_patches": len(bank)})
+    finish_partial(out)
     print(f"[train_baseline] wrote {out / 'model.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0
 

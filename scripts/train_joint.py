@@ -3,11 +3,15 @@
     python scripts/train_joint.py --scale book          # shipped tools + rl-restore -> restorelib/weights/tools-joint
     python scripts/train_joint.py --scale ci --tools /tmp/tools --agent /tmp/agent --out /tmp/joint
 
-The agent (``--agent``, a shipped name or a folder) is fixed; it picks the chains of every batch of 63x63 patches of
-the embedded training photos, degraded by its training group, and :func:`restorelib.joint.train_joint` updates the
-tools along them. OUT receives the 12 tools, ``manifest.json`` (sha256 of every file, as ``Toolbox.load`` expects)
-and ``record.json`` (command, config, hardware, seconds, the agent and the tools it started from, curves, how often
-each tool was used) and a README card. Restore with them through ``AgentRestorer.load("rl-restore", toolbox=Toolbox.load(OUT))``.
+    RESTORELIB_DATA=/abs/data python scripts/train_joint.py --scale book --train-set CBSD398 --resume
+
+The agent (``--agent``, a shipped name or a folder) is fixed; it picks the chains of every batch of fresh 63x63 crops
+of the photos of ``--train-set`` (default the embedded training photos, at three scales), degraded by its training
+group, and :func:`restorelib.joint.train_joint` updates the tools along them. The whole run is saved into
+OUT/.partial every ``--checkpoint-every`` seconds; ``--resume`` continues a stopped run from there (without it a
+stopped run's state is refused, exit 2). OUT receives the 12 tools, ``manifest.json`` (sha256 of every file, as
+``Toolbox.load`` expects) and ``record.json`` (command, config, hardware, seconds, the agent and the tools it started
+from, the training sets, curves, how often each tool was used) and a README card. Restore with them through ``AgentRestorer.load("rl-restore", toolbox=Toolbox.load(OUT))``.
 """
 from __future__ import annotations
 
@@ -23,11 +27,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib import data  # noqa: E402
+from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
 from restorelib.joint import SCALES, train_joint  # noqa: E402
-from restorelib.patches import patch_bank  # noqa: E402
 from restorelib.restore import AgentRestorer  # noqa: E402
+from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 from restorelib.tools import Toolbox, sha256_bytes  # noqa: E402
 
 
@@ -65,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tools", type=Path, default=weights_dir() / "tools", help="the tools to start from")
     ap.add_argument("--agent", default="rl-restore", help="the fixed agent (shipped name or folder)")
     ap.add_argument("--steps", type=int, default=None)
+    add_train_set_flag(ap, "63x63 training patches")
     ap.add_argument("--out", type=Path, default=weights_dir() / "tools-joint")
+    add_resume_flags(ap)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -75,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--tools: {str(args.tools)!r} holds no manifest.json")
     if args.out.resolve() == args.tools.resolve():
         ap.error("--out must differ from --tools (the tools it starts from are kept)")
+    state = partial_state(ap, args, args.out, "joint.state.pt")
     dev = get_device(args.device)
     toolbox = Toolbox.load(args.tools, dev)
     try:
@@ -84,20 +91,27 @@ def main(argv: list[str] | None = None) -> int:
     cfg = replace(SCALES[args.scale], seed=args.seed, spec=restorer.cfg.group,
                   **({"steps": args.steps} if args.steps else {}))
     seed_everything(args.seed)
-    bank = patch_bank(data.load_set("embedded-train"), stride=32 if args.scale != "ci" else 96)
+    images, bank = train_sampler(ap, args.train_set, 63)
     command = " ".join(["python scripts/train_joint.py", *(sys.argv[1:] if argv is None else argv)])
-    print(f"[train_joint] {len(bank)} patches, agent {args.agent}; {cfg.to_dict()}", flush=True)
-    rec = train_joint(toolbox, lambda x: restorer.rollout(x)[1], bank, cfg, device=dev,
-                      log=functools.partial(print, flush=True))
+    print(f"[train_joint] {len(bank):,} crop positions in {len(images)} images, agent {args.agent}; "
+          f"{cfg.to_dict()}", flush=True)
+    try:
+        rec = train_joint(toolbox, lambda x: restorer.rollout(x)[1], bank, cfg, device=dev,
+                          log=functools.partial(print, flush=True), checkpoint=state,
+                          checkpoint_every=args.checkpoint_every)
+    except ConfigMismatch as e:                         # a state saved with another configuration
+        ap.error(f"--resume: {e}")
     manifest = toolbox.cpu().save(args.out, extra={"joint": {"from": shown(args.tools), "agent": str(args.agent)}})
     record = {"command": command, "scale": args.scale, "config": cfg.to_dict(), "seconds": round(rec.seconds, 1),
               "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads", "device": str(dev),
               "torch": torch.__version__, "agent": str(args.agent), "tools_from": shown(args.tools),
               "tools_from_sha256": sha256_bytes((args.tools / "manifest.json").read_bytes()),
               "manifest_sha256": sha256_bytes(manifest.read_bytes()), "uses": rec.uses,
+              **train_set_record(args.train_set, images), "train_patches": len(bank),
               "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
     (args.out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
     write_card(args.out)
+    finish_partial(args.out)
     print(f"[train_joint] wrote {args.out} ({rec.seconds:.0f} s); tools used: {rec.uses}")
     return 0
 

@@ -3,12 +3,15 @@
     python scripts/train_label_free.py --scale book                       # -> restorelib/weights/agents-label-free/label-free
     python scripts/train_label_free.py --scale book --scorer niqe --out runs/lf-niqe
     python scripts/train_label_free.py --scale ci --out /tmp/lf           # seconds (scorer neg-sigma)
+    RESTORELIB_DATA=/abs/data python scripts/train_label_free.py --scale book --train-set CBSD398 --resume
 
 The reward is the stepwise gain of ``--scorer`` (a name of ``restorelib.quality.scorer_names()``; the book's default
 ``quality-net`` needs ``scripts/train_quality.py`` first) minus ``--tool-cost`` per tool call. Training patches are
-63x63 crops of the embedded training photos degraded by ``--spec``; the clean crops make the inputs and never enter
-the reward. OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curves with the
-batch PSNR as a diagnostic) and a ``README.md`` card. See :mod:`restorelib.label_free`.
+fresh 63x63 crops of the photos of ``--train-set`` (default the embedded training photos, at three scales) degraded
+by ``--spec``; the clean crops make the inputs and never enter the reward. The whole run is saved into OUT/.partial
+every ``--checkpoint-every`` seconds; ``--resume`` continues a stopped run from there (without it a stopped run's
+state is refused, exit 2). OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256,
+training sets, curves with the batch PSNR as a diagnostic) and a ``README.md`` card. See :mod:`restorelib.label_free`.
 """
 from __future__ import annotations
 
@@ -20,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib import data  # noqa: E402
+from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
 from restorelib.label_free import AGENTS_DIR, SCALES, save_label_free, train_label_free  # noqa: E402
-from restorelib.patches import patch_bank  # noqa: E402
 from restorelib.quality import scorer_names  # noqa: E402
+from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 from restorelib.tools import Toolbox  # noqa: E402
 
 
@@ -36,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", choices=("group", "value"), default=None)
     ap.add_argument("--spec", default=None, help="degradation of the training patches (default moderate)")
     ap.add_argument("--iters", type=int, default=None, help="override the number of iterations")
+    add_train_set_flag(ap, "63x63 training patches")
     ap.add_argument("--out", type=Path, default=None, help="default restorelib/weights/agents-label-free/label-free")
+    add_resume_flags(ap)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -51,14 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
     out = args.out or AGENTS_DIR / "label-free"
+    state = partial_state(ap, args, out, "agent.state.pt")
     seed_everything(args.seed)
     dev = get_device(args.device)
     toolbox = Toolbox.load(device=dev)
-    bank = patch_bank(data.load_set("embedded-train"), stride=32 if args.scale != "ci" else 96)
+    images, bank = train_sampler(ap, args.train_set, 63)
     command = " ".join(["python scripts/train_label_free.py", *(sys.argv[1:] if argv is None else argv)])
-    print(f"[train_label_free] {len(bank)} training patches; {cfg.to_dict()}", flush=True)
-    net, rec = train_label_free(toolbox, bank, cfg, device=dev, log=functools.partial(print, flush=True))
-    save_label_free(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank))
+    print(f"[train_label_free] {len(bank):,} crop positions in {len(images)} images; {cfg.to_dict()}", flush=True)
+    try:
+        net, rec = train_label_free(toolbox, bank, cfg, device=dev, log=functools.partial(print, flush=True),
+                                    checkpoint=state, checkpoint_every=args.checkpoint_every)
+    except ConfigMismatch as e:                         # a state saved with another configuration
+        ap.error(f"--resume: {e}")
+    save_label_free(net, cfg, rec, out, command=command, scale=args.scale, device=dev, train_patches=len(bank),
+                    extra=train_set_record(args.train_set, images))
+    finish_partial(out)
     print(f"[train_label_free] wrote {out / 'agent.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0
 

@@ -8,10 +8,13 @@ Tasks: ``noise:SIGMA`` (Gaussian denoising), ``saltpepper:DENSITY``, ``text`` (b
 any spec of ``restorelib.degradations``. The ablation of the paper's Tables 2-4 is ``--no-gru --no-rmc`` (plain
 FCN), ``--no-rmc`` (+convGRU) and the default (+convGRU +RMC); ``--stepwise`` trains the first half without RMC.
 
-Training patches: grayscale crops of TRAIN_SET (default: the embedded training photos); the agent is then tested
-greedily on centre crops of TEST_SET degraded with a fixed seed. OUT receives ``pixelrl.pt``, ``record.json``
-(command, config, hardware, seconds, sha256, learning curves, test PSNR) and a ``README.md`` model card; the default
-OUT is ``restorelib/weights/pixelrl/<task>-<network>``, e.g. ``.../pixelrl/noise25-gru-rmc``.
+Training patches: fresh grayscale crops of the photos of TRAIN_SET (one or more sets; default the embedded training
+photos); the agent is then tested greedily on centre crops of TEST_SET degraded with a fixed seed. The whole run is
+saved into OUT/.partial every ``--checkpoint-every`` seconds (and after the supervised start); ``--resume`` continues a
+stopped run from there (without it a stopped run's state is refused, exit 2). OUT receives ``pixelrl.pt``,
+``record.json`` (command, config, hardware, seconds, sha256, training sets, learning curves, test PSNR) and a
+``README.md`` model card; the default OUT is ``restorelib/weights/pixelrl/<task>-<network>``, e.g.
+``.../pixelrl/noise25-gru-rmc``.
 """
 from __future__ import annotations
 
@@ -26,12 +29,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib import data  # noqa: E402
+from restorelib.banks import train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
 from restorelib.metrics import psnr  # noqa: E402
-from restorelib.patches import patch_bank  # noqa: E402
 from restorelib.pixelrl_baselines import TEST_SEED, degraded_pairs  # noqa: E402
 from restorelib.pixelrl import (  # noqa: E402
-    SCALES, PixelRLConfig, PixelRLNet, make_task, pixelrl_restore, save_pixelrl, to_gray, train_pixelrl)
+    SCALES, PixelRLConfig, PixelRLNet, make_task, pixelrl_restore, save_pixelrl, train_pixelrl)
+from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 
 
 def run_name(task: str, cfg: PixelRLConfig) -> str:
@@ -61,11 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-gru", action="store_true", help="no convGRU on the policy branch")
     ap.add_argument("--no-rmc", action="store_true", help="no reward-map convolution")
     ap.add_argument("--stepwise", action="store_true", help="first half of the episodes without RMC, then with it")
-    ap.add_argument("--train-set", default="embedded-train")
+    ap.add_argument("--train-set", nargs="+", default=["embedded-train"], metavar="SET",
+                    help="sets whose photos give the training crops, made gray (default embedded-train)")
     ap.add_argument("--test-set", default="embedded-test")
     ap.add_argument("--eval-size", type=int, default=128, help="centre crop of the test images (0: whole images)")
     ap.add_argument("--eval-images", type=int, default=None, help="test on the first N images of TEST_SET only")
     ap.add_argument("--out", type=Path, default=None)
+    add_resume_flags(ap)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -84,17 +90,24 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
     out = args.out or weights_dir() / "pixelrl" / run_name(args.task, cfg)
+    state = partial_state(ap, args, out, "pixelrl.state.pt")
     seed_everything(args.seed)
     dev = get_device(args.device)
-    train_images = {k: to_gray(v) for k, v in data.load_set(args.train_set).items()}
-    bank = patch_bank(train_images, size=cfg.crop, stride=max(1, cfg.crop // 2), scales=(1.0,), rgb=False)
+    train_images, bank = train_sampler(ap, args.train_set, cfg.crop, scales=(1.0,))
     command = " ".join(["python scripts/train_pixelrl.py", *(sys.argv[1:] if argv is None else argv)])
-    print(f"[train_pixelrl] {out.name}: {len(bank)} patches, {cfg.to_dict()}", flush=True)
-    net, rec = train_pixelrl(bank, args.task, cfg, device=dev, log=functools.partial(print, flush=True))
+    print(f"[train_pixelrl] {out.name}: {len(bank):,} crop positions in {len(train_images)} images, {cfg.to_dict()}",
+          flush=True)
+    try:
+        net, rec = train_pixelrl(bank, args.task, cfg, device=dev, log=functools.partial(print, flush=True),
+                                 checkpoint=state, checkpoint_every=args.checkpoint_every)
+    except ConfigMismatch as e:                         # a state saved with another configuration
+        ap.error(f"--resume: {e}")
     test_images = data.load_set(args.test_set, limit=args.eval_images)
     evaluation = evaluate(net, test_images, args.task, cfg.t_max, args.eval_size, dev)
     save_pixelrl(net, cfg, rec, out, command=command, scale=args.scale, task=args.task, device=dev,
-                 train_patches=len(bank), evaluation={"set": args.test_set, "limit": args.eval_images, **evaluation})
+                 train_patches=len(bank), evaluation={"set": args.test_set, "limit": args.eval_images, **evaluation},
+                 extra=train_set_record(args.train_set, train_images))
+    finish_partial(out)
     print(f"[train_pixelrl] test PSNR {evaluation['mean']['psnr_in']:.2f} -> {evaluation['mean']['psnr_out']:.2f} dB; "
           f"wrote {out / 'pixelrl.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0

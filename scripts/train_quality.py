@@ -4,10 +4,13 @@
     python scripts/train_quality.py --scale book --chain-fraction 0 --out restorelib/weights/quality/quality-net-naive
     python scripts/train_quality.py --scale ci --out /tmp/quality     # a few seconds, to check the pipeline
     python scripts/train_quality.py --scale paper --out runs/quality  # a GPU
+    RESTORELIB_DATA=/abs/data python scripts/train_quality.py --scale book --train-set CBSD398 --resume
 
-Training patches: 63x63 crops of the embedded training photos at three scales, degraded on the fly by a random
-spec of RL-Restore's groups and single distortions (or left clean); the target is their PSNR, clipped to [10, 50]
-dB. OUT receives ``quality-net.pt``, ``record.json`` (command, config, hardware, seconds, sha256, loss curve,
+Training patches: fresh 63x63 crops of the photos of ``--train-set`` (default the embedded training photos) at three
+scales, degraded on the fly by a random spec of RL-Restore's groups and single distortions (or left clean); the
+target is their PSNR, clipped to [10, 50] dB. The whole run is saved into OUT/.partial every ``--checkpoint-every``
+seconds; ``--resume`` continues a stopped run from there (without it a stopped run's state is refused, exit 2).
+OUT receives ``quality-net.pt``, ``record.json`` (command, config, hardware, seconds, sha256, loss curve,
 validation on the held-out embedded test photos) and a ``README.md`` model card. The default OUT is
 ``restorelib/weights/quality/quality-net``.
 """
@@ -23,10 +26,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib import data  # noqa: E402
+from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
-from restorelib.patches import patch_bank, random_patches  # noqa: E402
+from restorelib.patches import random_patches  # noqa: E402
 from restorelib.quality import QUALITY_DIR, quality_pairs, spearman  # noqa: E402
 from restorelib.quality_net import SCALES, save_quality_net, train_quality_net  # noqa: E402
+from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 
 VAL_SPECS = ["mild", "moderate", "severe", "poisson:5..200", "saltpepper:0.005..0.1"]
 
@@ -37,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=None, help="override the number of training steps")
     ap.add_argument("--chain-fraction", type=float, default=None,
                     help="share of patches run through random tool chains (book: 0.3; 0 = the naive net)")
+    add_train_set_flag(ap, "63x63 training patches")
     ap.add_argument("--out", type=Path, default=QUALITY_DIR / "quality-net")
+    add_resume_flags(ap)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -47,16 +54,22 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--chain-fraction must lie in [0, 1], got {args.chain_fraction}")
     cfg = replace(SCALES[args.scale], seed=args.seed, **({"steps": args.steps} if args.steps else {}),
                   **({"chain_fraction": args.chain_fraction} if args.chain_fraction is not None else {}))
+    state = partial_state(ap, args, args.out, "quality.state.pt")
     seed_everything(args.seed)
     dev = get_device(args.device)
-    bank = patch_bank(data.load_set("embedded-train"), stride=32 if args.scale != "ci" else 96)
+    images, bank = train_sampler(ap, args.train_set, 63)
     command = " ".join(["python scripts/train_quality.py", *(sys.argv[1:] if argv is None else argv)])
-    print(f"[train_quality] {args.scale}: {len(bank)} training patches; {cfg.to_dict()}", flush=True)
+    print(f"[train_quality] {args.scale}: {len(bank):,} crop positions in {len(images)} images; {cfg.to_dict()}",
+          flush=True)
     toolbox = None
     if cfg.chain_fraction > 0:                 # the guard: also learn what (mis)used tools produce
         from restorelib.tools import Toolbox
         toolbox = Toolbox.load(device=dev)
-    net, rec = train_quality_net(bank, cfg, device=dev, log=print, toolbox=toolbox)
+    try:
+        net, rec = train_quality_net(bank, cfg, device=dev, log=print, toolbox=toolbox, checkpoint=state,
+                                     checkpoint_every=args.checkpoint_every)
+    except ConfigMismatch as e:                         # a state saved with another configuration
+        ap.error(f"--resume: {e}")
     # Validation on the held-out photos: 8 random 63x63 patches each, seen distortions and unseen ones.
     g = torch.Generator().manual_seed(12345)
     val = torch.cat([random_patches(data.to_rgb(im), 8, generator=g) for im in data.load_set("embedded-test").values()])
@@ -66,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[train_quality] held-out embedded-test patches: {report}", flush=True)
     save_quality_net(net.cpu(), cfg, rec, args.out, command=command, scale=args.scale, device=dev,
                      train_patches=len(bank), extra={"val": {"set": "embedded-test", "patches": len(val),
-                                                             "specs": report}})
+                                                             "specs": report},
+                                                     **train_set_record(args.train_set, images)})
+    finish_partial(args.out)
     print(f"[train_quality] wrote {args.out / 'quality-net.pt'}, record.json and README.md ({rec.seconds:.0f} s)")
     return 0
 

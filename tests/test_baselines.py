@@ -58,3 +58,48 @@ def test_train_baseline_script_ci(tmp_path):
     bad = subprocess.run([sys.executable, str(root / "scripts" / "train_baseline.py"), "--model", "srcnn"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--model" in bad.stderr
+
+
+def _killed_at(module, name: str, call: int, monkeypatch):
+    """Replace ``module.name`` by a function that raises KeyboardInterrupt at its ``call``-th call: a run stopped
+    mid-way."""
+    real, calls = getattr(module, name), [0]
+
+    def fn(*a, **k):
+        calls[0] += 1
+        if calls[0] == call:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(module, name, fn)
+
+
+def test_train_baseline_resumes_from_its_checkpoint_to_the_same_net(tmp_path, monkeypatch):
+    import restorelib.baselines as B
+    from restorelib.patches import CropSampler
+    sampler = CropSampler([torch.rand(3, 70, 80, generator=gen(2))], 32, scales=(1.0,))
+    cfg = BaselineConfig(steps=6, batch=2, log_every=2, crop=24, spec="noise:30")
+    torch.manual_seed(0)
+    start = build_baseline("dncnn").state_dict()                # batch norm: its running statistics must come back
+    straight = build_baseline("dncnn")
+    straight.load_state_dict(start)
+    rec_a = train_baseline(straight, sampler, cfg)
+    ck = tmp_path / "state.pt"
+    first = build_baseline("dncnn")
+    first.load_state_dict(start)
+    _killed_at(B, "degrade", 4, monkeypatch)                    # saved after every step, stopped in step 4
+    with pytest.raises(KeyboardInterrupt):
+        train_baseline(first, sampler, cfg, checkpoint=ck, checkpoint_every=1e-9)
+    monkeypatch.undo()
+    assert torch.load(ck, weights_only=True)["loop"]["step"] == 3
+    again = build_baseline("dncnn")
+    again.load_state_dict(start)
+    rec_b = train_baseline(again, sampler, cfg, checkpoint=ck)
+    assert rec_b.steps == rec_a.steps and rec_b.losses == pytest.approx(rec_a.losses, rel=1e-6)
+    assert rec_b.psnr_gain == pytest.approx(rec_a.psnr_gain, rel=1e-6, abs=1e-6)
+    for k, v in straight.state_dict().items():
+        assert torch.allclose(v.float(), again.state_dict()[k].float(), atol=1e-6), k
+    with pytest.raises(ValueError, match=r"configuration \(differs in \['lr'\]\)"):
+        train_baseline(build_baseline("dncnn"), sampler, BaselineConfig(**{**cfg.to_dict(), "lr": 1e-3}),
+                       checkpoint=ck)
+    with pytest.raises(ValueError, match="CropSampler"):
+        train_baseline(build_baseline("dncnn"), CropSampler([torch.rand(3, 40, 40)], 16, scales=(1.0,)), cfg)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -416,3 +417,38 @@ def test_eval_hirl_script_writes_results_and_card(tmp_path):
     assert "| hirl-blur |" in card and "| brute force trials | 9 | 90 |" in card
     bad = subprocess.run(cmd[:2] + ["--agent", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--agent" in bad.stderr
+
+
+def test_train_hirl_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch):
+    import restorelib.hirl as H
+    from restorelib.patches import CropSampler
+    tb = standin_toolbox()
+    sampler = CropSampler([torch.rand(3, 80, 90, generator=gen(4)) * 0.3 + 0.3], 63, scales=(1.0,))
+    cfg = HirlConfig(**{**TINY, "steps": 30, "env_batch": 3, "max_len": 3, "memory": 20, "t_start": 6,
+                        "target_every": 4})
+    val = (brighten(flat_bank(4, 5), gen(6)), flat_bank(4, 5))
+    kw = dict(device="cpu", degrader=brighten, val=val, log_every=6)
+    straight, rec_a = train_hirl(tb, sampler, cfg, **kw)
+    ck = tmp_path / "state.pt"
+    real, calls = H.choose, [0]
+
+    def killed(*a, **k):                             # stopped in the middle of the 4th episode (its 2nd step)
+        calls[0] += 1
+        if calls[0] == 11:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(H, "choose", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_hirl(tb, sampler, cfg, checkpoint=ck, checkpoint_every=1e-9, **kw)
+    monkeypatch.undo()
+    saved = torch.load(ck, weights_only=True)
+    assert saved["loop"]["step"] == 9 and saved["parts"]["memory"]["size"] == 20      # the memory has wrapped
+    again, rec_b = train_hirl(tb, sampler, cfg, checkpoint=ck, **kw)
+    assert rec_b.steps == rec_a.steps and rec_b.returns == pytest.approx(rec_a.returns)
+    assert rec_b.loss_t == pytest.approx(rec_a.loss_t) and rec_b.val_gain == pytest.approx(rec_a.val_gain)
+    for k, v in straight.state_dict().items():
+        assert torch.allclose(v, again.state_dict()[k], atol=1e-6), k
+    with pytest.raises(ValueError, match="configuration"):
+        train_hirl(tb, sampler, replace(cfg, gamma=0.8), checkpoint=ck, **kw)
+    with pytest.raises(ValueError, match="CropSampler"):
+        train_hirl(tb, CropSampler([torch.rand(3, 40, 40)], 32, scales=(1.0,)), cfg, **kw)

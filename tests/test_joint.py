@@ -101,3 +101,38 @@ def test_train_joint_script_writes_a_loadable_toolbox_and_record(tmp_path):
     same = subprocess.run(cmd[:2] + ["--tools", str(out), "--out", str(out)], capture_output=True, text=True,
                           timeout=120)
     assert same.returncode == 2 and "--out must differ" in same.stderr
+
+
+def test_train_joint_resumes_from_its_checkpoint_to_the_same_tools(tmp_path, monkeypatch):
+    import restorelib.joint as J
+    from restorelib.patches import CropSampler
+    sampler = CropSampler([torch.rand(3, 80, 90, generator=gen(3)) * 0.5 + 0.25], 63, scales=(1.0,))
+    cfg = JointConfig(steps=8, batch=3, lr=0.01, spec="noise:10", log_every=3)
+    names = bias_box().names
+
+    def chooser(degraded):                           # a fixed "agent" whose chains depend on the patch
+        return [[names[i % 3]] * (1 + i % 2) if i % 4 else [] for i in range(len(degraded))]
+
+    straight = bias_box()
+    rec_a = train_joint(straight, chooser, sampler, cfg)
+    ck = tmp_path / "state.pt"
+    real, calls = J.degrade, [0]
+
+    def killed(*a, **k):                             # the run is stopped in its 5th step
+        calls[0] += 1
+        if calls[0] == 5:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(J, "degrade", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_joint(bias_box(), chooser, sampler, cfg, checkpoint=ck, checkpoint_every=1e-9)
+    monkeypatch.undo()
+    saved = torch.load(ck, weights_only=True)
+    assert saved["loop"]["step"] == 4 and sum(saved["record"]["uses"].values()) > 0
+    again = bias_box()
+    rec_b = train_joint(again, chooser, sampler, cfg, checkpoint=ck)
+    assert rec_b.uses == rec_a.uses and rec_b.steps == rec_a.steps and rec_b.losses == pytest.approx(rec_a.losses)
+    for k, v in straight.state_dict().items():
+        assert torch.equal(v, again.state_dict()[k]), k
+    with pytest.raises(ValueError, match="configuration"):
+        train_joint(bias_box(), chooser, sampler, JointConfig(**{**cfg.to_dict(), "counter": False}), checkpoint=ck)

@@ -147,3 +147,35 @@ def test_get_label_free_trains_at_ci_scale_and_the_group_check():
     assert "all 3 cases pass" in checks.check_group_advantages(group_advantages)
     with pytest.raises(AssertionError, match="within each group"):
         checks.check_group_advantages(lambda r, k: (r - r.mean()) / (r.std(unbiased=False) + 1e-6))
+
+
+@pytest.mark.parametrize("baseline", ["group", "value"])
+def test_train_label_free_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch, baseline):
+    import restorelib.label_free as L
+    from restorelib.patches import CropSampler
+    tb = bright_toolbox()
+    sampler = CropSampler([torch.rand(3, 80, 90, generator=gen(9)) * 0.1 + 0.4], 63, scales=(1.0,))
+    cfg = LabelFreeConfig(**{**TINY, "iters": 9, "batch": 2, "group": 2, "log_every": 2, "baseline": baseline})
+    net_a, rec_a = train_label_free(tb, sampler, cfg, scorer=brightness_score)
+    ck = tmp_path / "state.pt"
+    real, calls = L.sample_chains, [0]
+
+    def killed(*a, **k):                              # stopped in iteration 6, iteration 5 not logged yet
+        calls[0] += 1
+        if calls[0] == 6:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(L, "sample_chains", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_label_free(tb, sampler, cfg, scorer=brightness_score, checkpoint=ck, checkpoint_every=1e-9)
+    monkeypatch.undo()
+    saved = torch.load(ck, weights_only=True)
+    assert saved["loop"]["it"] == 5 and len(saved["loop"]["acc"]["ret"]) == 1
+    net_b, rec_b = train_label_free(tb, sampler, cfg, scorer=brightness_score, checkpoint=ck)
+    assert rec_b.iters == rec_a.iters and rec_b.returns == pytest.approx(rec_a.returns)
+    assert rec_b.tool_calls == pytest.approx(rec_a.tool_calls)
+    for k, v in net_a.state_dict().items():
+        assert torch.allclose(v, net_b.state_dict()[k], atol=1e-6), k
+    with pytest.raises(ValueError, match="configuration"):
+        train_label_free(tb, sampler, LabelFreeConfig(**{**cfg.to_dict(), "clip": 0.3}), scorer=brightness_score,
+                         checkpoint=ck)

@@ -420,3 +420,41 @@ def test_time_inference_reports_both_medians_and_their_ratio():
     assert r["ratio"] == pytest.approx(r["inference_s"] / r["network_s"], rel=1e-2)
     with pytest.raises(ValueError, match="repeats must"):
         time_inference(PixelRLNet(1, width=8), repeats=0)
+
+
+def test_train_pixelrl_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch):
+    import restorelib.pixelrl as P
+    from restorelib.patches import CropSampler
+    sampler = CropSampler([rand(3, 50, 60, seed=4)], 24, scales=(1.0,))      # RGB crops, made gray
+    cfg = replace(SCALES["ci"], episodes=7, rmc_start=0.5, pretrain_steps=2, log_every=2, width=8)
+    net_a, rec_a = train_pixelrl(sampler, "noise:25", cfg, device="cpu")
+    ck = tmp_path / "state.pt"
+    real, calls = P.draw_crops, [0]
+
+    def killed(*a, **k):                                # stopped in episode 5: 4 done, the 3rd and 4th logged
+        calls[0] += 1
+        if calls[0] == 5:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(P, "draw_crops", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_pixelrl(sampler, "noise:25", cfg, device="cpu", checkpoint=ck, checkpoint_every=1e-9)
+    monkeypatch.undo()
+    saved = torch.load(ck, weights_only=True)
+    assert saved["loop"]["episode"] == 4 and len(saved["record"]["pretrain_loss"]) == 2
+    net_b, rec_b = train_pixelrl(sampler, "noise:25", cfg, device="cpu", checkpoint=ck)
+    assert rec_b.episodes == rec_a.episodes and rec_b.returns == pytest.approx(rec_a.returns)
+    assert rec_b.lr == rec_a.lr and rec_b.pretrain_loss == rec_a.pretrain_loss
+    for k, v in net_a.state_dict().items():                  # the RMC kernel included
+        assert torch.allclose(v, net_b.state_dict()[k], atol=1e-6), k
+    with pytest.raises(ValueError, match="task"):
+        train_pixelrl(sampler, "noise:15", cfg, device="cpu", checkpoint=ck)
+    ck.unlink()
+    monkeypatch.setattr(P, "draw_crops", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):                    # stopped in the first episode: the start is kept
+        train_pixelrl(sampler, "noise:25", cfg, device="cpu", checkpoint=ck)
+    monkeypatch.undo()
+    saved = torch.load(ck, weights_only=True)
+    assert saved["loop"]["episode"] == 0 and saved["record"]["pretrain_loss"] == rec_a.pretrain_loss
+    with pytest.raises(ValueError, match="CropSampler of size 24"):
+        train_pixelrl(CropSampler([rand(3, 50, 60)], 32, scales=(1.0,)), "noise:25", cfg)

@@ -322,3 +322,37 @@ def test_quality_batch_runs_a_share_through_tool_chains(bank):
     changed = ((x2 - x0).abs().flatten(1).max(dim=1).values > 0).float().mean()
     assert 0.1 < changed < 0.9
     assert "quality-net-naive" in scorer_names()
+
+
+def test_train_quality_net_resumes_from_its_checkpoint_to_the_same_net(tmp_path, monkeypatch):
+    import restorelib.quality_net as Q
+    from restorelib.patches import CropSampler
+    tb = Toolbox()
+    for i in range(len(tb)):
+        tb.nets[i] = Shift(0.05 * (i % 3 - 1))
+    sampler = CropSampler([torch.rand(3, 80, 90, generator=gen(8))], 63, scales=(1.0,))
+    cfg = replace(SCALES["ci"], steps=100, batch=4, chain_fraction=0.5)      # a log every 2 steps
+    net_a, rec_a = train_quality_net(sampler, cfg, toolbox=tb.eval())
+    ck = tmp_path / "state.pt"
+    real, calls = Q.quality_batch, [0]
+
+    def killed(*a, **k):                                       # stopped in step 8, a loss of step 7 pending
+        calls[0] += 1
+        if calls[0] == 8:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(Q, "quality_batch", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_quality_net(sampler, cfg, toolbox=tb, checkpoint=ck, checkpoint_every=1e-9)
+    monkeypatch.undo()
+    saved = torch.load(ck, weights_only=True)
+    assert saved["loop"]["step"] == 7 and len(saved["loop"]["running"]) == 1
+    assert saved["parts"]["sched"]["last_epoch"] == 7
+    net_b, rec_b = train_quality_net(sampler, cfg, toolbox=tb, checkpoint=ck)
+    assert rec_b.steps == rec_a.steps and rec_b.losses == pytest.approx(rec_a.losses, rel=1e-6)
+    for k, v in net_a.state_dict().items():
+        assert torch.allclose(v, net_b.state_dict()[k], atol=1e-6), k
+    with pytest.raises(ValueError, match="configuration"):
+        train_quality_net(sampler, replace(cfg, clean_fraction=0.2), toolbox=tb, checkpoint=ck)
+    with pytest.raises(ValueError, match="bank"):
+        train_quality_net(CropSampler([torch.rand(3, 40, 40)], 24, scales=(1.0,)), cfg)

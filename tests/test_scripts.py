@@ -229,3 +229,38 @@ def test_train_agent_refuses_to_restart_over_a_stopped_run(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 2 and "--resume" in p.stderr and "Traceback" not in p.stderr
     assert sorted(p.name for p in out.iterdir()) == [".partial"]
+
+
+@pytest.mark.parametrize("script, args, state", [
+    ("train_baseline.py", ["--model", "vdsr-s", "--scale", "ci"], "baseline.state.pt"),
+    ("train_joint.py", ["--scale", "ci"], "joint.state.pt"),
+    ("train_hirl.py", ["--part", "agent", "--scale", "ci"], "agent.state.pt"),
+    ("train_quality.py", ["--scale", "ci"], "quality.state.pt"),
+    ("train_label_free.py", ["--scale", "ci"], "agent.state.pt"),
+    ("train_pixelrl.py", ["--scale", "ci"], "pixelrl.state.pt"),
+])
+def test_training_scripts_refuse_to_restart_over_a_stopped_run(tmp_path, script, args, state):
+    out = tmp_path / "run"
+    (out / ".partial").mkdir(parents=True)
+    (out / ".partial" / state).write_bytes(b"a stopped run")
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args, "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "--resume" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert sorted(p.name for p in out.iterdir()) == [".partial"]
+    assert (out / ".partial" / state).read_bytes() == b"a stopped run"
+
+
+def test_train_baseline_saves_its_state_and_removes_it_when_done(tmp_path):
+    out = tmp_path / "vdsr-s"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_baseline.py"), "--model", "vdsr-s", "--scale",
+                        "ci", "--train-set", "embedded-train", "embedded-test", "--checkpoint-every", "1e-6",
+                        "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    record = json.loads((out / "record.json").read_text())
+    assert record["train_sets"] == ["embedded-train", "embedded-test"] and record["train_images"] >= 4
+    assert record["train_patches"] > 10_000 and "fresh 63x63 crops" in (out / "README.md").read_text()
+    assert not (out / ".partial").exists()
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_baseline.py"), "--model", "vdsr-s",
+                          "--checkpoint-every", "0", "--out", str(tmp_path / "x")], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "--checkpoint-every" in bad.stderr and not (tmp_path / "x").exists()
