@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	if command -v nvidia-smi >/dev/null 2>&1; then $(BIN)/python -m pip install --quiet "$(TORCH)"; \
-	else $(BIN)/python -m pip install --quiet "$(TORCH)" --extra-index-url $(CPU_INDEX) --retries 1 --timeout 30; fi
+	else $(BIN)/python -m pip install --quiet "$(TORCH)" --extra-index-url $(CPU_INDEX) --retries 0 --timeout 30; fi
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 

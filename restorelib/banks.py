@@ -22,8 +22,8 @@ def draw_clean(bank: "torch.Tensor | CropSampler", n: int, generator: torch.Gene
 
 
 def check_bank(bank: object, size: int | None = None, min_size: int = 1, name: str = "bank") -> None:
-    """``ValueError`` unless ``bank`` is a patch bank (P, 3, S, S) or a :class:`CropSampler`, of side ``size`` when
-    given, else at least ``min_size``."""
+    """``ValueError`` unless ``bank`` is a patch bank (P, 3, S, S) or a :class:`~restorelib.patches.CropSampler`,
+    of side ``size`` when given, else at least ``min_size``."""
     if isinstance(bank, CropSampler):
         side, ok = bank.size, True
     else:
@@ -47,8 +47,9 @@ def add_train_set_flag(ap: argparse.ArgumentParser, what: str = "training patche
 
 def train_sampler(ap: argparse.ArgumentParser, names: list[str], size: int,
                   scales: tuple[float, ...] | None = None) -> tuple[dict[str, torch.Tensor], CropSampler]:
-    """The images of the named sets and a :class:`CropSampler` of ``size`` over them (at ``scales``, default the
-    three of RL-Restore); a set that cannot be loaded exits with status 2 naming ``--train-set``."""
+    """The images of the named sets and a :class:`~restorelib.patches.CropSampler` of ``size`` over them (at
+    ``scales``, default the three of RL-Restore); a set that cannot be loaded exits with status 2 naming
+    ``--train-set``."""
     from . import data
     from .toolbox_training import load_train_sets
     try:

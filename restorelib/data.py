@@ -6,7 +6,8 @@
   from the addresses pinned in ``registry.tsv``, each file's sha256 checked and written atomically.
 
 Images come back as float32 tensors of shape (C, H, W) in [0, 1], C = 3 (RGB) or 1 (grayscale); reading and
-writing image files (:func:`read_image`, :func:`save_image`, ...) is :mod:`restorelib.imagefile`'s, re-exported here.
+writing image files (:func:`~restorelib.imagefile.read_image`, :func:`~restorelib.imagefile.save_image`, ...) is
+:mod:`restorelib.imagefile`'s, re-exported here.
 """
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ class Restored:
 
 
 class Method(Protocol):
-    """What :func:`evaluate` needs of a method. ``clean`` and ``levels`` are for oracles (e.g. greedy search)."""
+    """What :func:`restorelib.evaluate.evaluate` needs of a method. ``clean`` and ``levels`` are for oracles
+    (e.g. greedy search)."""
 
     name: str
     params: int
