@@ -24,19 +24,27 @@ def fake_cuda(monkeypatch):
 
 # ----------------------------------------------------------------------------- profiles
 def test_profile_table():
-    assert PROFILES == ("ci", "book", "paper")
-    ci, book, paper = (get_profile(n) for n in PROFILES)
-    assert (ci.name, ci.fast, ci.train, ci.max_images) == ("ci", True, True, 3)
-    assert (book.name, book.fast, book.train) == ("book", False, False)
-    assert (paper.name, paper.fast, paper.train) == ("paper", False, True)
+    assert PROFILES == ("ci", "book", "gpu", "paper")
+    ci, book, gpu, paper = (get_profile(n) for n in PROFILES)
+    assert (ci.name, ci.fast, ci.train, ci.max_images, ci.long_runs) == ("ci", True, True, 3, False)
+    assert (book.name, book.fast, book.train, book.long_runs) == ("book", False, False, False)
+    assert (gpu.name, gpu.fast, gpu.train, gpu.long_runs) == ("gpu", False, True, True)
+    assert (paper.name, paper.fast, paper.train, paper.long_runs) == ("paper", False, True, True)
+
+
+def test_profile_pick():
+    sizes = dict(ci=3, book=20, paper=68)
+    assert [get_profile(n).pick(**sizes) for n in PROFILES] == [3, 20, 68, 68]
+    assert get_profile("gpu").pick(**sizes, gpu=40) == 40
+    assert get_profile("paper").pick(**sizes, gpu=40) == 68
 
 
 def test_profile_default_is_book_on_cpu(no_cuda):
     assert get_profile().name == "book"
 
 
-def test_profile_default_is_paper_with_cuda(fake_cuda):
-    assert get_profile().name == "paper"
+def test_profile_default_is_gpu_with_cuda(fake_cuda):
+    assert get_profile().name == "gpu"
 
 
 @pytest.mark.parametrize("value", ["1", "true", "YES", " on "])
@@ -64,7 +72,7 @@ def test_profile_argument_beats_env(monkeypatch, no_cuda):
     assert get_profile("ci").name == "ci"
 
 
-@pytest.mark.parametrize("name", ["fast", "BOOK", "gpu"])
+@pytest.mark.parametrize("name", ["fast", "BOOK", "cuda", "t4"])
 def test_profile_bad_name(name):
     with pytest.raises(ValueError, match="profile"):
         get_profile(name)
