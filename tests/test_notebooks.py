@@ -1,7 +1,7 @@
 """House rules for the chapters: structure, stripped outputs, table of contents and citations.
 
 The notebooks themselves are executed by nbval (``--nbval-lax``, see pyproject.toml); cells marked
-``# NBVAL_CHECK_OUTPUT`` keep their reference output, which nbval compares with a fresh run.
+with the tag ``nbval-check-output`` keep their reference output, which nbval compares with a fresh run.
 """
 import json
 import re
@@ -50,7 +50,8 @@ def test_outputs_stripped_except_checked_cells(nb):
     for c in cells(nb):
         if c["cell_type"] != "code":
             continue
-        if "# NBVAL_CHECK_OUTPUT" not in text(c):
+        assert "NBVAL" not in text(c), f"{nb.name}: an nbval marker shown to readers; use the cell tag instead"
+        if "nbval-check-output" not in c.get("metadata", {}).get("tags", []):
             assert not c.get("outputs"), f"{nb.name}: outputs left in a cell: {text(c)[:60]!r}"
             assert c.get("execution_count") is None
         else:                                   # the reference output nbval compares with a fresh run
