@@ -58,12 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the result as JSON to OUT")
     e.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
     e.add_argument("--max-pixels", type=int, default=None, help=_MAX_PIXELS_HELP)
-    r = sub.add_parser("restore", help="restore one image file and print the chain taken step by step")
+    r = sub.add_parser("restore", help="restore one image file and print the chain taken step by step",
+                       epilog="methods: " + "; ".join(f"{k}: {v}" for k, v in method_names().items()))
     r.add_argument("image", type=Path, help="the degraded image (PNG, JPEG, BMP, TIFF; gray, RGB, RGBA, 8/16-bit)")
     r.add_argument("-o", "--output", type=Path, required=True, help="where to write the restored image")
-    r.add_argument("--method", default="rl-restore", help="rl-restore[:AGENT], hirl[:AGENT], tool:NAME, identity, or "
-                   "an oracle (greedy, brute-force) with --reference")
+    r.add_argument("--method", default="rl-restore", help="one of the methods listed below (default rl-restore); "
+                   "the oracles (greedy, brute-force) need --reference")
     r.add_argument("--reference", type=Path, default=None, help="the clean image: PSNR is printed after each step")
+    r.add_argument("--no-reference", action="store_true", help="there is no clean image: print a no-reference "
+                   "--scorer's score of the input and of the output instead of PSNR")
+    r.add_argument("--scorer", default="niqe", help="the no-reference scorer of --no-reference (default niqe)")
     r.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
     r.add_argument("--max-length", type=int, default=None, help="longest chain (default: the method's own)")
     r.add_argument("--tools", default=None, help="the tool set of rl-restore: original, noise (default, the shipped tools), joint, or a folder (chapter 5)")
@@ -189,9 +193,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise UsageError("--distortion is required (unless --no-reference)")
         args.distortion = "none"
     if args.no_reference:
-        from .quality import scorer_names
-        if args.scorer not in scorer_names():
-            raise UsageError(f"--scorer must be one of {scorer_names()}, got {args.scorer!r}")
+        _check_scorer(args.scorer)
     try:
         parse_spec(args.distortion)
     except ValueError as e:
@@ -230,6 +232,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_scorer(name: str) -> None:
+    from .quality import scorer_names
+    if name not in scorer_names():
+        raise UsageError(f"--scorer must be one of {scorer_names()}, got {name!r}")
+
+
+def _print_no_reference(scorer: str, x: torch.Tensor, restored: torch.Tensor) -> None:
+    """``restore --no-reference``: the scorer's score of the input and of the output (higher = better, chapter 8)."""
+    from .quality import check_scores, get_scorer
+    score = get_scorer(scorer)
+    s_in, s_out = (check_scores(score(im[None].float().clamp(0, 1)), 1, scorer).item() for im in (x, restored))
+    print(f"  {scorer} score {s_in:.3f} -> {s_out:.3f} ({s_out - s_in:+.3f}; higher = better, no reference)")
+
+
 def _method_options(args: argparse.Namespace) -> dict:
     """The options of ``--method`` given on the command line (``--max-length``, ``--tools``)."""
     opts: dict = {} if args.max_length is None else {"max_length": args.max_length}
@@ -254,6 +270,10 @@ def _restore_inputs(args: argparse.Namespace) -> tuple:
     if out.suffix.lower() not in data.IMAGE_EXTENSIONS + (".webp",):
         raise UsageError(f"--output must end in one of {list(data.IMAGE_EXTENSIONS + ('.webp',))}, got {out.name!r}")
     _check_output("--output", out, args.force)
+    if args.no_reference:
+        if args.reference is not None:
+            raise UsageError("--no-reference and --reference exclude each other: give one of them")
+        _check_scorer(args.scorer)
     if args.tile is not None and args.tile < 64:
         raise UsageError(f"--tile must be at least 64, got {args.tile}")
     _check_common(args)
@@ -333,6 +353,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     restored, chain = run(method, x, ref, tile)
     if chain is not None:
         print("chain: " + (" -> ".join(chain) if chain else "(none: the input is returned unchanged)"))
+    if args.no_reference:
+        _print_no_reference(args.scorer, x, restored)
     with _writing("--output", args.output):
         data.write_restored(restored.clamp(0, 1).to(torch.float32), info, args.output, overwrite=args.force)
     print(f"wrote {args.output}")

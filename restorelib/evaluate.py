@@ -257,7 +257,7 @@ def evaluate(method: Method | str, images: dict[str, torch.Tensor], distortion: 
                          "trials": res.trials[j] if res.trials else res.tool_calls[j],
                          "chain": res.chains[j] if res.chains else [], "seconds": dt})
     mean = lambda key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
-    return {"method": method.name, "distortion": spec.text, "images": len(rows),
+    return {"method": method.name, "distortion": spec.text, "images": len(rows), "source_images": len(images),
             "psnr_in": mean("psnr_in"), "psnr_out": mean("psnr_out"),
             "ssim_in": mean("ssim_in"), "ssim_out": mean("ssim_out"),
             "tool_calls": mean("tool_calls"), "trials": mean("trials"), "params": method.params, "macs": mean("macs"),
@@ -293,7 +293,7 @@ def evaluate_no_reference(method: Method | str, images: dict[str, torch.Tensor],
                      "seconds": time.perf_counter() - t0})
     mean = lambda key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
     return {"method": method.name, "distortion": spec.text, "scorer": str(scorer), "images": len(rows),
-            "nr_in": mean("nr_in"), "nr_out": mean("nr_out"), "tool_calls": mean("tool_calls"),
+            "source_images": len(images), "nr_in": mean("nr_in"), "nr_out": mean("nr_out"), "tool_calls": mean("tool_calls"),
             "params": method.params, "macs": mean("macs"), "seconds": sum(r["seconds"] for r in rows),
             "patch": patch, "seed": seed, "device": str(device), "per_image": rows}
 
@@ -322,19 +322,34 @@ def gain_matrix(toolbox: "object", clean: torch.Tensor, specs: list[str], seed: 
     return out
 
 
+def measured_on(result: dict) -> str:
+    """What a result was measured on, in words: ``1 image``, ``5 images``, or ``2 images x 4 patches of 63x63``.
+
+    ``result["images"]`` counts the measured items (patches when ``patch`` was set); ``source_images`` (added in
+    2026-12; older JSON files lack it) the images they were cut from.
+    """
+    n, src, patch = result["images"], result.get("source_images", result["images"]), result.get("patch")
+    if patch is None:
+        return f"{n} image" + "s" * (n != 1)
+    if src and n % src == 0:
+        per = n // src
+        return (f"{src} image" + "s" * (src != 1) + f" x {per} patch" + "es" * (per != 1) + f" of {patch}x{patch}")
+    return f"{n} patch" + "es" * (n != 1) + f" of {patch}x{patch}"
+
+
 def summary(result: dict) -> str:
     """A short human-readable report of an :func:`evaluate` (or :func:`evaluate_no_reference`) result."""
     if "nr_in" in result:
         unscored = sum(math.isnan(r[k]) for r in result.get("per_image", []) for k in ("nr_in", "nr_out"))
         return "\n".join([
-            f"{result['method']} on {result['images']} images, distortion {result['distortion']}, no reference",
+            f"{result['method']} on {measured_on(result)}, distortion {result['distortion']}, no reference",
             f"  {result['scorer']} score {result['nr_in']:.3f} -> {result['nr_out']:.3f} (higher = better)",
             f"  tool calls {result['tool_calls']:.2f}, params {result['params']:,}, "
             f"MACs {result['macs'] / 1e9:.3f} G per image, {result['seconds']:.2f} s"]
             + [f"  ({unscored} scores are NaN: {result['scorer']} could not score those images, e.g. NIQE a flat "
                "image without texture)"] * bool(unscored))
     gain = result["psnr_out"] - result["psnr_in"]
-    lines = [f"{result['method']} on {result['images']} images, distortion {result['distortion']}",
+    lines = [f"{result['method']} on {measured_on(result)}, distortion {result['distortion']}",
              f"  PSNR {result['psnr_in']:.2f} -> {result['psnr_out']:.2f} dB ({gain:+.2f})",
              f"  SSIM {result['ssim_in']:.4f} -> {result['ssim_out']:.4f}",
              f"  tool calls {result['tool_calls']:.2f}, params {result['params']:,}, "

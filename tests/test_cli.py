@@ -53,6 +53,17 @@ def test_evaluate_tool_with_patches_and_limit(folder, tmp_path):
     assert r["images"] == 1 and r["tool_calls"] == 1 and r["params"] == 21827 and r["macs"] > 0
 
 
+@pytest.mark.parametrize("extra, words", [
+    ([], "identity on 2 images, distortion"),
+    (["--limit", "1"], "identity on 1 image, distortion"),
+    (["--patch", "16", "--patches-per-image", "4"], "identity on 2 images x 4 patches of 16x16, distortion"),
+    (["--patch", "16", "--limit", "1"], "identity on 1 image x 1 patch of 16x16, distortion"),
+])
+def test_evaluate_says_what_it_measured_on(extra, words, folder, capsys):
+    rc = main(["evaluate", "--method", "identity", "--images", str(folder), "--distortion", "noise:20", *extra])
+    assert rc == 0 and capsys.readouterr().out.splitlines()[0].startswith(words)
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--method", "nope", "--distortion", "moderate"], "--method"),
     (["--method", "tool:nope", "--distortion", "moderate"], "--method"),

@@ -121,3 +121,40 @@ def test_evaluate_rl_restore_from_the_command_line(agent_dir, photo, tmp_path, c
     assert main(["evaluate", "--method", f"rl-restore:{agent_dir}", "--images", str(photo.parent),
                  "--distortion", "moderate", "--max-length", "0"]) == 2
     assert "--max-length" in capsys.readouterr().err
+
+
+def test_restore_no_reference_prints_the_scores_of_input_and_output(photo, tmp_path, capsys):
+    from restorelib.quality import get_scorer
+    out = tmp_path / "out.png"
+    rc, text, err = run([photo, "-o", out, "--method", "tool:noise-2", "--no-reference", "--scorer", "neg-sigma"],
+                        capsys)
+    assert rc == 0, err
+    line = next(ln for ln in text.splitlines() if "neg-sigma score" in ln)
+    x = torch.from_numpy(np.asarray(Image.open(photo), dtype=np.float32) / 255).permute(2, 0, 1)[None]
+    y = torch.from_numpy(np.asarray(Image.open(out), dtype=np.float32) / 255).permute(2, 0, 1)[None]
+    s_in, s_out = get_scorer("neg-sigma")(x).item(), get_scorer("neg-sigma")(y).item()
+    assert line.split("score ")[1].startswith(f"{s_in:.3f} -> ")
+    assert abs(float(line.split("-> ")[1].split()[0]) - s_out) < 0.05        # the written PNG is 8-bit rounded
+    assert s_out != s_in
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--no-reference", "--scorer", "psnr"], "--scorer must be one of"),
+    (["--no-reference", "--reference", "REF"], "--no-reference and --reference exclude each other"),
+])
+def test_restore_no_reference_refuses_bad_combinations(extra, message, photo, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    extra = [str(photo) if a == "REF" else a for a in extra]
+    rc, _, err = run([photo, "-o", out, "--method", "identity", *extra], capsys)
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_restore_help_lists_every_method(capsys):
+    from restorelib.evaluate import method_names
+    with pytest.raises(SystemExit):
+        main(["restore", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in method_names():
+        assert f"{name}:" in text, name
+    assert "label-free:" in text and "pixelrl:" in text
