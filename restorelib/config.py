@@ -14,6 +14,7 @@ The book runs at three scales (see "How to use this book"):
 from __future__ import annotations
 
 import os
+import platform
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,3 +156,20 @@ def data_dir() -> Path | None:
 def weights_dir() -> Path:
     """The folder of checkpoints shipped with the package (``restorelib/weights``)."""
     return Path(__file__).resolve().parent / "weights"
+
+
+def hardware(device: str | torch.device = "cpu") -> str:
+    """What a record says it ran on, e.g. ``AMD EPYC (x86_64, no native bf16), 1 torch thread`` or
+    ``..., Tesla T4`` on a GPU: training speed (and whether bf16 helps, chapter 2) depends on it."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), name)
+    except OSError:
+        pass
+    bf16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    n = torch.get_num_threads()
+    text = f"{name} ({platform.machine()}, {'native' if bf16 else 'no native'} bf16), {n} torch thread" + "s" * (n != 1)
+    if torch.device(device).type == "cuda":
+        text += f", {torch.cuda.get_device_name()}"
+    return text

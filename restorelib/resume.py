@@ -72,14 +72,32 @@ class Checkpointer:
 
 
 def autocast(device: torch.device | str, enabled: bool) -> AbstractContextManager:
-    """Mixed precision for a training step: bfloat16 on a CPU (and on GPUs that support it), else float16.
+    """Mixed precision for a training step: bfloat16 on a CPU that computes it natively (and on GPUs that support
+    it), float16 on older GPUs; plain float32 on a CPU without native bfloat16 (see :func:`amp_active`).
 
-    Measured on this project's 2-core AVX-512 CPU, bf16 autocast roughly halves a tool's training step (chapter 2).
+    Measured on a 2-core AVX-512-BF16 CPU, bf16 autocast roughly halves a tool's training step; on a CPU without it
+    (an AMD EPYC without AVX-512, 2026-12-02) the same step is about ten times *slower* than float32 (chapter 2).
     """
     device = torch.device(device)
-    if not enabled:
+    if not (enabled and amp_active(device)):
         return nullcontext()
     return torch.autocast(device.type, dtype=amp_dtype(device))
+
+
+def amp_active(device: torch.device | str) -> bool:
+    """Whether ``amp=True`` really trains in reduced precision on ``device``: always on a GPU; on a CPU only when
+    oneDNN has native bfloat16 kernels (AVX-512-BF16 or AMX), since emulated bf16 is far slower than float32."""
+    device = torch.device(device)
+    if device.type != "cpu":
+        return True
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def precision(device: torch.device | str, amp: bool) -> str:
+    """The arithmetic a training step with ``amp`` uses on ``device``, for records: ``bf16``, ``fp16`` or ``fp32``."""
+    if not (amp and amp_active(device)):
+        return "fp32"
+    return "fp16" if amp_dtype(device) == torch.float16 else "bf16"
 
 
 def amp_dtype(device: torch.device | str) -> torch.dtype:

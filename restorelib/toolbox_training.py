@@ -9,7 +9,6 @@ a tool did not learn is refused: no manifest, no record.
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import time
 from dataclasses import asdict
@@ -20,9 +19,10 @@ import torch
 
 from . import data
 from .atomic import write_text
-from .config import get_device
+from .config import get_device, hardware
 from .degradations import apply_levels
 from .patches import CropSampler, random_patches
+from .resume import precision
 from .tools import Toolbox, ToolSpec, load_state, save_state
 from .training import evaluate_pair, tool_levels, train_tool
 
@@ -35,6 +35,8 @@ TOOLBOX_SCALES = {
                  min_gain=0.05),
     "paper": dict(small_steps=40000, large_steps=40000, batch=64, lr=3e-4, crop=63, amp=True, robust_p=0.5,
                   min_gain=0.05),
+    # a Colab T4: the 12 tools in about ten minutes (estimated by scripts/size_gpu_scale.py; no gain floor so short)
+    "gpu": dict(small_steps=2000, large_steps=2000, batch=32, lr=3e-4, crop=40, amp=True, robust_p=0.5, min_gain=None),
 }
 
 #: The PSNR gain (dB) each of RL-Restore's tools should reach on held-out colour photos at its own mid-level, with
@@ -182,6 +184,7 @@ def _train_one(spec: ToolSpec, net: torch.nn.Module, i: int, sampler: CropSample
     net.cpu()
     state.unlink(missing_ok=True)
     out = {"steps": steps, "seconds": round(tl.seconds, 1), "steps_per_s": round(steps / max(tl.seconds, 1e-9), 2),
+           "precision": precision(dev, cfg["amp"]),  # of the run that finished it (bf16 on AVX-512-BF16, else fp32)
            "loss_curve": [[s, round(v, 7)] for s, v in zip(tl.steps, tl.losses)]}
     if curve is not None:
         out["val_curve"] = [[s, round(g, 3)] for s, g in zip(tl.val_steps, tl.val_gains)]
@@ -204,8 +207,7 @@ def _record(command: str, scale: str, cfg: dict, robust: bool, seed: int, train_
     record = {"command": command, "scale": scale, "config": cfg, "robust": robust, "seed": seed,
               "train_set": train_set, "train_images": len(train_imgs), "train_positions": len(sampler),
               "val_set": val_set, "val_patches_per_image": val_per_image, "curve_set": curve_set,
-              "device": str(dev), "hardware": f"{platform.machine()}, {torch.get_num_threads()} torch threads"
-              + (f", {torch.cuda.get_device_name()}" if dev.type == "cuda" else ""),
+              "device": str(dev), "hardware": hardware(dev),
               "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
               "total_seconds": round(sum(r["seconds"] for r in results.values()), 1), "tools": results}
     if specs is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 
 from ._checks import check_images
 from .atomic import write_bytes, write_text
-from .config import weights_dir
+from .config import hardware as config_hardware, weights_dir
 
 
 @dataclass(frozen=True)
@@ -143,9 +142,7 @@ def write_checkpoint(module: nn.Module, folder: str | Path, file: str, *, comman
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     digest = save_state(module, folder / file)
-    hardware = f"{platform.machine()}, {torch.get_num_threads()} torch threads"
-    if torch.device(device).type == "cuda":
-        hardware += f", {torch.cuda.get_device_name()}"
+    hardware = config_hardware(device)
     record = {"command": command, "scale": scale, "config": config, "device": str(device), "hardware": hardware,
               "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(seconds, 1),
               "file": file, "sha256": digest, "params": count_params(module), **fields}

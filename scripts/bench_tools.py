@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -23,7 +22,9 @@ import torch
 
 from restorelib import data
 from restorelib.atomic import write_text
+from restorelib.config import hardware
 from restorelib.patches import CropSampler
+from restorelib.resume import amp_active
 from restorelib.tools import build_tool, tool_spec
 from restorelib.training import train_tool
 
@@ -66,10 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         for tool in got:
             for name, (crop, amp) in CONFIGS.items():
                 got[tool][name].append(steps_per_second(tool, samplers[crop], amp, args.steps))
+    if not amp_active("cpu"):      # train_tool's amp is float32 here (emulated bf16 is ~10x slower): say so
+        got = {t: {c.replace("bf16 +", "fp32 (no native bf16) +"): v for c, v in r.items()} for t, r in got.items()}
     nets = {"noise-2": "3-layer (21,827 parameters)", "noise-3": "8-layer (50,851 parameters)"}
     table = {nets[t]: {c: round(statistics.median(v), 2) for c, v in r.items()} for t, r in got.items()}
     out = {"command": " ".join(["python scripts/bench_tools.py", *(sys.argv[1:] if argv is None else argv)]),
-           "date": time.strftime("%Y-%m-%d"), "hardware": f"{platform.machine()}, 1 torch thread",
+           "date": time.strftime("%Y-%m-%d"), "hardware": hardware(),
            "torch": torch.__version__, "batch": 32, "train_images": source, "steps_per_round": args.steps,
            "rounds": args.rounds, "clock": "process CPU time", "steps_per_s": table,
            # other processes on the machine slow every configuration; the ratios carry over, the speeds do not

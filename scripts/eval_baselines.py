@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib import data  # noqa: E402
 from restorelib.baselines import ARCHS, COMPARISON_FILE, compare  # noqa: E402
-from restorelib.config import get_device  # noqa: E402
+from restorelib.config import get_device, hardware  # noqa: E402
 from restorelib.evaluate import get_method  # noqa: E402
 from restorelib.tools import TOOLSETS  # noqa: E402
 
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python scripts/eval_baselines.py", *(sys.argv[1:] if argv is None else argv)])
     result = {"command": command, "set": args.set, "images": len(images), "seed": args.seed,
               "date": datetime.date.today().isoformat(), "seconds": round(time.perf_counter() - t0, 1),
-              "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads", "device": str(dev),
+              "hardware": hardware(dev), "device": str(dev),
               "skipped": skipped, "rows": rows}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"[eval_baselines] wrote {args.out}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import platform
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
+from restorelib.config import get_device, hardware, seed_everything, weights_dir  # noqa: E402
 from restorelib.joint import SCALES, train_joint  # noqa: E402
 from restorelib.restore import AgentRestorer  # noqa: E402
 from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
@@ -103,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--resume: {e}")
     manifest = toolbox.cpu().save(args.out, extra={"joint": {"from": shown(args.tools), "agent": str(args.agent)}})
     record = {"command": command, "scale": args.scale, "config": cfg.to_dict(), "seconds": round(rec.seconds, 1),
-              "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads", "device": str(dev),
+              "hardware": hardware(dev), "device": str(dev),
               "torch": torch.__version__, "agent": str(args.agent), "tools_from": shown(args.tools),
               "tools_from_sha256": sha256_bytes((args.tools / "manifest.json").read_bytes()),
               "manifest_sha256": sha256_bytes(manifest.read_bytes()), "uses": rec.uses,

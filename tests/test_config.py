@@ -1,6 +1,7 @@
 """restorelib.config: profile precedence, seeding, device, cache and data folders."""
 from __future__ import annotations
 
+import platform
 import random
 from pathlib import Path
 
@@ -188,3 +189,9 @@ def test_get_device_cuda_without_a_gpu(no_cuda):
         get_device("cuda")
     with pytest.raises(ValueError, match="'cuda:0' is not available"):
         get_device(torch.device("cuda:0"))
+
+
+def test_hardware_names_the_processor_and_its_bf16():
+    from restorelib.config import hardware
+    text = hardware()
+    assert "bf16" in text and "torch thread" in text and platform.machine() in text

@@ -208,3 +208,18 @@ def test_train_tool_resumes_to_the_same_weights(tmp_path, monkeypatch, amp):
         assert torch.allclose(v, again.state_dict()[k], atol=1e-7), k
     with pytest.raises(ValueError, match="12 steps"):
         train_tool(SmallTool(), tool_spec("noise-2"), bank, generator=gen(9), checkpoint=ck, **{**kw, "steps": 20})
+
+
+def test_amp_on_a_cpu_without_native_bf16_trains_in_float32(monkeypatch):
+    """Emulated bf16 is about ten times slower than float32 on a CPU without AVX-512-BF16: amp falls back to fp32."""
+    from restorelib import resume
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert not resume.amp_active("cpu") and resume.precision("cpu", True) == "fp32"
+    with resume.autocast("cpu", True):
+        assert not torch.is_autocast_enabled("cpu")
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert resume.amp_active("cpu") and resume.precision("cpu", True) == "bf16"
+    assert resume.precision("cpu", False) == "fp32"
+    with resume.autocast("cpu", True):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
