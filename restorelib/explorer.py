@@ -4,7 +4,9 @@
 and is plain Python, so it is tested and usable without widgets. :func:`toolchain_explorer` puts ipywidgets around it
 in a live notebook (Colab, Jupyter, VS Code): an image menu, distortion sliders, one button per tool, *let the agent
 choose*, *undo* and *reset*. Where no widget front-end exists (the rendered book, CI) it draws one static figure
-instead: the degraded image and every step of the agent's chain (or of a given chain) with its PSNR.
+instead: the degraded image and every step of the agent's chain (or of a given chain) with its PSNR. The book's page
+*Explore the toolchains* is the kernel-free version for the HTML: ``restorelib.static_explorer`` computes every
+chain of up to two tools when the book is built, and the page's script lets a reader click through them.
 """
 from __future__ import annotations
 
