@@ -26,8 +26,10 @@ def group_advantages(returns: torch.Tensor, group: int, eps: float = 1e-6) -> to
     return ((r - r.mean(dim=1, keepdim=True)) / (r.std(dim=1, keepdim=True, unbiased=False) + eps)).flatten()
 
 
-def clipped_surrogate(logp_new: torch.Tensor, logp_old: torch.Tensor, adv: torch.Tensor, clip: float) -> torch.Tensor:
-    """PPO's loss -E[min(rho A, clip(rho, 1 - clip, 1 + clip) A)], rho = exp(logp_new - logp_old). Chapter 8."""
+def clipped_surrogate(logp_new: torch.Tensor, logp_old: torch.Tensor, adv: torch.Tensor,
+                      clip: float) -> torch.Tensor:
+    """PPO's loss -E[min(rho A, clip(rho, 1 - clip, 1 + clip) A)], with the probability
+    ratio rho = exp(logp_new - logp_old); all three inputs (n,). Chapter 8."""
     rho = torch.exp(logp_new - logp_old)
     return -torch.min(rho * adv, rho.clamp(1 - clip, 1 + clip) * adv).mean()
 
@@ -55,27 +57,33 @@ def sample_chains(net: nn.Module, env: RestoreEnv, start: torch.Tensor, t_max: i
     return steps
 
 
-def ppo_update(net: nn.Module, opt: torch.optim.Optimizer, steps: list[dict], cfg: LabelFreeConfig) -> torch.Tensor:
-    """PPO's ``cfg.epochs`` passes over the chains of :func:`sample_chains` (clipped surrogate, entropy bonus, and
-    with ``cfg.baseline == "value"`` the critic's loss; gradients clipped to norm 1). Returns the returns-to-go
-    (T, N)."""
+def ppo_update(net: nn.Module, opt: torch.optim.Optimizer, steps: list[dict],
+               cfg: LabelFreeConfig) -> torch.Tensor:
+    """PPO's ``cfg.epochs`` passes over the chains of :func:`sample_chains`: clipped
+    surrogate, entropy bonus, and with ``cfg.baseline == "value"`` the critic's loss;
+    gradients clipped to norm 1. Returns the returns-to-go (T, N). Chapter 8."""
     dev = steps[0]["a"].device
-    rewards = torch.stack([s["r"] for s in steps])                    # (T, n), 0 once a chain is over
-    to_go = rewards.flip(0).cumsum(0).flip(0)
-    if cfg.baseline == "group":
+    rewards = torch.stack([s["r"] for s in steps])     # (T, N), 0 once a chain is over
+    to_go = rewards.flip(0).cumsum(0).flip(0)          # (T, N): the rewards from t on
+    if cfg.baseline == "group":                        # one advantage per chain
         adv_all = group_advantages(to_go[0], cfg.group)[None].expand_as(to_go)
     for _ in range(cfg.epochs):
         loss = torch.zeros((), device=dev)
         for k, s in enumerate(steps):
-            m = s["live"]
+            m = s["live"]                              # (N,): the chains still going
             if not m.any():
                 continue
-            logits, v = net(s["image"][m], s["prev"][m], torch.full((int(m.sum()),), s["t"], device=dev))
+            t = torch.full((int(m.sum()),), s["t"], device=dev)
+            logits, v = net(s["image"][m], s["prev"][m], t)   # (n, n_actions), (n,)
             logp = torch.log_softmax(logits, dim=1)
             new = logp.gather(1, s["a"][m][:, None])[:, 0]
-            adv = adv_all[k][m] if cfg.baseline == "group" else (to_go[k][m] - v).detach()
+            if cfg.baseline == "group":
+                adv = adv_all[k][m]
+            else:
+                adv = (to_go[k][m] - v).detach()
             entropy = -(logp.exp() * logp).sum(dim=1).mean()
-            loss = loss + clipped_surrogate(new, s["logp"][m], adv, cfg.clip) - cfg.entropy_coef * entropy
+            surrogate = clipped_surrogate(new, s["logp"][m], adv, cfg.clip)
+            loss = loss + surrogate - cfg.entropy_coef * entropy
             if cfg.baseline == "value":
                 loss = loss + cfg.value_coef * F.mse_loss(v, to_go[k][m])
         opt.zero_grad(set_to_none=True)
