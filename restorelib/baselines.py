@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from .config import get_device, weights_dir
 from .degradations import GROUPS as _GROUP_LEVELS, degrade
+from .long_runs import Progress, progress_label, run_kwargs
 from .metrics import psnr
 from .banks import check_bank, crops_phrase, draw_clean
 from .patches import CropSampler
@@ -38,24 +39,27 @@ BASELINES_DIR: Path = weights_dir() / "baselines"
 
 
 class PlainResidualCNN(nn.Module):
-    """``depth`` 3x3 convolutions of ``width`` channels (ReLU between, batch norm in the middle ones when ``bn``)
-    predicting a residual: (N, 3, H, W) in [0, 1] -> input + correction. VDSR, VDSR-s and DnCNN are instances."""
+    """``depth`` 3x3 convolutions of ``width`` channels (ReLU between, batch norm in the
+    middle ones when ``bn``) predicting a residual: (N, 3, H, W) in [0, 1] -> input +
+    correction. VDSR, VDSR-s and DnCNN are instances (chapter 5)."""
 
     def __init__(self, depth: int = 20, width: int = 64, bn: bool = False) -> None:
         super().__init__()
         if depth < 2 or width < 1:
-            raise ValueError(f"depth must be >= 2 and width >= 1, got {depth} and {width}")
+            raise ValueError(f"depth must be >= 2 and width >= 1, got {depth} and "
+                             f"{width}")
         layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU()]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1, bias=not bn)]
             layers += [nn.BatchNorm2d(width), nn.ReLU()] if bn else [nn.ReLU()]
         for m in layers:
-            if isinstance(m, nn.Conv2d):                   # He init: with PyTorch's default a plain deep net
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")   # stays at the identity (chapter 5)
+            # He init: with PyTorch's default a plain deep net stays at the identity
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
         layers.append(nn.Conv2d(width, 3, 3, padding=1))
-        nn.init.zeros_(layers[-1].weight)                  # start as the identity, as the tools do
+        nn.init.zeros_(layers[-1].weight)      # start as the identity, as the tools do
         nn.init.zeros_(layers[-1].bias)
         self.body = nn.Sequential(*layers)
 
@@ -96,6 +100,8 @@ SCALES: dict[str, BaselineConfig] = {
     "paper": BaselineConfig(),
     # one CPU thread: ~20 (VDSR-s) to ~50 (VDSR) minutes; far below the paper's budget, see chapter 5
     "book": BaselineConfig(steps=1_500, batch=16, crop=41),
+    # a Colab T4: the three baselines in about six minutes, estimated by scripts/size_gpu_scale.py
+    "gpu": BaselineConfig(steps=3_000, batch=32, crop=41),
     "ci": BaselineConfig(steps=3, batch=4, log_every=1),
 }
 
@@ -105,13 +111,15 @@ BaselineRecord = PatchTrainRecord
 
 def train_baseline(net: nn.Module, bank: "torch.Tensor | CropSampler", cfg: BaselineConfig,
                    device: torch.device | str | None = None, log: Callable | None = None,
-                   checkpoint: str | Path | None = None, checkpoint_every: float = 300.0) -> BaselineRecord:
+                   checkpoint: str | Path | None = None, checkpoint_every: float = 300.0,
+                   progress: bool | str = False) -> BaselineRecord:
     """Train ``net`` on patches of ``bank`` degraded by ``cfg.spec``, MSE loss. Chapter 5.
 
     ``bank``: a patch bank (P, 3, S, S) in [0, 1] or a :class:`~restorelib.patches.CropSampler` (fresh crops of
     whole photos). ``checkpoint``: a file that holds the whole run (weights, optimiser, schedule, step, random
-    state, curves) every ``checkpoint_every`` seconds; a run started with an existing one continues from it to the
-    same result (``ValueError`` when it was saved with another configuration).
+    state, curves) every ``checkpoint_every`` seconds and when the run is done; a run started with an existing one
+    continues from it to the same result (``ValueError`` when it was saved with another configuration).
+    ``progress``: a bar with an ETA (:class:`restorelib.long_runs.Progress`).
     """
     check_bank(bank, min_size=max(cfg.crop, 1))
     dev = get_device(device)
@@ -124,6 +132,7 @@ def train_baseline(net: nn.Module, bank: "torch.Tensor | CropSampler", cfg: Base
     run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "train_patches": len(bank)},
                         {"net": net, "opt": opt, "sched": sched}, g, rec)
     start = (run.resume() or {"step": 0})["step"] + 1
+    bar = Progress(progress, cfg.steps, start - 1, "baseline steps")
     for step in range(start, cfg.steps + 1):
         clean = draw_clean(bank, cfg.batch, g)
         if cfg.crop:
@@ -142,7 +151,11 @@ def train_baseline(net: nn.Module, bank: "torch.Tensor | CropSampler", cfg: Base
             log(f"[baseline] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.2f} dB, "
                 f"{run.seconds():.0f} s", flush=True)
         run.save_if_due(step=step)
+        bar.update_to(step)
+    bar.close()
     rec.seconds = run.seconds()
+    if checkpoint is not None:                                # the finished run, for a chapter run again
+        run.save(run.state(step=max(cfg.steps, start - 1)))
     net.eval()
     return rec
 
@@ -181,16 +194,20 @@ def load_baseline(name: str | Path, device: torch.device | str = "cpu") -> tuple
 
 
 def get_baseline(name: str, profile, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
-                 log: Callable | None = None) -> tuple[PlainResidualCNN, dict]:
-    """A baseline at the active scale (chapter 5): trained here when ``profile.train`` (CI: seconds; paper: a GPU)
-    on ``bank`` (P, 3, 63, 63) clean patches, else the shipped checkpoint. Returns (net in eval mode, record with
+                 log: Callable | None = None, progress: bool | str = False) -> tuple[PlainResidualCNN, dict]:
+    """A baseline at the active scale (chapter 5): trained here when ``profile.train`` (CI: seconds; gpu: minutes on
+    a Colab T4; paper: hours) on ``bank`` (P, 3, 63, 63) clean patches, else the shipped checkpoint. Where
+    ``profile.long_runs`` the run shows a progress bar and keeps its state in
+    :func:`restorelib.long_runs.run_checkpoint`'s folder (it resumes). Returns (net in eval mode, record with
     ``seconds``, ``command`` and the ``curve``)."""
     if not profile.train:
         return load_baseline(name, device)
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
     net = build_baseline(name)
-    rec = train_baseline(net, bank, SCALES[profile.name], device, log)
+    cfg = SCALES[profile.name]
+    rec = train_baseline(net, bank, cfg, device, log, progress=progress_label(profile, progress),
+                         **run_kwargs(profile, f"baseline-{name}", cfg.to_dict(), bank))
     return net, {"seconds": rec.seconds, "command": f"train_baseline at {profile.name} scale", "model": name,
                  "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
 

@@ -406,3 +406,146 @@ def check_rl_restore_macs(fn: Callable[..., Any]) -> str:
                                "an int",
                      hint="the tools' multiply-adds plus agent_macs times the number of decisions: one per tool, and "
                           "one more for stop when the chain is shorter than t_max")
+
+
+# ------------------------------------------------------------------------------------------- one-pass blur (ch. 1)
+def check_gaussian_blur(fn: Callable[..., Any]) -> str:
+    """Check ``fn(x, sigma)``, a Gaussian blur of each image of ``x`` (N, C, H, W) in [0, 1] with its own ``sigma``
+    (N,), against :func:`.degradations.gaussian_blur` (a 21 x 21 kernel, the border padded by replication)."""
+    import torch.nn.functional as F
+
+    from .degradations import gaussian_blur, gaussian_kernel1d
+    g = torch.Generator().manual_seed(4)
+    x, grey = torch.rand(2, 3, 24, 24, generator=g), torch.rand(1, 1, 30, 20, generator=g)
+    flat = torch.full((1, 3, 16, 16), 0.6)
+    cases = [Case("2 RGB images (2, 3, 24, 24), sigma = [1.0, 2.5]", (x, torch.tensor([1.0, 2.5]))),
+             Case("1 grey image (1, 1, 30, 20), not square, sigma = [3.0]", (grey, torch.tensor([3.0]))),
+             Case("sigma = [0.0, 0.0]: the kernel is a delta, nothing changes", (x, torch.zeros(2))),
+             Case("a constant image (1, 3, 16, 16) of 0.6, sigma = [4.0]: it must stay constant", (flat, torch.tensor(
+                 [4.0])), "Pad by repeating the edge pixels (F.pad(..., mode='replicate')), not with zeros.")]
+
+    def blur(x: torch.Tensor, k: torch.Tensor, pad: str) -> torch.Tensor:     # k: (N·C, 21), rows then columns
+        n, c, h, w = x.shape
+        p, y = k.shape[1] // 2, x.reshape(1, n * c, h, w)
+        y = F.pad(y, (p,) * 4, mode=pad) if pad == "replicate" else F.pad(y, (p,) * 4)
+        y = F.conv2d(F.conv2d(y, k[:, None, None, :], groups=n * c), k[:, None, :, None], groups=n * c)
+        return y.reshape(n, c, h, w)
+
+    k1 = lambda x, s: gaussian_kernel1d(s).to(x)                              # noqa: E731
+    mistakes = [
+        Mistake("The border is padded with zeros, which darkens it: pad by repeating the edge pixels "
+                "(F.pad(..., mode='replicate')), then convolve without padding.",
+                lambda x, s: blur(x, k1(x, s).repeat_interleave(x.shape[1], 0), "zeros")),
+        Mistake("Every image got the first sigma: build one kernel per image (gaussian_kernel1d(sigma) has shape "
+                "(N, 21)).", lambda x, s: gaussian_blur(x, s[0])),
+        Mistake("The kernels and channels do not match: the (image, channel) pairs are ordered image by image, so "
+                "repeat each image's kernel C times in a row (repeat_interleave), not the stack (repeat).",
+                lambda x, s: blur(x, k1(x, s).repeat(x.shape[1], 1), "replicate")),
+    ]
+    return run_check("check_gaussian_blur", fn, gaussian_blur, cases, mistakes,
+                     called_as="fn(x, sigma) with x (N, C, H, W) in [0, 1] and sigma (N,); it returns the blurred "
+                               "batch, same shape",
+                     hint="k = outer product of gaussian_kernel1d(sigma) with itself, (N, 21, 21); one per channel "
+                          "with repeat_interleave(C, 0); F.pad(mode='replicate') and F.conv2d(groups=N·C).")
+
+
+# --------------------------------------------------------------------------------------------- beam search (ch. 3)
+@torch.no_grad()
+def beam_search(toolbox: Any, x: torch.Tensor, clean: torch.Tensor, width: int, max_len: int,
+                stop: bool = True) -> tuple[list[list[str]], torch.Tensor]:
+    """Beam search over toolchains (an oracle): keep the ``width`` best chains of each image at every step.
+
+    x, clean: (N, 3, H, W) in [0, 1]. Returns each image's best chain and its PSNR (N,): the best of every length
+    0..max_len (``stop=False``: of length ``max_len`` only). Width 1 is greedy without its stopping rule. Chapter 3.
+    """
+    n, m = x.shape[0], len(toolbox)
+    best_p, best = metrics.psnr(x, clean), [[] for _ in range(n)]
+    states, chains = x[:, None], [[[]] for _ in range(n)]                     # (N, k, 3, H, W), k chains each
+    for step in range(max_len):
+        k = states.shape[1]
+        kids = torch.stack([toolbox.apply(states.flatten(0, 1), t) for t in range(m)], 1)   # (N·k, m, 3, H, W)
+        kids = kids.reshape(n, k * m, *x.shape[1:])                           # child j: tool j % m on chain j // m
+        scores = metrics.psnr(kids.flatten(0, 1), clean.repeat_interleave(k * m, 0)).view(n, k * m)
+        top, idx = scores.topk(min(width, k * m), dim=1)
+        states = kids[torch.arange(n)[:, None], idx]
+        chains = [[chains[i][j // m] + [toolbox.names[j % m]] for j in idx[i].tolist()] for i in range(n)]
+        last = step == max_len - 1
+        for i in (top[:, 0] > best_p if stop else torch.full((n,), last)).nonzero().flatten().tolist():
+            best_p[i], best[i] = top[i, 0], chains[i][0]
+    return best, best_p
+
+
+def check_beam_search(fn: Callable[..., Any]) -> str:
+    """Check ``fn(toolbox, x, clean, width, max_len)`` -> (chains, psnr), a beam search over the shipped toolbox,
+    against :func:`beam_search`: the PSNR (N,) of each image's best chain, and that its chain, applied to ``x``,
+    gives it."""
+    from . import data, degradations
+    from .patches import random_patches
+    from .tools import Toolbox
+    box, g = Toolbox.load(), torch.Generator().manual_seed(5)
+    clean = random_patches(data.to_rgb(data.embedded("chelsea")), 3, 24, generator=g)
+    x, _ = degradations.degrade(clean, "moderate", generator=g)
+    cases = [Case(f"3 moderate patches (3, 3, 24, 24), width {w}, max_len {L}", (box, x, clean, w, L), h)
+             for w, L, h in ((1, 2, ""), (3, 2, ""), (2, 3, ""), (2, 0, "max_len 0: the input itself and its PSNR."),
+                             (len(box), 2, "With width m every chain of two tools is scored: brute force's answer."))]
+    cases.append(Case("x = clean (3, 3, 24, 24): nothing to restore, width 2, max_len 2", (box, clean, clean, 2, 2),
+                      "Every tool changes a clean patch, so the best chain is the empty one; score it with "
+                      "metrics.psnr, as the children are scored."))
+
+    def beam_search_psnr(*args: Any) -> torch.Tensor:
+        return beam_search(*args)[1]
+
+    mistakes = [Mistake("That is the best chain of exactly max_len tools: keep the best chain of *any* length seen, "
+                        "the input included, as brute force does.", lambda *a: beam_search(*a, stop=False)[1]),
+                Mistake("That is greedy's answer: keep the `width` best children of all kept chains, and go on "
+                        "even when none improves.", lambda b, x, c, w, L: search.greedy(b, x, c, L).psnr)]
+    done = run_check("check_beam_search", lambda *a: fn(*a)[1], beam_search_psnr, cases, mistakes,
+                     called_as="fn(toolbox, x, clean, width, max_len); it returns (chains, psnr), psnr of shape (N,)",
+                     hint="At each step apply every tool to each kept image, score the children with "
+                          "metrics.psnr, keep the `width` best per image, and remember the best seen.")
+    chains, p = fn(box, x.clone(), clean.clone(), 3, 2)
+    try:
+        replay = metrics.psnr(search.run_chains(box, x, [list(c) for c in chains]), clean)
+    except Exception as err:                # noqa: BLE001 -- a wrong tool name, or not one chain per image
+        replay = f"no PSNR: the chains cannot be run ({type(err).__name__}: {err})"
+    if not (all(len(c) <= 2 for c in chains) and close(p, replay, atol=1e-3)):
+        raise AssertionError(f"check_beam_search: the chains you return must give the PSNR you return.\n"
+                             f"  input:    width 3, max_len 2; your chains {chains}\n  expected: {_show(replay)} "
+                             f"(your chains, applied to x)\n  returned: {_show(p)}\n  hint:     return each image's "
+                             "chain of tool names (at most max_len), in the order applied, with its PSNR.")
+    return done
+
+
+# ---------------------------------------------------------------------------------------- Double DQN target (ch. 4)
+def check_double_td_target(fn: Callable[..., Any]) -> str:
+    """Check ``fn(q_next_target, q_next_online, rewards, dones, gamma)``, Double DQN's target, against
+    :func:`.agents.td_targets` with ``q_next_online``: the online network picks a' = argmax_a Q(s', a), the target
+    network values it, r + gamma * Q'(s', a') * (1 - done). Q-values (..., A), rewards and bool dones (...)."""
+    g = torch.Generator().manual_seed(4)
+    qt, qo, r = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g), torch.randn(6, generator=g)
+    d = torch.tensor([0, 1, 0, 0, 0, 1]).bool()
+    seq = (torch.randn(3, 2, 5, generator=g), torch.randn(3, 2, 5, generator=g), torch.randn(3, 2, generator=g),
+           torch.tensor([[0, 0], [0, 1], [1, 1]]) > 0)
+    cases = [Case("q_next_target, q_next_online (6, 5) random, rewards (6,), dones [F, T, F, F, F, T], gamma 0.99",
+                  (qt, qo, r, d, 0.99)),
+             Case("the online network agrees with the target network (q_next_online = q_next_target)",
+                  (qt, qt.clone(), r, d, 0.9), "When both networks agree, Double DQN's target is DQN's."),
+             Case("a batch of episodes: Q-values (3, 2, 5), rewards and dones (3, 2), gamma 0.95", (*seq, 0.95),
+                  "Pick the action along the last dimension: q_next_online.argmax(dim=-1, keepdim=True).")]
+
+    def reference(qt: torch.Tensor, qo: torch.Tensor, r: torch.Tensor, d: torch.Tensor, gm: float) -> torch.Tensor:
+        return agents.td_targets(qt, r, d, gm, qo)
+    reference.__name__, reference.__module__ = "td_targets", agents.__name__
+    mistakes = [Mistake("That is plain DQN's target, max_a Q'(s', a): let the online network choose the action "
+                        "(argmax of q_next_online) and take the target network's value of it.",
+                        lambda qt, qo, r, d, gm: agents.td_targets(qt, r, d, gm)),
+                Mistake("That values the action with the online network: take the value from q_next_target, "
+                        "at the action the online network picked.",
+                        lambda qt, qo, r, d, gm: agents.td_targets(qo, r, d, gm)),
+                Mistake("You forgot (1 - done): at a terminal transition the target is the reward alone.",
+                        lambda qt, qo, r, d, gm: agents.td_targets(qt, r, torch.zeros_like(d), gm, qo))]
+    return run_check("check_double_td_target", fn, reference, cases, mistakes,
+                     called_as="fn(q_next_target, q_next_online, rewards, dones, gamma) with Q-values (..., A), "
+                               "rewards (...) floats, dones (...) bools and a float gamma",
+                     hint="a = q_next_online.argmax(dim=-1, keepdim=True); target = rewards + gamma * "
+                          "q_next_target.gather(-1, a)[..., 0] * (~dones).float().")

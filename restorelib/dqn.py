@@ -22,6 +22,7 @@ from .config import weights_dir
 from .degradations import degrade
 from .env import RestoreEnv
 from .banks import check_bank, draw_clean
+from .long_runs import Progress, progress_label, run_kwargs
 from .patches import CropSampler
 from .replay import EpisodeMemory
 from .resume import Checkpointer
@@ -62,22 +63,27 @@ class DQNConfig:
         return asdict(self)
 
 
-def dqn_loss(net: RLRestoreNet, target: RLRestoreNet, batch: dict[str, torch.Tensor], gamma: float,
-             double: bool = False) -> torch.Tensor:
-    """Huber loss of Q(s_t, a_t) against r_t + gamma max_a Q'(s_{t+1}, a), over the valid steps of whole episodes.
+def dqn_loss(net: RLRestoreNet, target: RLRestoreNet, batch: dict[str, torch.Tensor],
+             gamma: float, double: bool = False) -> torch.Tensor:
+    """Huber loss of Q(s_t, a_t) against r_t + gamma max_a Q'(s_{t+1}, a), over the
+    valid steps of whole episodes (chapter 4 shows this function).
 
+    ``batch``: B episodes of T steps (:meth:`restorelib.replay.EpisodeMemory.sample`);
     ``double`` uses Double DQN targets (see :func:`restorelib.agents.td_targets`)."""
-    imgs = batch["images"].transpose(0, 1)                         # (T+1, B, 3, 63, 63)
-    prev = batch["prev"].transpose(0, 1)                           # (T+1, B)
+    imgs = batch["images"].transpose(0, 1)                   # (T+1, B, 3, 63, 63)
+    prev = batch["prev"].transpose(0, 1)                     # (T+1, B)
     t = batch["actions"].shape[1]
-    # The LSTM is causal, so the first T outputs of the whole sequence are Q(s_0..s_{T-1}); Double DQN uses the rest.
-    q_all = net.forward_sequence(imgs if double else imgs[:t], prev if double else prev[:t])
-    q = q_all[:t]                                                  # (T, B, A)
-    q_taken = q.gather(2, batch["actions"].transpose(0, 1)[..., None])[..., 0]
+    # The LSTM is causal: the first T outputs of the whole sequence are Q(s_0..s_{T-1});
+    # Double DQN uses the rest.
+    q_all = net.forward_sequence(imgs if double else imgs[:t],
+                                 prev if double else prev[:t])
+    q = q_all[:t]                                            # (T, B, A)
+    q_taken = q.gather(2, batch["actions"].transpose(0, 1)[..., None])[..., 0]  # (T, B)
     with torch.no_grad():
-        q_next = target.forward_sequence(imgs, prev)[1:]           # Q'(s_{t+1}) with the target's own LSTM state
+        q_next = target.forward_sequence(imgs, prev)[1:]     # Q'(s_{t+1}), (T, B, A)
         q_online = q_all[1:].detach() if double else None
-        y = td_targets(q_next, batch["rewards"].transpose(0, 1), batch["dones"].transpose(0, 1), gamma, q_online)
+        y = td_targets(q_next, batch["rewards"].transpose(0, 1),
+                       batch["dones"].transpose(0, 1), gamma, q_online)  # (T, B)
     valid = torch.arange(t, device=q.device)[:, None] < batch["lengths"][None]
     return F.smooth_l1_loss(q_taken[valid], y[valid])
 
@@ -177,19 +183,21 @@ def _log_point(rec: TrainRecord, loop: _Loop, cfg: DQNConfig, seconds: float, lo
 
 
 def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConfig,
-              device: torch.device | str = "cpu", log_every: int = 10_000, log=None, progress: bool = False,
+              device: torch.device | str = "cpu", log_every: int = 10_000, log=None, progress: bool | str = False,
               init: RLRestoreNet | None = None, callback: Callable[[int, RLRestoreNet], None] | None = None,
               checkpoint: str | Path | None = None, checkpoint_every: float = 300.0
               ) -> tuple[RLRestoreNet, TrainRecord]:
     """Train the agent on clean 63x63 patches degraded on the fly; returns (net, record). Chapter 4.
 
     ``bank``: a patch bank (P, 3, 63, 63) or a :class:`~restorelib.patches.CropSampler` of size 63. ``log`` (e.g.
-    ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar; ``init`` starts from a
+    ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar with an ETA and, after the
+    first half minute, the estimated time of the whole run (a string labels it, e.g. ``"paper scale"``: see
+    :class:`restorelib.long_runs.Progress`); ``init`` starts from a
     trained agent's weights instead of a fresh network; ``callback(steps, net)`` is called at every logged step
     (e.g. to validate and keep the best snapshot; its ``state_dict()``/``load_state_dict()``, when it has them,
     travel with the checkpoint). ``checkpoint``: a file that holds the whole run (networks, optimiser, replay
-    memory, counters, random state) every ``checkpoint_every`` seconds; a run started with an existing one
-    continues from it to the same result.
+    memory, counters, random state) every ``checkpoint_every`` seconds and when the run is done; a run started with
+    an existing one continues from it to the same result (a finished one returns at once).
     """
     check_bank(bank, size=PATCH)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -210,14 +218,10 @@ def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConf
     if (state := ck.load()) is not None:
         spent = _resume(state, cfg, net, target, opt, memory, rec, loop, g, callback)
     t0 = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.steps, initial=min(loop.steps, cfg.steps), desc="DQN steps", leave=False)
+    bar = Progress(progress, cfg.steps, loop.steps, "DQN steps")
     while loop.steps < cfg.steps:
         _rollout(env, net, memory, bank, cfg, loop, g, device)
-        if bar is not None:
-            bar.update(min(loop.steps, cfg.steps) - bar.n)
+        bar.update_to(loop.steps)
         _learn(net, target, opt, memory, cfg, loop, g, device)
         if loop.steps >= loop.next_log or loop.steps >= cfg.steps:
             _log_point(rec, loop, cfg, spent + time.perf_counter() - t0, log)
@@ -228,9 +232,10 @@ def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConf
         if ck.due():
             ck.save(_dqn_state(cfg, net, target, opt, memory, rec, loop, g, callback,
                                spent + time.perf_counter() - t0))
-    if bar is not None:
-        bar.close()
+    bar.close()
     rec.seconds = spent + time.perf_counter() - t0
+    if ck.path is not None:                                      # the finished run, for a chapter run again
+        ck.save(_dqn_state(cfg, net, target, opt, memory, rec, loop, g, callback, rec.seconds))
     return net.eval(), rec
 
 
@@ -266,16 +271,25 @@ def _resume(state: dict, cfg: DQNConfig, net: RLRestoreNet, target: RLRestoreNet
 # ----------------------------------------------------------------------------- scales and shipped agents
 #: Schedules by scale. ``paper`` is the authors' (2M steps, a GPU). ``book`` fits a 2-core CPU in about an hour:
 #: 1/20 of the steps, so fewer but larger updates (train every 16 patch-steps, lr 5e-4). ``ablation`` is the
-#: shorter budget shared by every ablation run of chapter 4, so that they compare with one another.
+#: shorter budget shared by every ablation run of chapter 4, so that they compare with one another. ``gpu`` and
+#: ``ablation-gpu`` are the book's recipe sized so that chapter 4 (the agent and its six ablations) trains in about
+#: ten minutes on a Colab T4 (estimated from measured throughput and FLOP counts: ``scripts/size_gpu_scale.py``).
 SCALES: dict[str, DQNConfig] = {
     "paper": DQNConfig(),
     "book": DQNConfig(steps=100_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
                       lr=5e-4, lr_min=1e-4, eps_decay=50_000),
     "ablation": DQNConfig(steps=24_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
                           lr=5e-4, lr_min=1e-4, eps_decay=12_000),
+    "gpu": DQNConfig(steps=100_000, memory=10_000, learn_start=2_000, train_every=16, target_every=2_500,
+                     lr=5e-4, lr_min=1e-4, eps_decay=50_000),
+    "ablation-gpu": DQNConfig(steps=16_000, memory=10_000, learn_start=2_000, train_every=16, target_every=2_500,
+                              lr=5e-4, lr_min=1e-4, eps_decay=8_000),
     "ci": DQNConfig(steps=240, env_batch=8, batch_episodes=8, memory=200, learn_start=32, train_every=8,
                     target_every=100, lr=1e-3, eps_decay=120),
 }
+
+#: The schedule of the ablation agents at each scale (``ablation`` where a scale is not named).
+ABLATION_SCHEDULE: dict[str, str] = {"ci": "ci", "gpu": "ablation-gpu"}
 
 
 #: Chapter 4's ablations (paper Tables 4, 6, 7): each changes one setting of the ``ablation`` schedule.
@@ -320,7 +334,7 @@ def agent_config(name: str, scale: str) -> DQNConfig:
     """The training config of agent ``name`` (``rl-restore`` or a key of :data:`ABLATIONS`) at ``scale``.
 
     The main agent uses the scale's schedule; an ablation uses the shorter ``ablation`` schedule at book and paper
-    scale (the CI scale shrinks both) with its one change applied.
+    scale, ``ablation-gpu`` at gpu scale (the CI scale shrinks both) with its one change applied.
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
@@ -328,14 +342,16 @@ def agent_config(name: str, scale: str) -> DQNConfig:
         return SCALES[scale]
     if name not in ABLATIONS:
         raise ValueError(f"name must be 'rl-restore' or one of {sorted(ABLATIONS)}, got {name!r}")
-    return replace(SCALES["ci" if scale == "ci" else "ablation"], **ABLATIONS[name])
+    return replace(SCALES[ABLATION_SCHEDULE.get(scale, "ablation")], **ABLATIONS[name])
 
 
 def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = None,
-              device: torch.device | str = "cpu", log=None, progress: bool = False
+              device: torch.device | str = "cpu", log=None, progress: bool | str = False
               ) -> tuple[RLRestoreNet, DQNConfig, dict]:
-    """Chapter 4's agents at the active scale: trained here when ``profile.train`` (CI: seconds; paper: a GPU),
-    else the shipped checkpoint. ``bank`` (P, 3, 63, 63) holds the clean training patches when training.
+    """Chapter 4's agents at the active scale: trained here when ``profile.train`` (CI: seconds; gpu: minutes on a
+    Colab T4; paper: hours), else the shipped checkpoint. ``bank`` (P, 3, 63, 63) holds the clean training patches
+    when training. Where ``profile.long_runs`` the run shows a progress bar and keeps its state in
+    :func:`restorelib.long_runs.run_checkpoint`'s folder, so that it resumes after a disconnect.
 
     Returns (net, config, record) where the record has ``seconds`` and the learning ``curve``
     (``steps``, ``return_db``, ``loss``, ``eps``), as in a shipped ``record.json``.
@@ -347,7 +363,8 @@ def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = 
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
     cfg = agent_config(name, profile.name)
     net, rec = train_dqn(toolbox, bank, cfg, device=device, log_every=max(1, cfg.steps // 10), log=log,
-                         progress=progress)
+                         progress=progress_label(profile, progress),
+                         **run_kwargs(profile, f"dqn-{name}", cfg.to_dict(), toolbox, bank))
     return net, cfg, {"seconds": rec.seconds, "command": f"train_dqn at {profile.name} scale",
                       "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
 

@@ -106,27 +106,33 @@ class RestoreEnv:
         return Observation(self.image.clone(), self.prev_action.clone())
 
     @torch.no_grad()
-    def step(self, actions: torch.Tensor) -> tuple[Observation, torch.Tensor, torch.Tensor, dict]:
-        """Apply ``actions`` (N,) long; images already done ignore theirs. Returns (obs, reward, done, info).
+    def step(self, actions: torch.Tensor
+             ) -> tuple[Observation, torch.Tensor, torch.Tensor, dict]:
+        """Apply ``actions`` (N,) long; images already done ignore theirs.
 
-        ``reward`` and ``done`` are (N,); ``info['active']`` marks the images that acted in this step.
+        Returns (obs, reward, done, info): ``reward`` and ``done`` are (N,);
+        ``info['active']`` marks the images that acted in this step. Chapter 4 shows it.
         """
         if not self._started:
             raise RuntimeError("call reset() before step()")
         actions = torch.as_tensor(actions, device=self.image.device).long().flatten()
-        if actions.shape[0] != self.image.shape[0]:
-            raise ValueError(f"actions must have one entry per image ({self.image.shape[0]}), got {actions.shape[0]}")
+        n = self.image.shape[0]
+        if actions.shape[0] != n:
+            raise ValueError(f"actions must have one entry per image ({n}), "
+                             f"got {actions.shape[0]}")
         if ((actions < 0) | (actions >= self.n_actions)).any():
-            raise ValueError(f"actions must lie in 0..{self.n_actions - 1}, got {actions.tolist()}")
+            raise ValueError(f"actions must lie in 0..{self.n_actions - 1}, "
+                             f"got {actions.tolist()}")
         active = ~self.done
-        stopping = active & (actions == self.stop) if self.stop is not None else torch.zeros_like(active)
+        stopping = (active & (actions == self.stop) if self.stop is not None
+                    else torch.zeros_like(active))
         acting = active & ~stopping
-        for a in actions[acting].unique().tolist():                   # one tool call per distinct tool
+        for a in actions[acting].unique().tolist():         # one call per distinct tool
             sel = (acting & (actions == a)).nonzero().flatten()
             self.image[sel] = self.toolbox.apply(self.image[sel], self.tool_ids[a])
         self.tool_calls += acting.long()
         self.t += 1
-        if self.reward_kind == "nr":                                   # score only the images a tool changed
+        if self.reward_kind == "nr":            # score only the images a tool changed
             new_score = self.score.clone()
             if acting.any():
                 new_score[acting] = self._score(self.image[acting])
@@ -136,7 +142,7 @@ class RestoreEnv:
         if self.end_if_worse:
             self.done = self.done | (acting & (new_score < self.start_score))
         ending = active & self.done
-        reward = torch.zeros(self.image.shape[0], device=self.image.device)
+        reward = torch.zeros(n, device=self.image.device)
         if self.reward_kind in ("psnr", "ssim", "nr"):
             reward = torch.where(acting, new_score - self.score, reward)
         elif self.reward_kind == "final-psnr":
@@ -147,4 +153,5 @@ class RestoreEnv:
             reward = reward - self.tool_cost * acting.to(reward.dtype)
         self.score = torch.where(active, new_score, self.score)
         self.prev_action = torch.where(active, actions, self.prev_action)
-        return Observation(self.image.clone(), self.prev_action.clone()), reward, self.done.clone(), {"active": active}
+        obs = Observation(self.image.clone(), self.prev_action.clone())
+        return obs, reward, self.done.clone(), {"active": active}

@@ -46,6 +46,7 @@ from .banks import check_bank, draw_clean
 from .env import Observation, RestoreEnv
 from .hirl_nets import ARCHS, HirlAgent, HirlQNet, ResBlock, TransitionMemory  # noqa: F401  (re-exported)
 from .hirl_tools import N_DEGREES, N_TYPES
+from .long_runs import Progress
 from .patches import CropSampler
 from .resume import RunCheckpoint
 from .tools import Toolbox
@@ -80,14 +81,19 @@ def hirl_epsilon(step: int, every: int, start: float = 0.5, drop: float = 0.1, e
 
 
 def hirl_targets(next_values: torch.Tensor, rewards: torch.Tensor, gamma: float = 0.9,
-                 dones: torch.Tensor | None = None, stop_floor: bool = True) -> torch.Tensor:
-    """TD targets ``r + gamma * max Q'(s')`` for D (next_values (B, n_types, n_degrees): the max over every type and
-    degree) and for T (next_values (B, n_types)); rewards (B,) -> (B,). ``dones`` (B,) bool drops the bootstrap;
-    ``stop_floor`` bootstraps with ``max(0, max Q')``, stopping being worth 0 (module docstring). Chapter 6."""
+                 dones: torch.Tensor | None = None,
+                 stop_floor: bool = True) -> torch.Tensor:
+    """TD targets ``r + gamma * max Q'(s')``, rewards (B,) -> (B,). Chapter 6.
+
+    For D, next_values is D'(s') (B, n_types, n_degrees) and the max runs over every
+    type and degree; for T it is T'(s') (B, n_types). ``dones`` (B,) bool drops the
+    bootstrap; ``stop_floor`` bootstraps with ``max(0, max Q')``, stopping being worth 0
+    (module docstring).
+    """
     if next_values.dim() < 2 or next_values.shape[0] != rewards.shape[0]:
-        raise ValueError(f"next_values must be (B, ...) with B = len(rewards) = {rewards.shape[0]}, "
-                         f"got {tuple(next_values.shape)}")
-    q = next_values.flatten(1)
+        raise ValueError(f"next_values must be (B, ...) with B = len(rewards) = "
+                         f"{rewards.shape[0]}, got {tuple(next_values.shape)}")
+    q = next_values.flatten(1)                  # (B, 9) for D, (B, 3) for T
     if stop_floor:
         q = q.clamp_min(0)
     dones = torch.zeros_like(rewards, dtype=torch.bool) if dones is None else dones
@@ -95,14 +101,16 @@ def hirl_targets(next_values: torch.Tensor, rewards: torch.Tensor, gamma: float 
 
 
 @torch.no_grad()
-def choose(agent: HirlAgent, x: torch.Tensor, eps: float = 0.0, generator: torch.Generator | None = None
+def choose(agent: HirlAgent, x: torch.Tensor, eps: float = 0.0,
+           generator: torch.Generator | None = None
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Type then degree for images x (B, 3, H, W): T picks t, D picks d among t's degrees, each epsilon-greedy with
-    its own draw. Returns (types (B,), degrees (B,), D's value of the chosen (t, d) (B,))."""
-    tq, dq = agent(x)
-    t = _eps_greedy(tq, eps, generator)
-    rows = dq[torch.arange(x.shape[0], device=x.device), t]
-    d = _eps_greedy(rows, eps, generator)
+    """Type then degree for images x (B, 3, H, W): T picks t, D picks d among t's
+    degrees, each epsilon-greedy with its own draw. Returns (types (B,), degrees (B,),
+    D's value of the chosen (t, d) (B,)). Chapter 6."""
+    tq, dq = agent(x)                       # (B, n_types), (B, n_types, n_degrees)
+    t = _eps_greedy(tq, eps, generator)     # (B,)
+    rows = dq[torch.arange(x.shape[0], device=x.device), t]   # row t: (B, n_degrees)
+    d = _eps_greedy(rows, eps, generator)   # (B,)
     return t, d, rows.gather(1, d[:, None])[:, 0]
 
 
@@ -190,6 +198,8 @@ SCALES: dict[str, HirlConfig] = {
     "paper": HirlConfig(),
     "book": HirlConfig(steps=9_000, eps_every=1_800, memory=2_000, t_batch=32, t_start=320, target_every=30,
                        lr=5e-4, arch="slim"),
+    "gpu": HirlConfig(steps=20_000, eps_every=4_000, memory=2_000, t_batch=32, t_start=320, target_every=30,
+                      lr=5e-4, arch="slim"),
     "ci": HirlConfig(steps=24, env_batch=4, eps_every=6, memory=48, t_batch=8, t_start=8, target_every=6, lr=1e-3,
                      arch="slim"),
 }
@@ -261,7 +271,7 @@ class _Loop:
 
 
 def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler", cfg: HirlConfig,
-               device: torch.device | str | None = None, log: Callable | None = None, progress: bool = False,
+               device: torch.device | str | None = None, log: Callable | None = None, progress: bool | str = False,
                reward: str | None = None, scorer: object | None = None,
                degrader: Callable | None = None, val: tuple[torch.Tensor, torch.Tensor] | None = None,
                log_every: int | None = None, checkpoint: str | Path | None = None,
@@ -275,8 +285,9 @@ def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler",
     ``val`` = (degraded, clean) patches adds the greedy PSNR gain at every log (``log_every`` steps, default a
     twentieth of the run). ``checkpoint``: a file that holds the whole run (both networks and their targets, the
     optimisers, the transition memory, counters, random state, curves) every ``checkpoint_every`` seconds, between
-    episodes; a run started with an existing one continues from it to the same result. Returns (agent in eval mode
-    on ``device``, record).
+    episodes, and when the run is done; a run started with an existing one continues from it to the same result.
+    ``progress``: a bar with an ETA (a string labels its estimate line, :class:`restorelib.long_runs.Progress`).
+    Returns (agent in eval mode on ``device``, record).
     """
     check_bank(bank, size=PATCH)
     if reward is not None:
@@ -304,16 +315,12 @@ def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler",
                         {"agent": agent, "target": target, "opt_t": opt_t, "opt_d": opt_d, "memory": memory}, g, rec)
     if (saved := run.resume()) is not None:
         loop = _Loop(**saved)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.steps, initial=loop.step, desc="HIRL steps", leave=False)
+    bar = Progress(progress, cfg.steps, loop.step, "HIRL steps")
 
     def after_step(eps: float) -> None:
         if loop.step % cfg.target_every == 0:
             target.load_state_dict(agent.state_dict())
-        if bar is not None:
-            bar.update(1)
+        bar.update_to(loop.step)
         if loop.step % log_every == 0 or loop.step == cfg.steps:
             _log_point(rec, loop, eps, cfg, agent, toolbox, val, log, run.seconds())
 
@@ -322,40 +329,50 @@ def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler",
         obs = env.reset(degrader(clean, g).to(dev), clean.to(dev))
         _episode(env, obs, agent, target, opt_t, opt_d, memory, cfg, loop, g, after_step)
         run.save_if_due(**asdict(loop))
-    if bar is not None:
-        bar.close()
+    bar.close()
     rec.seconds = run.seconds()
+    if checkpoint is not None:                                   # the finished run, for a chapter run again
+        run.save(run.state(**asdict(loop)))
     return agent.eval(), rec
 
 
-def _episode(env: RestoreEnv, obs: Observation, agent: HirlAgent, target: HirlAgent, opt_t: torch.optim.Optimizer,
-             opt_d: torch.optim.Optimizer, memory: TransitionMemory, cfg: HirlConfig, loop: _Loop,
-             g: torch.Generator, after_step: Callable[[float], None]) -> None:
-    """One training episode from ``obs``, the environment just reset: up to ``cfg.max_len`` steps, each training D
-    on its own transitions and T on a batch of the memory (Eq. 2, 3); ``after_step(eps)`` follows every step."""
+def _episode(env: RestoreEnv, obs: Observation, agent: HirlAgent, target: HirlAgent,
+             opt_t: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+             memory: TransitionMemory, cfg: HirlConfig, loop: _Loop, g: torch.Generator,
+             after_step: Callable[[float], None]) -> None:
+    """One training episode from ``obs``, the environment just reset: up to
+    ``cfg.max_len`` steps, each training D on its own transitions and T on a batch of
+    the memory (Eq. 2, 3); ``after_step(eps)`` follows every step."""
     dev = obs.image.device
     ret = torch.zeros(cfg.env_batch, device=dev)
     final_reward = cfg.reward.startswith("final")
     for k in range(cfg.max_len):
         if loop.step >= cfg.steps:
             break
-        eps = hirl_epsilon(loop.step, cfg.eps_every, cfg.eps_start, cfg.eps_drop, cfg.eps_end)
-        s = obs.image
-        t, d, _ = choose(agent, s, eps, g)
-        obs, r, done, _ = env.step(t * cfg.n_degrees + d)
+        eps = hirl_epsilon(loop.step, cfg.eps_every, cfg.eps_start, cfg.eps_drop,
+                           cfg.eps_end)
+        s = obs.image                                   # (B, 3, 63, 63)
+        t, d, _ = choose(agent, s, eps, g)              # (B,), (B,)
+        obs, r, done, _ = env.step(t * cfg.n_degrees + d)   # tool 3t + d; r (B,) in dB
         ret += r
-        terminal = done & final_reward          # the length limit truncates, unless rewards only come there
+        terminal = done & final_reward  # the limit truncates, unless rewards come there
+        # D, every step, from this step's transitions (Eq. 2): max over all 9 of D'(s')
         with torch.no_grad():
-            y = hirl_targets(target.degree_values(obs.image), r, cfg.gamma, terminal, cfg.stop_floor)
-        q = agent.degree_values(s)[torch.arange(len(t), device=dev), t, d]
-        loop.losses_d.append(_update(agent.degree_net, opt_d, q, y, cfg.loss, cfg.grad_clip))
+            y = hirl_targets(target.degree_values(obs.image), r, cfg.gamma, terminal,
+                             cfg.stop_floor)
+        q = agent.degree_values(s)[torch.arange(len(t), device=dev), t, d]     # (B,)
+        loop.losses_d.append(_update(agent.degree_net, opt_d, q, y, cfg.loss,
+                                     cfg.grad_clip))
+        # T, from a batch of the memory of transitions [s, t, s', r] (Eq. 3)
         memory.add(s, t, d, r, obs.image, terminal)
         if memory.size >= cfg.t_start:
             b = {key: v.to(dev) for key, v in memory.sample(cfg.t_batch, g).items()}
             with torch.no_grad():
-                y = hirl_targets(target.type_values(b["s2"]), b["r"], cfg.gamma, b["done"], cfg.stop_floor)
-            q = agent.type_values(b["s"]).gather(1, b["t"][:, None])[:, 0]
-            loop.losses_t.append(_update(agent.type_net, opt_t, q, y, cfg.loss, cfg.grad_clip))
+                y = hirl_targets(target.type_values(b["s2"]), b["r"], cfg.gamma,
+                                 b["done"], cfg.stop_floor)
+            q = agent.type_values(b["s"]).gather(1, b["t"][:, None])[:, 0]  # (t_batch,)
+            loop.losses_t.append(_update(agent.type_net, opt_t, q, y, cfg.loss,
+                                         cfg.grad_clip))
         loop.step += 1
         if k == cfg.max_len - 1:
             loop.returns.append(ret.mean().item())

@@ -33,6 +33,7 @@ from .banks import crops_phrase
 from .config import weights_dir
 from .hirl import HirlAgent, HirlConfig, HirlRecord, choose
 from .hirl_tools import HIRL_TOOLS_DIR, hirl_toolbox
+from .long_runs import progress_label, run_kwargs
 from .metrics import psnr
 from .restore import ImageResult, apply_tiled, patch_grid, restore_by_votes
 from .tools import Toolbox, count_macs, count_params, load_state, sha256_bytes, write_checkpoint
@@ -137,10 +138,11 @@ def load_hirl(name: str | Path = "hirl", device: torch.device | str = "cpu") -> 
 
 
 def get_hirl(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
-             name: str = "hirl", log=None, progress: bool = False) -> tuple["HirlRestorer", dict]:
-    """Chapter 6's agent at the active scale: trained here on ``toolbox`` when ``profile.train`` (CI: seconds;
-    paper: ResNet18 on a GPU), else the shipped agent ``name`` with the tools recorded beside it. ``bank``
-    (P, 3, 63, 63) holds the clean training patches when training.
+             name: str = "hirl", log=None, progress: bool | str = False) -> tuple["HirlRestorer", dict]:
+    """Chapter 6's agent at the active scale: trained here on ``toolbox`` when ``profile.train`` (CI: seconds; gpu:
+    minutes on a Colab T4; paper: hours), else the shipped agent ``name`` with the tools recorded beside it.
+    ``bank`` (P, 3, 63, 63) holds the clean training patches when training. Where ``profile.long_runs`` the run
+    shows a progress bar and keeps its state in :func:`restorelib.long_runs.run_checkpoint`'s folder (it resumes).
 
     Returns (restorer, record); the record has ``seconds``, ``command`` and the ``curve`` (``steps``, ``return_db``,
     ``eps``, ``val_gain_db``) as in a shipped ``record.json``.
@@ -152,7 +154,8 @@ def get_hirl(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
     cfg = SCALES[profile.name]
-    agent, rec = train_hirl(toolbox, bank, cfg, device=device, log=log, progress=progress)
+    agent, rec = train_hirl(toolbox, bank, cfg, device=device, log=log, progress=progress_label(profile, progress),
+                            **run_kwargs(profile, "hirl", cfg.to_dict(), toolbox, bank))
     return HirlRestorer(agent, cfg, toolbox), {"seconds": rec.seconds, "command": f"train_hirl at {profile.name} scale",
                                                "curve": rec.curve()}
 

@@ -99,8 +99,8 @@ def shipped_hirl_tools_available() -> bool:
 
 
 def train_hirl_tools(scale: str, out: str | Path = HIRL_TOOLS_DIR, **kwargs: object) -> tuple[Toolbox, dict]:
-    """Train the 9 tools at ``scale`` (``ci``, ``book``, ``paper`` of
-    :data:`restorelib.toolbox_training.TOOLBOX_SCALES`) into ``out`` with
+    """Train the 9 tools at ``scale`` (``ci``, ``book``, ``gpu``, ``paper`` of
+    :data:`restorelib.toolbox_training.TOOLBOX_SCALES`; ``gpu``: minutes on a Colab T4) into ``out`` with
     :func:`restorelib.toolbox_training.train_toolbox` (same robustness trick, validation and record)."""
     from .toolbox_training import train_toolbox
     return train_toolbox(scale, out, specs=HIRL_TOOLS, **kwargs)

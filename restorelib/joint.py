@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from .banks import check_bank, draw_clean
 from .degradations import degrade
+from .long_runs import Progress, progress_label, run_kwargs
 from .metrics import psnr
 from .patches import CropSampler
 from .restore import AgentRestorer
@@ -44,6 +45,7 @@ class JointConfig(PatchTrainConfig):
 SCALES: dict[str, JointConfig] = {
     "paper": JointConfig(steps=20_000, batch=64),
     "book": JointConfig(steps=400, batch=32),      # ~30 min on one CPU thread (the paper: 200,000 of 64)
+    "gpu": JointConfig(steps=1_000, batch=64, log_every=20),  # sized for a Colab T4: scripts/size_gpu_scale.py
     "ci": JointConfig(steps=3, batch=4, log_every=1),
 }
 
@@ -55,32 +57,40 @@ class JointRecord(PatchTrainRecord):
     uses: dict[str, int] = field(default_factory=dict)
 
 
-def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Tensor, clean: torch.Tensor,
-               chains: list[list[str]], counter: bool = True) -> tuple[float, dict[str, int]]:
-    """One update of Algorithm 1: every patch (N, 3, H, W) in [0, 1] through its chain (tool names) with gradients,
-    MSE at the end, each used tool's gradient summed over its patches and divided by their number, one step of
-    ``opt``. Patches with an empty chain contribute nothing. With ``counter=False`` every gradient is divided by the
-    number of patches with a chain instead (the usual batch mean: a rarely used tool gets a small step; exercise
-    ch5-ex3). Returns (mean loss of the patches with a chain, how many times each tool was applied: the counters)."""
+def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Tensor,
+               clean: torch.Tensor, chains: list[list[str]],
+               counter: bool = True) -> tuple[float, dict[str, int]]:
+    """One update of Algorithm 1 (chapter 5).
+
+    Every patch of ``degraded`` (N, 3, H, W) in [0, 1] goes through its chain (tool
+    names) with gradients on; the loss is the MSE against ``clean`` (N, 3, H, W) at the
+    end of the chain; each used tool's gradient is summed over its applications and
+    divided by their number (the counter); ``opt`` takes one step. Patches with an empty
+    chain contribute nothing. With ``counter=False`` every gradient is divided by the
+    number of patches with a chain instead (the usual batch mean: a rarely used tool
+    gets a small step; exercise ch5-ex4). Returns (mean loss of the patches with a
+    chain, the counters: how many times each tool was applied).
+    """
     if len(chains) != degraded.shape[0]:
-        raise ValueError(f"chains must have one chain per patch ({degraded.shape[0]}), got {len(chains)}")
+        raise ValueError(f"chains must have one chain per patch ({degraded.shape[0]}), "
+                         f"got {len(chains)}")
     opt.zero_grad(set_to_none=True)
-    groups: dict[tuple[str, ...], list[int]] = {}
+    groups: dict[tuple[str, ...], list[int]] = {}      # chain -> the patches taking it
     for i, c in enumerate(chains):
         if c:
             groups.setdefault(tuple(c), []).append(i)
     uses: dict[str, int] = {}
     total, n = 0.0, 0
-    for chain, idx in groups.items():                    # patches with the same chain go through it together
-        x = degraded[idx]
-        for name in chain:
-            x = toolbox.apply(x, name, clip=False)       # no clipping inside: it would stop the gradient
+    for chain, idx in groups.items():   # the patches of a chain go through it together
+        x = degraded[idx]                                # (n_c, 3, H, W)
+        for name in chain:              # no clipping inside: it would stop the gradient
+            x = toolbox.apply(x, name, clip=False)
         loss = F.mse_loss(x, clean[idx], reduction="none").mean(dim=(1, 2, 3)).sum()
-        loss.backward()
+        loss.backward()                 # gradients into every tool of the chain
         total, n = total + loss.item(), n + len(idx)
-        for name in chain:                               # per step, as Algorithm 1: c_a <- c_a + 1
+        for name in chain:              # per step, as Algorithm 1: c_a <- c_a + 1
             uses[name] = uses.get(name, 0) + len(idx)
-    for name, count in uses.items():                     # the counter: average over the applications of the tool
+    for name, count in uses.items():    # the counter: G_a / c_a
         for p in toolbox.nets[toolbox.index(name)].parameters():
             if p.grad is not None:
                 p.grad /= count if counter else n
@@ -92,12 +102,13 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
 def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[str]]],
                 bank: "torch.Tensor | CropSampler", cfg: JointConfig, device: torch.device | str = "cpu",
                 log: Callable | None = None, checkpoint: str | Path | None = None,
-                checkpoint_every: float = 300.0) -> JointRecord:
+                checkpoint_every: float = 300.0, progress: bool | str = False) -> JointRecord:
     """Fine-tune ``toolbox`` (in place) by :func:`joint_step` on patches of ``bank`` (P, 3, 63, 63), or fresh crops
     of a :class:`~restorelib.patches.CropSampler`, degraded by ``cfg.spec``; ``chooser(degraded) -> chains`` is the
     fixed agent (e.g. ``lambda x: restorer.rollout(x)[1]``). ``checkpoint``: a file that holds the whole run (the
-    tools, optimiser, step, random state, curves and counters) every ``checkpoint_every`` seconds; a run started with
-    an existing one continues from it to the same result. Returns the record; the toolbox is left in eval mode."""
+    tools, optimiser, step, random state, curves and counters) every ``checkpoint_every`` seconds and when the run is
+    done; a run started with an existing one continues from it to the same result. ``progress``: a bar with an ETA
+    (:class:`restorelib.long_runs.Progress`). Returns the record; the toolbox is left in eval mode."""
     check_bank(bank, min_size=16)
     g = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.Adam(toolbox.parameters(), lr=cfg.lr)
@@ -105,6 +116,7 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
     run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "train_patches": len(bank)},
                         {"toolbox": toolbox, "opt": opt}, g, rec)
     start = (run.resume() or {"step": 0})["step"] + 1
+    bar = Progress(progress, cfg.steps, start - 1, "joint steps")
     for step in range(start, cfg.steps + 1):
         clean = draw_clean(bank, cfg.batch, g).to(device)
         degraded = degrade(clean.cpu(), cfg.spec, generator=g)[0].to(device)
@@ -123,18 +135,24 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
             log(f"[joint] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.3f} dB "
                 f"(after the step), {run.seconds():.0f} s", flush=True)
         run.save_if_due(step=step)
+        bar.update_to(step)
+    bar.close()
     rec.seconds = run.seconds()
+    if checkpoint is not None:                           # the finished run, for a chapter run again
+        run.save(run.state(step=max(cfg.steps, start - 1)))
     toolbox.eval()
     return rec
 
 
 def get_joint_toolbox(profile, agent: AgentRestorer, bank: torch.Tensor | None = None,
-                      device: torch.device | str = "cpu", log: Callable | None = None) -> tuple[Toolbox, dict]:
+                      device: torch.device | str = "cpu", log: Callable | None = None, progress: bool | str = False
+                      ) -> tuple[Toolbox, dict]:
     """Chapter 5's jointly trained tools at the active scale: when ``profile.train``, a copy of the tools of
     ``agent`` (a :class:`restorelib.restore.AgentRestorer`, left as it is) fine-tuned here by :func:`train_joint`,
     the agent choosing each batch's chains *with the tools being fine-tuned*, as Algorithm 1 and
-    ``scripts/train_joint.py`` do; else the shipped ``tools-joint``. Returns (toolbox in eval mode, record with
-    ``seconds``, ``uses`` and the ``curve``)."""
+    ``scripts/train_joint.py`` do; else the shipped ``tools-joint``. Where ``profile.long_runs`` the run shows a
+    progress bar and keeps its state in :func:`restorelib.long_runs.run_checkpoint`'s folder (it resumes). Returns
+    (toolbox in eval mode, record with ``seconds``, ``uses`` and the ``curve``)."""
     import copy
     import json
 
@@ -146,7 +164,10 @@ def get_joint_toolbox(profile, agent: AgentRestorer, bank: torch.Tensor | None =
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
     box = copy.deepcopy(agent.toolbox)
     tuned = AgentRestorer(agent.net, agent.cfg, box)       # the same (fixed) network, rolling out the copy
-    rec = train_joint(box, lambda x: tuned.rollout(x)[1], bank, SCALES[profile.name], device, log)
+    cfg = SCALES[profile.name]
+    rec = train_joint(box, lambda x: tuned.rollout(x)[1], bank, cfg, device, log,
+                      progress=progress_label(profile, progress),
+                      **run_kwargs(profile, "joint", cfg.to_dict(), agent.net, box, bank))
     return box, {"seconds": rec.seconds, "command": f"train_joint at {profile.name} scale", "uses": rec.uses,
                  "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
 

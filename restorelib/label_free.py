@@ -39,6 +39,7 @@ from .banks import check_bank, crops_phrase, draw_clean
 from .degradations import degrade, parse_spec
 from .env import RestoreEnv
 from .metrics import psnr
+from .long_runs import Progress, progress_label, run_kwargs
 from .label_free_ppo import clipped_surrogate, group_advantages, ppo_update, sample_chains
 from .patches import CropSampler
 from .restore import ImageResult, apply_tiled, patch_grid, restore_by_votes
@@ -117,6 +118,7 @@ class LabelFreeConfig:
 SCALES: dict[str, LabelFreeConfig] = {
     "paper": LabelFreeConfig(),
     "book": LabelFreeConfig(iters=600, batch=8, group=4, epochs=3, log_every=20),
+    "gpu": LabelFreeConfig(iters=1_500, batch=16, group=4, epochs=4, log_every=50),
     "ci": LabelFreeConfig(iters=6, batch=2, group=2, epochs=2, log_every=2, scorer="neg-sigma"),
 }
 
@@ -139,13 +141,15 @@ class LabelFreeRecord:
 
 def train_label_free(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: LabelFreeConfig,
                      device: torch.device | str | None = None, scorer: str | Callable | None = None,
-                     log: Callable | None = None, progress: bool = False, checkpoint: str | Path | None = None,
+                     log: Callable | None = None, progress: bool | str = False,
+                     checkpoint: str | Path | None = None,
                      checkpoint_every: float = 300.0) -> tuple[PolicyNet, LabelFreeRecord]:
     """Train a label-free agent on clean patches ``bank`` (P, 3, 63, 63) in [0, 1], or fresh 63x63 crops of a
     :class:`~restorelib.patches.CropSampler` (module docstring); ``scorer`` overrides ``cfg.scorer`` (e.g. a callable
     plugged in by the reader). ``checkpoint``: a file that holds the whole run (weights, optimiser, iteration, random
-    state, curves and running means) every ``checkpoint_every`` seconds; a run started with an existing one continues
-    from it to the same result. Returns (net in eval mode, record)."""
+    state, curves and running means) every ``checkpoint_every`` seconds and when the run is done; a run started with an
+    existing one continues from it to the same result. ``progress``: a bar with an ETA
+    (:class:`restorelib.long_runs.Progress`). Returns (net in eval mode, record)."""
     check_bank(bank, size=PATCH)
     dev = get_device(device)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -159,10 +163,7 @@ def train_label_free(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: 
                         {"net": net, "opt": opt}, g, rec)
     loop = run.resume() or {"it": 0, "acc": {"ret": [], "calls": [], "psnr": []}}
     acc = {k: list(v) for k, v in loop["acc"].items()}
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.iters, initial=loop["it"], desc="label-free iterations", leave=False)
+    bar = Progress(progress, cfg.iters, loop["it"], "label-free iterations")
     for it in range(loop["it"] + 1, cfg.iters + 1):
         clean = draw_clean(bank, cfg.batch, g)
         degraded = degrade(clean, cfg.spec, generator=g)[0]       # the clean patch makes the input, nothing else
@@ -172,8 +173,7 @@ def train_label_free(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: 
         acc["calls"].append(env.tool_calls.float().mean().item())
         c = clean.to(dev).repeat_interleave(cfg.group, 0)
         acc["psnr"].append((psnr(env.image, c) - psnr(start, c)).mean().item())
-        if bar is not None:
-            bar.update(1)
+        bar.update_to(it)
         if it % cfg.log_every == 0 or it == cfg.iters:
             rec.iters.append(it)
             for key, dst in (("ret", rec.returns), ("calls", rec.tool_calls), ("psnr", rec.psnr_gain)):
@@ -183,9 +183,10 @@ def train_label_free(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: 
                 log(f"[label-free] iter {it}: return {rec.returns[-1]:+.4f}, tools {rec.tool_calls[-1]:.2f}, "
                     f"PSNR gain {rec.psnr_gain[-1]:+.2f} dB (diagnostic), {run.seconds():.0f} s", flush=True)
         run.save_if_due(it=it, acc=acc)
-    if bar is not None:
-        bar.close()
+    bar.close()
     rec.seconds = run.seconds()
+    if checkpoint is not None:                                   # the finished run, for a chapter run again
+        run.save(run.state(it=max(cfg.iters, loop["it"]), acc=acc))
     return net.eval(), rec
 
 
@@ -236,18 +237,21 @@ def load_label_free(name: str | Path = "label-free", device: torch.device | str 
 
 
 def get_label_free(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
-                   name: str = "label-free", log: Callable | None = None, progress: bool = False
+                   name: str = "label-free", log: Callable | None = None, progress: bool | str = False
                    ) -> tuple["LabelFreeRestorer", dict]:
     """Chapter 8's agent at the active scale: trained here when ``profile.train`` (CI: seconds, with the cheap
-    ``neg-sigma`` scorer; paper: a GPU), else the shipped agent ``name``. Returns (restorer, record with
-    ``seconds``, ``command``, ``config`` and ``curve``)."""
+    ``neg-sigma`` scorer; gpu: minutes on a Colab T4; paper: hours), else the shipped agent ``name``. Where
+    ``profile.long_runs`` the run shows a progress bar and keeps its state in
+    :func:`restorelib.long_runs.run_checkpoint`'s folder (it resumes). Returns (restorer, record with ``seconds``,
+    ``command``, ``config`` and ``curve``)."""
     if not profile.train:
         net, cfg, record = load_label_free(name, device)
         return LabelFreeRestorer(net, cfg, toolbox), record
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
     cfg = SCALES[profile.name]
-    net, rec = train_label_free(toolbox, bank, cfg, device=device, log=log, progress=progress)
+    net, rec = train_label_free(toolbox, bank, cfg, device=device, log=log, progress=progress_label(profile, progress),
+                                **run_kwargs(profile, "label-free", cfg.to_dict(), toolbox, bank))
     return LabelFreeRestorer(net, cfg, toolbox), {"seconds": rec.seconds, "command": f"train_label_free at "
                                                   f"{profile.name} scale", "config": cfg.to_dict(), "curve": rec.curve()}
 

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from ._checks import check_images
 from .config import get_device
+from .long_runs import Progress
 from .metrics import psnr
 from .pixelrl_actions import (  # noqa: F401  (re-exported: chapter 7 imports everything from here)
     ACTIONS, N_ACTIONS, Task, apply_actions, draw_text_mask, filter_bank, make_task, overlay_text, pixel_reward,
@@ -45,18 +46,19 @@ def _conv(cin: int, cout: int, dilation: int) -> nn.Sequential:
 
 
 class ConvGRU(nn.Module):
-    """A convolutional GRU cell with 3x3 convolutions: (x, h) of shape (N, width, H, W) -> new h, same shape."""
+    """Convolutional GRU cell (3x3 convs): x, h (N, width, H, W) -> new h. Chapter 7."""
 
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.wx = nn.Conv2d(width, 3 * width, 3, padding=1, bias=False)   # W_z, W_r, W of the paper, in one conv
-        self.uh = nn.Conv2d(width, 2 * width, 3, padding=1, bias=False)   # U_z, U_r
+        # W_z, W_r and W of the paper in one conv of x; U_z and U_r in one conv of h
+        self.wx = nn.Conv2d(width, 3 * width, 3, padding=1, bias=False)
+        self.uh = nn.Conv2d(width, 2 * width, 3, padding=1, bias=False)
         self.u = nn.Conv2d(width, width, 3, padding=1, bias=False)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        xz, xr, xh = self.wx(x).chunk(3, dim=1)
+        xz, xr, xh = self.wx(x).chunk(3, dim=1)             # each (N, width, H, W)
         hz, hr = self.uh(h).chunk(2, dim=1)
-        z, r = torch.sigmoid(xz + hz), torch.sigmoid(xr + hr)
+        z, r = torch.sigmoid(xz + hz), torch.sigmoid(xr + hr)   # update and reset gates
         return (1 - z) * h + z * torch.tanh(xh + self.u(r * h))
 
 
@@ -141,10 +143,15 @@ def reward_map_step(returns: torch.Tensor, reward: torch.Tensor, gamma: float,
     return reward + gamma * returns
 
 
-def nstep_returns(rewards: list[torch.Tensor], gamma: float, rmc: RewardMapConv | None = None,
+def nstep_returns(rewards: list[torch.Tensor], gamma: float,
+                  rmc: RewardMapConv | None = None,
                   bootstrap: torch.Tensor | None = None) -> list[torch.Tensor]:
-    """The returns R^(t) of every step, rewards r^(0..T-1) each (N, 1, H, W); R after the last step = ``bootstrap``
-    (V(s^(T)), or 0 at the end of an episode). With ``rmc`` each step back convolves R with its kernel (Eq. 13)."""
+    """The returns R^(t) of every step, from the rewards r^(0..T-1), each (N, 1, H, W).
+
+    R after the last step is ``bootstrap`` (V(s^(T)), or 0 at the end of an episode).
+    With ``rmc`` each step back convolves R with its kernel w (the paper's Eq. 13):
+    R <- r + gamma * (w * R). Chapter 7.
+    """
     if not rewards:
         raise ValueError("rewards must hold at least one step")
     if not 0 <= gamma <= 1:
@@ -157,26 +164,31 @@ def nstep_returns(rewards: list[torch.Tensor], gamma: float, rmc: RewardMapConv 
     return out[::-1]
 
 
-def a2c_loss(log_probs: list[torch.Tensor], values: list[torch.Tensor], actions: list[torch.Tensor],
-             rewards: list[torch.Tensor], gamma: float = 0.95, rmc: RewardMapConv | None = None,
-             bootstrap: torch.Tensor | None = None, entropy_coef: float = 0.01, value_coef: float = 0.5
-             ) -> dict[str, torch.Tensor]:
-    """Fully convolutional A2C loss of one rollout, averaged over pixels and summed over steps. Chapter 7.
+def a2c_loss(log_probs: list[torch.Tensor], values: list[torch.Tensor],
+             actions: list[torch.Tensor], rewards: list[torch.Tensor],
+             gamma: float = 0.95, rmc: RewardMapConv | None = None,
+             bootstrap: torch.Tensor | None = None, entropy_coef: float = 0.01,
+             value_coef: float = 0.5) -> dict[str, torch.Tensor]:
+    """Fully convolutional A2C loss of one rollout, averaged over the pixels and summed
+    over the steps. Chapter 7.
 
-    Per step: log_probs (N, A, H, W), values (N, 1, H, W), actions (N, H, W), rewards (N, 1, H, W).
-    Returns {"loss", "policy", "value", "entropy"}; ``loss`` = policy - entropy_coef * entropy + value_coef * value.
+    Per step: log_probs (N, A, H, W), values (N, 1, H, W), actions (N, H, W), rewards
+    (N, 1, H, W). Returns {"loss", "policy", "value", "entropy"}, where
+    ``loss`` = policy - entropy_coef * entropy + value_coef * value.
     """
     if not (len(log_probs) == len(values) == len(actions) == len(rewards)):
-        raise ValueError("log_probs, values, actions and rewards must have one entry per step each")
+        raise ValueError("log_probs, values, actions and rewards must have one entry "
+                         "per step each")
     returns = nstep_returns(rewards, gamma, rmc, bootstrap)
     policy = value = entropy = torch.zeros((), device=values[0].device)
     for lp, v, a, R in zip(log_probs, values, actions, returns):
-        advantage = (R - v).detach()          # a constant for the policy: w of the RMC learns via the value loss only
+        # a constant for the policy: the kernel w of RMC learns via the value loss only
+        advantage = (R - v).detach()                           # (N, 1, H, W)
         policy = policy - (lp.gather(1, a[:, None]) * advantage).mean()
         entropy = entropy - (lp.exp() * lp).sum(dim=1).mean()
         value = value + 0.5 * (R - v).square().mean()
-    return {"loss": policy - entropy_coef * entropy + value_coef * value, "policy": policy, "value": value,
-            "entropy": entropy}
+    return {"loss": policy - entropy_coef * entropy + value_coef * value,
+            "policy": policy, "value": value, "entropy": entropy}
 
 
 # ----------------------------------------------------------------------------- training
@@ -233,22 +245,24 @@ class PixelRLConfig:
 SCALES: dict[str, PixelRLConfig] = {
     "paper": PixelRLConfig(pretrain_steps=10_000),
     "book": PixelRLConfig(episodes=500, batch=8, crop=48, pretrain_steps=300, log_every=10),
+    "gpu": PixelRLConfig(episodes=1_000, batch=32, crop=48, pretrain_steps=1_000, log_every=20),
     "ci": PixelRLConfig(episodes=3, batch=2, crop=24, t_max=2, width=16, pretrain_steps=2, log_every=1),
 }
 
 
 def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task, cfg: PixelRLConfig | None = None,
                   device: torch.device | str | None = None, log: Callable[[str], None] | None = None,
-                  checkpoint: str | Path | None = None, checkpoint_every: float = 300.0
-                  ) -> tuple[PixelRLNet, TrainRecord]:
+                  checkpoint: str | Path | None = None, checkpoint_every: float = 300.0,
+                  progress: bool | str = False) -> tuple[PixelRLNet, TrainRecord]:
     """Train PixelRL with the fully convolutional A2C on crops of ``clean_bank`` (P, C, H, W) in [0, 1], or fresh
     ``cfg.crop`` crops of a :class:`~restorelib.patches.CropSampler`. Chapter 7.
 
     ``task`` degrades the clean crops on the fly (see :func:`~restorelib.pixelrl_actions.make_task`:
     ``"noise:25"``, ``"saltpepper:0.5"``, ``"text"``, a callable). ``checkpoint``: a file that holds the whole run
     (weights with the RMC kernel, optimiser, episode, random state, curves and running means) every
-    ``checkpoint_every`` seconds and once the supervised start is done; a run started with an existing one
-    continues from it to the same result. Returns (net in eval mode, record).
+    ``checkpoint_every`` seconds, once the supervised start is done and when the run is done; a run started with an
+    existing one continues from it to the same result. ``progress``: bars with an ETA for the supervised start and
+    the episodes (:class:`restorelib.long_runs.Progress`). Returns (net in eval mode, record).
     """
     cfg = cfg or PixelRLConfig()
     if not isinstance(cfg, PixelRLConfig):
@@ -267,12 +281,13 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task, cfg:
     if loop is None:
         if cfg.pretrain_steps:
             rec.pretrain_loss = pretrain_shared(net, bank, cfg.pretrain_task, cfg.pretrain_steps, cfg.batch,
-                                                cfg.crop, device=dev, seed=cfg.seed)
+                                                cfg.crop, device=dev, seed=cfg.seed, progress=progress)
         loop = {"episode": 0, "recent": {"ret": [], "gain": [], "loss": []}}
         if cfg.pretrain_steps and checkpoint is not None:
             run.save(run.state(**loop))                 # a stop from here on does not repeat the supervised start
     switch = round(cfg.rmc_start * cfg.episodes) if cfg.rmc else 0
     recent = {k: list(v) for k, v in loop["recent"].items()}
+    bar = Progress(progress, cfg.episodes, loop["episode"], "PixelRL episodes")
     for episode in range(loop["episode"], cfg.episodes):
         start, length = (0, switch) if episode < switch else (switch, cfg.episodes - switch)
         lr = cfg.lr * (1 - (episode - start) / length) ** cfg.lr_power
@@ -290,7 +305,11 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task, cfg:
                 log(f"[pixelrl] episode {episode + 1}: return {rec.returns[-1]:+.4f}, PSNR gain "
                     f"{rec.psnr_gain[-1]:+.2f} dB, loss {rec.losses[-1]:.4f}, lr {lr:.2e}, {run.seconds():.0f} s")
         run.save_if_due(episode=episode + 1, recent=recent)
+        bar.update_to(episode + 1)
+    bar.close()
     rec.seconds = run.seconds()
+    if checkpoint is not None:                           # the finished run, for a chapter run again
+        run.save(run.state(episode=max(cfg.episodes, loop["episode"]), recent=recent))
     return net.eval(), rec
 
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from ._checks import check_images
 from .config import get_device, weights_dir
+from .long_runs import Progress
 from .metrics import psnr
 from .pixelrl import PixelRLConfig, PixelRLNet, _check_bank, draw_crops
 from .pixelrl_actions import ACTIONS, Task, filter_bank, make_task, to_gray
@@ -98,11 +99,12 @@ class Denoiser(nn.Module):
 
 def train_denoiser(clean_bank: torch.Tensor, task: str | Task = "noise:15", steps: int = 1000, batch: int = 16,
                    crop: int = 48, lr: float = 1e-3, device: torch.device | str | None = None, seed: int = 0,
-                   model: Denoiser | None = None, log: Callable[[str], None] | None = None
-                   ) -> tuple[Denoiser, list[float], float]:
+                   model: Denoiser | None = None, log: Callable[[str], None] | None = None,
+                   progress: bool | str = False) -> tuple[Denoiser, list[float], float]:
     """Train a :class:`Denoiser` (``model``, or a new one) for ``steps`` Adam steps of MSE on random crops of
     clean_bank (P, C, H, W) in [0, 1] (or of a :class:`~restorelib.patches.CropSampler`), degraded by ``task`` on the
-    fly. Returns (model, loss per step, seconds)."""
+    fly; ``progress``: a bar with an ETA (:class:`restorelib.long_runs.Progress`). Returns (model, loss per step,
+    seconds)."""
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
     dev = get_device(device)
@@ -113,6 +115,7 @@ def train_denoiser(clean_bank: torch.Tensor, task: str | Task = "noise:15", step
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses, t0 = [], time.perf_counter()
     model.train()
+    bar = Progress(progress, steps, 0, "denoiser steps")
     for step in range(steps):
         clean = draw_crops(bank, batch, crop, cfg.channels, g)
         noisy = degrade_fn(clean, g)
@@ -121,8 +124,10 @@ def train_denoiser(clean_bank: torch.Tensor, task: str | Task = "noise:15", step
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        bar.update_to(step + 1)
         if log and (step + 1) % 100 == 0:
             log(f"[denoiser] step {step + 1}: MSE {sum(losses[-100:]) / 100:.5f}, {time.perf_counter() - t0:.0f} s")
+    bar.close()
     return model.eval(), losses, time.perf_counter() - t0
 
 

@@ -27,6 +27,7 @@ from ._checks import check_images
 from .config import get_device, weights_dir
 from .pixelrl import (
     ACTIONS, N_ACTIONS, SCALES, PixelRLConfig, PixelRLNet, action_counts, load_pixelrl, pixelrl_restore, train_pixelrl)
+from .long_runs import progress_label, run_kwargs
 from .pixelrl_actions import resolve_backend
 from .tools import count_macs, count_params
 
@@ -99,18 +100,22 @@ def describe_actions(counts: torch.Tensor, top: int = 3) -> list[str]:
 
 
 def get_pixelrl(profile, bank: torch.Tensor | None = None, task: str = "noise:25", name: str = DEFAULT_MODEL,
-                device: torch.device | str = "cpu", log: Callable[[str], None] | None = None
-                ) -> tuple[PixelRLNet, PixelRLConfig, dict]:
+                device: torch.device | str = "cpu", log: Callable[[str], None] | None = None,
+                progress: bool | str = False) -> tuple[PixelRLNet, PixelRLConfig, dict]:
     """Chapter 7's agent at the active scale: trained here on ``bank`` (P, C, H, W) for ``task`` when
-    ``profile.train`` (CI: seconds; paper: a GPU), else the shipped agent ``name``. Returns (net, config, record
-    with ``seconds``, ``command``, ``task`` and ``curve``)."""
+    ``profile.train`` (CI: seconds; gpu: minutes on a Colab T4; paper: hours), else the shipped agent ``name``.
+    Where ``profile.long_runs`` the run shows progress bars and keeps its state in
+    :func:`restorelib.long_runs.run_checkpoint`'s folder (it resumes). Returns (net, config, record with
+    ``seconds``, ``command``, ``task`` and ``curve``)."""
     if not profile.train:
         folder = pixelrl_folder(name)
         net, cfg = load_pixelrl(folder, device)
         return net, cfg, json.loads((folder / "record.json").read_text())
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, C, H, W) when the profile trains")
-    net, rec = train_pixelrl(bank, task, SCALES[profile.name], device=device, log=log)
+    cfg = SCALES[profile.name]
+    net, rec = train_pixelrl(bank, task, cfg, device=device, log=log, progress=progress_label(profile, progress),
+                             **run_kwargs(profile, f"pixelrl-{task.replace(':', '')}", cfg.to_dict(), bank))
     return net, SCALES[profile.name], {"seconds": rec.seconds, "command": f"train_pixelrl at {profile.name} scale",
                                        "task": task, "curve": rec.curve()}
 

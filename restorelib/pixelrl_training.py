@@ -61,20 +61,21 @@ def draw_crops(bank: torch.Tensor | CropSampler, n: int, size: int, channels: in
 
 def pretrain_shared(net: PixelRLNet, clean_bank: torch.Tensor | CropSampler, task: str | Task = "noise:15",
                     steps: int = 1000, batch: int = 16, crop: int = 48, lr: float = 1e-3,
-                    device: torch.device | str | None = None, seed: int = 0) -> list[float]:
+                    device: torch.device | str | None = None, seed: int = 0,
+                    progress: bool | str = False) -> list[float]:
     """Initialise ``net`` from a supervised residual denoiser with the same layers (the paper starts from DnCNN).
 
     The denoiser is the trunk, a dilation-3 and a dilation-2 conv and a 3x3 conv to the noise (IRCNN's dilations
     1, 2, 3, 4, 3, 2, 1); after ``steps`` Adam steps on MSE its trunk is copied into ``net.trunk`` and its two
     dilated convs into both branches (as the authors did), the last layers and the convGRU stay as they are.
-    clean_bank: (P, C, H, W) in [0, 1], or a :class:`~restorelib.patches.CropSampler`. Returns the loss per step.
-    Chapter 7.
+    clean_bank: (P, C, H, W) in [0, 1], or a :class:`~restorelib.patches.CropSampler`. ``progress``: a bar with an
+    ETA (:class:`restorelib.long_runs.Progress`). Returns the loss per step. Chapter 7.
     """
     from .pixelrl_baselines import Denoiser, train_denoiser
     dev = get_device(device)
     twin = Denoiser(net.in_channels, net.width).to(dev)
     twin.trunk.load_state_dict(net.trunk.state_dict())
-    twin, losses, _ = train_denoiser(clean_bank, task, steps, batch, crop, lr, dev, seed, model=twin)
+    twin, losses, _ = train_denoiser(clean_bank, task, steps, batch, crop, lr, dev, seed, model=twin, progress=progress)
     net.trunk.load_state_dict(twin.trunk.state_dict())
     net.pi_head.load_state_dict(twin.head.state_dict())
     net.v_head.load_state_dict(twin.head.state_dict())

@@ -39,10 +39,11 @@ def show_images(images: Sequence[torch.Tensor], titles: Sequence[str] | None = N
 
 def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str = "",
             cbar_label: str = "", fmt: str = "{:.1f}", cmap: str = "RdBu_r", center: float | None = 0.0,
-            limit: float | None = None, ax: plt.Axes | None = None) -> plt.Axes:
+            limit: float | None = None, ax: plt.Axes | None = None, annot_size: float = 6) -> plt.Axes:
     """Annotated heatmap of a (rows, cols) array; colours are centred on ``center`` (None: not centred).
 
-    ``limit`` caps the colour scale at ``center`` +- ``limit`` (values beyond saturate; the numbers stay exact).
+    ``limit`` caps the colour scale at ``center`` +- ``limit`` (values beyond saturate; the numbers stay exact);
+    ``annot_size`` is the font size of the numbers in the cells.
     """
     values = np.asarray(values, dtype=float)
     if values.shape != (len(row_labels), len(col_labels)):
@@ -58,7 +59,9 @@ def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[
     ax.set_yticks(range(len(row_labels)), row_labels, fontsize=8)
     if values.size <= 600:
         for (i, j), v in np.ndenumerate(values):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=6)
+            dark = abs(im.norm(v) - 0.5) > 0.35                 # white numbers on the darkest cells
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=annot_size,
+                    color="white" if dark else "black")
     ax.figure.colorbar(im, ax=ax, label=cbar_label)
     ax.set_title(title)
     return ax

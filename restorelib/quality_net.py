@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ._checks import check_images
 from .config import get_device
 from .degradations import apply_levels, parse_spec
+from .long_runs import Progress
 from .metrics import psnr
 from .banks import check_bank, crops_phrase, draw_clean
 from .patches import CropSampler
@@ -75,6 +76,7 @@ class QualityConfig:
 SCALES: dict[str, QualityConfig] = {
     "ci": QualityConfig(steps=30, batch=16),
     "book": QualityConfig(steps=6_000, batch=32, chain_fraction=0.3),
+    "gpu": QualityConfig(steps=5_000, batch=64, chain_fraction=0.3),
     "paper": QualityConfig(steps=100_000, batch=128),
 }
 
@@ -118,15 +120,16 @@ class QualityRecord:
 
 
 def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, device: torch.device | str | None = None,
-                      log: Callable | None = None, progress: bool = False, toolbox: nn.Module | None = None,
+                      log: Callable | None = None, progress: bool | str = False, toolbox: nn.Module | None = None,
                       checkpoint: str | Path | None = None, checkpoint_every: float = 300.0
                       ) -> tuple[QualityNet, QualityRecord]:
     """Train a :class:`QualityNet` on clean patches ``bank`` (P, 3, 63, 63) in [0, 1] (or fresh crops of a
     :class:`~restorelib.patches.CropSampler`), degraded on the fly by a random spec of ``cfg.specs`` (or left
     clean), and, with ``toolbox``, partly run through random tool chains (``cfg.chain_fraction``), on ``device``
     (default :func:`~restorelib.config.get_device`). ``log`` (e.g. ``print``) gets 50 lines; ``progress`` shows a
-    bar. ``checkpoint``: a file that holds the whole run (weights, optimiser, schedule, step, random state, curve)
-    every ``checkpoint_every`` seconds; a run started with an existing one continues from it to the same result.
+    bar with an ETA (:class:`restorelib.long_runs.Progress`). ``checkpoint``: a file that holds the whole run
+    (weights, optimiser, schedule, step, random state, curve) every ``checkpoint_every`` seconds and when the run is
+    done; a run started with an existing one continues from it to the same result.
     Returns (net in eval mode, record). Chapter 8.
     """
     if isinstance(bank, CropSampler):
@@ -146,11 +149,8 @@ def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, de
                         {"net": net, "opt": opt, "sched": sched}, g, rec)
     loop = run.resume() or {"step": 0, "running": []}
     running = list(loop["running"])
-    it = range(loop["step"] + 1, cfg.steps + 1)
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc="QualityNet", leave=False, initial=loop["step"], total=cfg.steps)
-    for step in it:
+    bar = Progress(progress, cfg.steps, loop["step"], "QualityNet steps")
+    for step in range(loop["step"] + 1, cfg.steps + 1):
         x, y = quality_batch(bank, cfg, g, toolbox)
         loss = F.l1_loss(net(x.to(device)), y.to(device))
         opt.zero_grad(set_to_none=True)
@@ -165,7 +165,11 @@ def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, de
             if log:
                 log(f"[quality] step {step}: L1 {rec.losses[-1]:.2f} dB, {run.seconds():.0f} s", flush=True)
         run.save_if_due(step=step, running=running)
+        bar.update_to(step)
+    bar.close()
     rec.seconds = run.seconds()
+    if checkpoint is not None:                          # the finished run, for a run started again
+        run.save(run.state(step=max(cfg.steps, loop["step"]), running=running))
     return net.eval(), rec
 
 

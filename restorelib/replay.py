@@ -30,10 +30,14 @@ class EpisodeMemory:
         self.pos = (self.pos + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def sample(self, n: int, generator: torch.Generator | None = None
+               ) -> dict[str, torch.Tensor]:
+        """``n`` whole episodes drawn uniformly: images (n, T+1, 3, 63, 63) in [0, 1], prev
+        (n, T+1), actions, rewards, dones (n, T) and lengths (n,). Chapter 4 shows it."""
         idx = torch.randint(self.size, (n,), generator=generator)
-        return {"images": self.images[idx].float() / 255, "prev": self.prev[idx], "actions": self.actions[idx],
-                "rewards": self.rewards[idx], "dones": self.dones[idx], "lengths": self.lengths[idx]}
+        return {"images": self.images[idx].float() / 255, "prev": self.prev[idx],
+                "actions": self.actions[idx], "rewards": self.rewards[idx],
+                "dones": self.dones[idx], "lengths": self.lengths[idx]}
 
     def state_dict(self) -> dict:
         """The filled part of the memory and its write position (for a run's checkpoint)."""

@@ -60,13 +60,21 @@ def search_inputs(profile: Profile, test_all: dict[str, torch.Tensor], t_max: in
     return dict(list(test_all.items())[:n_test]), degraded, clean, (2 if profile.fast else t_max)
 
 
-def _key(images: dict[str, torch.Tensor], groups: tuple[str, ...], max_len: int, train_deg: torch.Tensor,
-         train_clean: torch.Tensor) -> dict:
-    h = hashlib.sha256()
-    for t in (train_deg, train_clean):
+def _sha256(tensors: list[torch.Tensor], names: list[str] = ()) -> str:
+    h = hashlib.sha256("\n".join(names).encode())
+    for t in tensors:
         h.update(t.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _key(toolbox: Toolbox, images: dict[str, torch.Tensor], groups: tuple[str, ...], max_len: int,
+         train_deg: torch.Tensor, train_clean: torch.Tensor) -> dict:
+    """What the searches depend on: the tools (names and weights), the test images, the groups, L and the
+    training patches."""
+    state = toolbox.state_dict()
     return {"images": {k: list(v.shape) for k, v in images.items()}, "groups": list(groups), "max_len": max_len,
-            "patch": 63, "seed": 0, "train_sha256": h.hexdigest()}
+            "patch": 63, "seed": 0, "train_sha256": _sha256([train_deg, train_clean]),
+            "tools_sha256": _sha256(list(state.values()), toolbox.names + list(state))}
 
 
 class _Replay:
@@ -112,7 +120,7 @@ def search_baselines(toolbox: Toolbox, images: dict[str, torch.Tensor], groups: 
     results on ``images`` (one 63x63 patch each, seed 0) for every group: read from ``record`` when it holds these
     very searches and every recorded chain still gives its PSNR here, else searched here (``record=None``: always).
     Chapter 4."""
-    key = _key(images, groups, max_len, train_deg, train_clean)
+    key = _key(toolbox, images, groups, max_len, train_deg, train_clean)
     path = Path(record) if record is not None else None
     if path is not None and path.is_file():
         rec = json.loads(path.read_text())
@@ -126,8 +134,8 @@ def search_baselines(toolbox: Toolbox, images: dict[str, torch.Tensor], groups: 
     return SearchBaselines(chain, score, results, "searched here")
 
 
-def record_of(found: SearchBaselines, images: dict[str, torch.Tensor], groups: tuple[str, ...], max_len: int,
-              train_deg: torch.Tensor, train_clean: torch.Tensor, command: str, seconds: float,
+def record_of(found: SearchBaselines, toolbox: Toolbox, images: dict[str, torch.Tensor], groups: tuple[str, ...],
+              max_len: int, train_deg: torch.Tensor, train_clean: torch.Tensor, command: str, seconds: float,
               device: torch.device | str) -> dict:
     """The JSON record of searches made here (see :data:`RECORD`): the key of their inputs, the fixed chain and,
     per group, brute force's chain, PSNR, trials and multiply-adds per patch, with command, hardware and time."""
@@ -135,6 +143,6 @@ def record_of(found: SearchBaselines, images: dict[str, torch.Tensor], groups: t
             for g, res in found.brute_force.items()}
     return {"command": command, "date": time.strftime("%Y-%m-%d"), "seconds": round(seconds, 1),
             "hardware": hardware(device), "device": str(device),
-            "torch": torch.__version__, "key": _key(images, groups, max_len, train_deg, train_clean),
+            "torch": torch.__version__, "key": _key(toolbox, images, groups, max_len, train_deg, train_clean),
             "fixed_chain": {"chain": found.fixed_chain, "train_psnr": found.fixed_train_psnr},
             "brute_force": {g: {"method": found.brute_force[g]["method"], "per_image": rows[g]} for g in groups}}

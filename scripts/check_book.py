@@ -16,6 +16,9 @@ and checks that
   a figure that was never drawn (``<Figure size 640x480 with 1 Axes>``) or an ipywidgets view, which no kernel runs
   in the book; a chapter shows at least one figure;
 * the screenshot is a valid PNG of the window's size and not blank (more than one colour);
+* nothing is wider than its column (a code line, table, output or figure cut off at the right edge, with no scroll
+  bar of its own), no maths is shown as raw TeX (``\\(`` in the text), no section is empty, and no cell's output is
+  split into many boxes (see ``scripts/book_layout.py``, whose script the server adds to every page it sends);
 * the Colab launch links (``a`` with ``colab.research.google.com``) are well-formed and point at the chapter's own
   notebook, ``notebooks/<chapter>.ipynb`` in the repository and branch of ``_config.yml``; a chapter has one.
 
@@ -44,6 +47,9 @@ from bs4 import BeautifulSoup
 from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import book_layout  # noqa: E402 -- the layout and markup checks, beside this script
+
 WINDOW = (1280, 2000)
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
@@ -90,6 +96,17 @@ class Server:
 
             def log_message(self, *args):
                 pass
+
+            def do_GET(self):                                 # a page gets the measuring script (book_layout.py)
+                path = Path(self.translate_path(self.path))
+                if path.suffix != ".html" or not path.is_file():
+                    return super().do_GET()
+                body = book_layout.inject(path.read_bytes())
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(html)))
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
@@ -153,12 +170,14 @@ def check_screenshot(png: Path) -> str | None:
     return None
 
 
-def check_page(page: str, dom: str, url: str, server: Server, html: Path, config: dict) -> tuple[list[str], str]:
+def check_page(page: str, dom: str, url: str, server: Server, html: Path,
+               config: dict) -> tuple[list[str], str, list[str]]:
+    """The problems of a page (its DOM after Chromium ran it), a one-line summary, and notes that are no failure."""
     soup = BeautifulSoup(dom, "html.parser")
     problems, notebook = [], (ROOT / page).with_suffix(".ipynb").is_file()
     body = soup.body
     if body is None or not dom.strip():
-        return ["Chromium returned no DOM"], ""
+        return ["Chromium returned no DOM"], "", []
     if not (soup.title and soup.title.get_text(strip=True)) or not body.find("h1"):
         problems.append("no title or no <h1>")
     main = soup.select_one("article") or body
@@ -168,8 +187,14 @@ def check_page(page: str, dom: str, url: str, server: Server, html: Path, config
     for el in main.select(ERROR_OUTPUTS):
         problems.append(f"error output <{el.name} class={' '.join(el.get('class', []))}>: "
                         f"{el.get_text(' ', strip=True)[:80]!r}")
+    for m in re.finditer(r"#\s*NBVAL_\w+", text):
+        problems.append(f"a test marker shown to readers: {m[0]!r} (use the cell tag, e.g. nbval-check-output)")
     for m in UNDRAWN_FIGURE.finditer(text):
         problems.append(f"a figure was not drawn: {m[0]}")
+    problems += book_layout.layout_problems(soup)
+    problems += book_layout.raw_math(main)
+    problems += book_layout.empty_sections(main)
+    problems += book_layout.split_outputs(main)
     if main.select('script[type="application/vnd.jupyter.widget-view+json"]'):
         problems.append("an ipywidgets view in an output: no kernel runs behind the book, show a static figure")
     images = body.find_all("img")
@@ -195,9 +220,11 @@ def check_page(page: str, dom: str, url: str, server: Server, html: Path, config
     external = sorted({t.get("src") or t.get("href") for t in soup.find_all(["script", "link"])
                        if re.match(r"https?://", t.get("src") or t.get("href") or "")
                        and "127.0.0.1" not in (t.get("src") or t.get("href"))})
+    notes = book_layout.layout_notes(soup)
     summary = (f"{len(images)} images ({len(figures)} figures), {len(links)} Colab link(s)"
-               + (f", {len(external)} external scripts/styles not loaded" if external else ""))
-    return problems, summary
+               + (f", {len(external)} external scripts/styles not loaded" if external else "")
+               + (f", {len(notes)} boxes scroll sideways" if notes else ""))
+    return problems, summary, notes
 
 
 def find_chromium(name: str | None) -> str | None:
@@ -213,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots", help="where screenshots go")
     ap.add_argument("--chromium", help="the browser to run (default: chromium on the PATH, or $CHROMIUM)")
     ap.add_argument("--timeout", type=float, default=120, help="seconds allowed per page")
+    ap.add_argument("--notes", action="store_true",
+                    help="also list what is no failure: the boxes whose content scrolls sideways")
     args = ap.parse_args(argv)
     html = args.html.resolve()
     if not (html / "index.html").is_file():
@@ -238,12 +267,13 @@ def main(argv: list[str] | None = None) -> int:
                 url, png = server.base + page + ".html", args.out.resolve() / (page.replace("/", "_") + ".png")
                 png.unlink(missing_ok=True)
                 server.errors.clear()
+                notes: list[str] = []
                 if not (html / f"{page}.html").is_file():
                     problems, summary = [f"{page}.html was not built"], ""
                 else:
                     try:
                         dom, _ = open_page(chromium, url, png, Path(profile), args.timeout)
-                        problems, summary = check_page(page, dom, url, server, html, config)
+                        problems, summary, notes = check_page(page, dom, url, server, html, config)
                     except subprocess.TimeoutExpired:
                         problems, summary = [f"Chromium did not finish in {args.timeout:.0f} s"], ""
                     shot = check_screenshot(png)
@@ -252,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                 failures += bool(problems)
                 rel = png.relative_to(Path.cwd()) if Path.cwd() in png.resolve().parents else png
                 print(f"{'FAIL' if problems else 'OK  '} {page}: {summary}; {rel} ({time.perf_counter() - t0:.1f} s)"
-                      + "".join(f"\n     - {p}" for p in problems))
+                      + "".join(f"\n     - {p}" for p in problems)
+                      + ("".join(f"\n     note: {n}" for n in notes) if args.notes else ""))
     finally:
         server.close()
     print(f"{len(pages) + 1 - failures} of {len(pages) + 1} pages passed; screenshots in {args.out}")

@@ -145,10 +145,33 @@ def test_reproduction_report_verdicts_come_from_the_runs(tmp_path):
     assert "mild -0.30, moderate -0.10, severe -0.20 dB" in rows["The stop action helps (Table 7)"]
     assert rows["A stepwise PSNR reward beats a final −MSE reward (Table 6)"].endswith("| yes |")
     assert "not measured" in page and "is not in chapter 5's comparison.json" in page and "2026-11-23" in page
-    assert page.count("| `python -m restorelib evaluate") == len(rep.WANTED)
+    commands = page.replace(" \\\n    ", " ").splitlines()               # the shell lines of a command, joined
+    commands = [line for line in commands if line.startswith("python -m restorelib evaluate ")]
+    assert sorted(commands) == sorted(r["command"] for r in runs.values()) and len(commands) == len(rep.WANTED)
+    table = page[page.index("## The runs"):]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "\u00a0of\u00a0" in line]
+    assert len(rows) == len(rep.WANTED) and not any("python -m" in row for row in rows)      # short rows
+    hirl = next(row for row in rows if "| hirl `--max-length 2` | hirl-mild | 68\u00a0of\u00a0CBSD68 |" in row)
+    assert "20.00\u00a0→\u00a022.00" in hirl
     del runs[rep.run_id("hirl", "hirl-mild", "--max-length", "7")]
     claims = {c["claim"]: c for c in rep.claims(runs)}
     assert claims["Longer paths help a little (Table 3, path 7 vs 3)"]["ours"].startswith("not measured")
+
+
+def test_reproduction_report_has_no_empty_section(monkeypatch):
+    """A section the claims leave empty is left out (a heading with nothing under it is a defect of the page)."""
+    rep = _report()
+    done = [{"paper": "P", "claim": "c", "theirs": "1 dB", "ours": "2 dB", "ok": True, "why_not": "", "caveat": ""}]
+    monkeypatch.setattr(rep, "claims", lambda *a: done)
+    page = rep.render({"r": _run(20.0, 21.0, "python -m restorelib evaluate --method pixelrl:x --images BSD68 "
+                                              "--distortion noise:25 --limit 20")})
+    assert "## Not measured yet" not in page and "## Why some" not in page and "## Reproduced, with" not in page
+    assert "| pixelrl:x whole images | noise:25 | 68\u00a0of\u00a0BSD68 | 20.00\u00a0→\u00a021.00 |" in page
+    headings = [i for i, line in enumerate(page.splitlines()) if line.startswith("#")]
+    lines = page.splitlines()
+    assert all(any(x.strip() for x in lines[a + 1:b]) for a, b in zip(headings, headings[1:] + [len(lines)]))
+    monkeypatch.setattr(rep, "claims", lambda *a: done + [dict(done[0], ours="not measured: no model", ok=None)])
+    assert "## Not measured yet\n\n* **P: c.** No model." in rep.render({})
 
 
 def test_reproduction_report_pixelrl_claims_come_from_the_tables():

@@ -335,15 +335,18 @@ def test_search_errors(pair):
 
 
 class TrackingToolbox(Toolbox):
-    """Records, at every tool application, how many earlier outputs are still alive (held by the searcher)."""
+    """Records every tool application: its batch size, the size (in images) of the buffer its input lives in, and
+    how many earlier outputs are still alive (held by the searcher)."""
 
     def __init__(self, specs) -> None:
         super().__init__(specs)
-        self.refs, self.peak = [], 0
+        self.refs, self.peak, self.sizes, self.buffers = [], 0, [], []
 
     def apply(self, x, tool, clip=True):
         import weakref
         self.peak = max(self.peak, sum(r() is not None for r in self.refs))
+        self.sizes.append(x.shape[0])
+        self.buffers.append(x.untyped_storage().nbytes() // (x[0].numel() * x.element_size()))
         y = super().apply(x, tool, clip)
         self.refs.append(weakref.ref(y))
         return y
@@ -351,16 +354,20 @@ class TrackingToolbox(Toolbox):
 
 @pytest.mark.parametrize("search", ["brute_force", "best_fixed_chain"])
 def test_searches_keep_only_the_states_they_extend(pair, search):
-    """With m = 3 tools and L = 3, only the 9 length-2 states need keeping, never the 27 length-3 ones."""
+    """With m = 3 tools and L = 3, only the 9 length-2 states need keeping, never the 27 length-3 ones; each chain's
+    last tool runs once on every image (its prefix is shared), several states of a length in one call."""
     x, clean = pair
+    n = x.shape[0]
     specs = abc_toolbox().specs
     tb = TrackingToolbox(specs)
     for i, net in enumerate((Scale(0.9), Shift(0.02), Scale(1.1))):
         tb.nets[i] = net
     fn = brute_force if search == "brute_force" else best_fixed_chain
     fn(tb, x, clean, max_len=3)
-    assert len(tb.refs) == 3 + 9 + 27
-    assert tb.peak <= 3 + 9 + 1
+    assert sum(tb.sizes) == (3 + 9 + 27) * n                  # one application per chain and image
+    assert len(tb.sizes) == 3 + 3 + 3                         # batched: one call per tool and length here
+    assert max(tb.buffers) <= 9 * n                           # states read from: the 9 of length 2 at most
+    assert tb.peak <= 1                                       # no output is kept beyond its call
 
 
 def test_greedy_and_brute_force_on_a_no_reference_score():
