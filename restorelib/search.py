@@ -142,7 +142,7 @@ def brute_force(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor | None, m
     Chains are visited breadth first (all length-1 chains, then length 2, ...), so ``budget`` (trials per image)
     stops the search after a fair share of every length instead of one corner of the tree. Images are processed
     ``chunk`` at a time; memory holds the states of one chain length, which are batched: each tool runs once on all
-    states of a length (see :func:`_tree`). Where chains tie, the first in breadth-first order is kept. ``score``
+    states of a length (see ``_tree``). Where chains tie, the first in breadth-first order is kept. ``score``
     (with ``clean`` None) searches a no-reference score instead of PSNR, as :func:`greedy` does.
     """
     _check(x, clean, max_len)
@@ -197,7 +197,7 @@ def _tree(toolbox: Toolbox, x: torch.Tensor, max_len: int, ids: list[int], budge
 
 
 def _chain_of(order: int, ids: list[int]) -> tuple[int, ...]:
-    """The chain (tool indices) at place ``order`` of :func:`_tree`'s breadth-first order; -1 is the empty chain."""
+    """The chain (tool indices) at place ``order`` of ``_tree``'s breadth-first order; -1 is the empty chain."""
     m, depth, first = len(ids), 0, 0
     while order >= first:
         depth, first = depth + 1, first + m ** (depth + 1)
@@ -234,7 +234,7 @@ def _earliest_best(p: torch.Tensor, orders: torch.Tensor) -> tuple[torch.Tensor,
 def _brute_force_chunk(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor | None, max_len: int, ids: list[int],
                        budget: int | None, score: Callable[[torch.Tensor], torch.Tensor] | None = None
                        ) -> SearchResult:
-    """Brute force on one chunk of images: the best chain of :func:`_tree` per image, the earliest one (in
+    """Brute force on one chunk of images: the best chain of ``_tree`` per image, the earliest one (in
     breadth-first order) where several score the same, and the input where none beats it."""
     n = x.shape[0]
     measure = _block_measure(clean, score)
