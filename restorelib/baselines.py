@@ -290,9 +290,10 @@ def compare(methods: dict[str, object], images: dict[str, torch.Tensor], groups:
     return rows
 
 
-def load_comparison(path: str | Path = COMPARISON_FILE) -> dict:
-    """The stored comparison of ``scripts/eval_baselines.py`` (command, set, date, rows), or {} when absent."""
-    path = Path(path)
+def load_comparison(path: str | Path | None = None) -> dict:
+    """The stored comparison of ``scripts/eval_baselines.py`` (command, set, date, rows), or {} when absent;
+    ``path`` defaults to :data:`COMPARISON_FILE`."""
+    path = Path(COMPARISON_FILE if path is None else path)
     return json.loads(path.read_text()) if path.is_file() else {}
 
 

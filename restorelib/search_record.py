@@ -115,7 +115,8 @@ def _replayed(record: dict, toolbox: Toolbox, images: dict[str, torch.Tensor], t
 
 def search_baselines(toolbox: Toolbox, images: dict[str, torch.Tensor], groups: tuple[str, ...], max_len: int,
                      train_deg: torch.Tensor, train_clean: torch.Tensor, device: torch.device | str = "cpu",
-                     record: str | Path | None = RECORD, progress: bool = False) -> SearchBaselines:
+                     record: str | Path | None = RECORD,
+                     progress: bool = False) -> SearchBaselines:
     """The best fixed chain of length <= ``max_len`` on the training patches (P, 3, 63, 63) and brute force's
     results on ``images`` (one 63x63 patch each, seed 0) for every group: read from ``record`` when it holds these
     very searches and every recorded chain still gives its PSNR here, else searched here (``record=None``: always).
