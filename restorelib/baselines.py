@@ -100,8 +100,8 @@ SCALES: dict[str, BaselineConfig] = {
     "paper": BaselineConfig(),
     # one CPU thread: ~20 (VDSR-s) to ~50 (VDSR) minutes; far below the paper's budget, see chapter 5
     "book": BaselineConfig(steps=1_500, batch=16, crop=41),
-    # a Colab T4: the three baselines in about six minutes, estimated by scripts/size_gpu_scale.py
-    "gpu": BaselineConfig(steps=3_000, batch=32, crop=41),
+    # a Colab T4: the three baselines and the joint training in chapter 5's budget (scripts/size_gpu_scale.py)
+    "gpu": BaselineConfig(steps=1_100, batch=32, crop=41),
     "ci": BaselineConfig(steps=3, batch=4, log_every=1),
 }
 

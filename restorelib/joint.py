@@ -45,7 +45,7 @@ class JointConfig(PatchTrainConfig):
 SCALES: dict[str, JointConfig] = {
     "paper": JointConfig(steps=20_000, batch=64),
     "book": JointConfig(steps=400, batch=32),      # ~30 min on one CPU thread (the paper: 200,000 of 64)
-    "gpu": JointConfig(steps=1_000, batch=64, log_every=20),  # sized for a Colab T4: scripts/size_gpu_scale.py
+    "gpu": JointConfig(steps=600, batch=64, log_every=20),    # sized for a Colab T4: scripts/size_gpu_scale.py
     "ci": JointConfig(steps=3, batch=4, log_every=1),
 }
 

@@ -245,7 +245,7 @@ class PixelRLConfig:
 SCALES: dict[str, PixelRLConfig] = {
     "paper": PixelRLConfig(pretrain_steps=10_000),
     "book": PixelRLConfig(episodes=500, batch=8, crop=48, pretrain_steps=300, log_every=10),
-    "gpu": PixelRLConfig(episodes=1_000, batch=32, crop=48, pretrain_steps=1_000, log_every=20),
+    "gpu": PixelRLConfig(episodes=750, batch=32, crop=48, pretrain_steps=750, log_every=20),
     "ci": PixelRLConfig(episodes=3, batch=2, crop=24, t_max=2, width=16, pretrain_steps=2, log_every=1),
 }
 

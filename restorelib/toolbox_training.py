@@ -36,7 +36,7 @@ TOOLBOX_SCALES = {
     "paper": dict(small_steps=40000, large_steps=40000, batch=64, lr=3e-4, crop=63, amp=True, robust_p=0.5,
                   min_gain=0.05),
     # a Colab T4: the 12 tools in about ten minutes (estimated by scripts/size_gpu_scale.py; no gain floor so short)
-    "gpu": dict(small_steps=2000, large_steps=2000, batch=32, lr=3e-4, crop=40, amp=True, robust_p=0.5, min_gain=None),
+    "gpu": dict(small_steps=1700, large_steps=1700, batch=32, lr=3e-4, crop=40, amp=True, robust_p=0.5, min_gain=None),
 }
 
 #: The PSNR gain (dB) each of RL-Restore's tools should reach on held-out colour photos at its own mid-level, with
