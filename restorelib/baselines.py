@@ -32,7 +32,8 @@ from .metrics import psnr
 from .banks import check_bank, crops_phrase, draw_clean
 from .patches import CropSampler
 from .resume import RunCheckpoint
-from .tools import count_macs, count_params, load_state, write_checkpoint
+from .checkpoints import CheckpointError, load_checkpoint
+from .tools import count_macs, count_params, write_checkpoint
 from .training import PatchTrainConfig, PatchTrainRecord
 
 BASELINES_DIR: Path = weights_dir() / "baselines"
@@ -187,10 +188,14 @@ def load_baseline(name: str | Path, device: torch.device | str = "cpu") -> tuple
         shipped = sorted(p.parent.name for p in BASELINES_DIR.glob("*/record.json")) if BASELINES_DIR.is_dir() else []
         raise FileNotFoundError(f"baseline must be one of {shipped} or a folder with record.json, got {str(name)!r}; "
                                 f"train one with `python scripts/train_baseline.py --model NAME`")
-    record = json.loads((folder / "record.json").read_text())
-    net = build_baseline(record["model"])
-    load_state(net, folder / record["file"], record["sha256"])
-    return net.to(device).eval(), record
+    net, _, record = load_checkpoint(folder, BaselineConfig, _build_from_record, device)
+    return net, record
+
+
+def _build_from_record(cfg: BaselineConfig, record: dict) -> PlainResidualCNN:
+    if record.get("model") not in ARCHS:
+        raise CheckpointError(f"'model' must be one of {sorted(ARCHS)}, got {record.get('model')!r}")
+    return build_baseline(record["model"])
 
 
 def get_baseline(name: str, profile, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",

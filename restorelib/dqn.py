@@ -19,14 +19,16 @@ import torch.nn.functional as F
 
 from .agents import PATCH, RLRestoreNet, epsilon, td_targets
 from .config import weights_dir
-from .degradations import degrade
-from .env import RestoreEnv
+from ._checks import positive_ints
+from .checkpoints import load_checkpoint, read_record
+from .degradations import degrade, parse_spec
+from .env import REWARDS, RestoreEnv
 from .banks import check_bank, draw_clean
 from .long_runs import Progress, progress_label, run_kwargs
 from .patches import CropSampler
 from .replay import EpisodeMemory
 from .resume import Checkpointer
-from .tools import Toolbox, load_state, write_checkpoint
+from .tools import Toolbox, write_checkpoint
 
 #: The 6-tool ablation (paper Table 4): the upper tool of each size, i.e. levels 2 and 4 of every distortion.
 SIX_TOOLS = ["blur-2", "blur-4", "noise-2", "noise-4", "jpeg-2", "jpeg-4"]
@@ -58,6 +60,24 @@ class DQNConfig:
     end_if_worse: bool = False      # end an episode when PSNR falls below the input's (the authors' environment)
     double: bool = False            # Double DQN targets (not in the paper; chapter 4 explains)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive_ints(self, "steps", "env_batch", "batch_episodes", "memory", "train_every", "target_every",
+                      "eps_decay", "t_max")
+        if not isinstance(self.learn_start, int) or isinstance(self.learn_start, bool) or self.learn_start < 0:
+            raise ValueError(f"learn_start must be a non-negative int, got {self.learn_start!r}")
+        if not 0 < self.lr_min <= self.lr:
+            raise ValueError(f"lr and lr_min must satisfy 0 < lr_min <= lr, got {self.lr!r}, {self.lr_min!r}")
+        if not 0 <= self.gamma <= 1 or not 0 <= self.eps_end <= self.eps_start <= 1:
+            raise ValueError(f"gamma must lie in [0, 1] and 0 <= eps_end <= eps_start <= 1, got {self.gamma!r}, "
+                             f"{self.eps_end!r}, {self.eps_start!r}")
+        if self.reward not in REWARDS:
+            raise ValueError(f"reward must be one of {REWARDS}, got {self.reward!r}")
+        if not self.reward_scale > 0:
+            raise ValueError(f"reward_scale must be positive, got {self.reward_scale!r}")
+        if self.tools is not None and (not self.tools or len(set(self.tools)) != len(self.tools)):
+            raise ValueError(f"tools must be None (all) or distinct tool names, got {self.tools!r}")
+        parse_spec(self.group)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -358,7 +378,7 @@ def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = 
     """
     if not profile.train:
         net, cfg = load_agent(name, device)
-        return net, cfg, json.loads((weights_dir() / "agents" / name / "record.json").read_text())
+        return net, cfg, read_record(weights_dir() / "agents" / name)
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
     cfg = agent_config(name, profile.name)
@@ -423,9 +443,10 @@ def load_agent(name: str | Path = "rl-restore", device: torch.device | str = "cp
     if not (folder / "record.json").is_file():
         raise FileNotFoundError(f"agent must be one of {shipped_agents()} or a folder with record.json, got "
                                 f"{str(name)!r}; train one with `python scripts/train_agent.py`")
-    record = json.loads((folder / "record.json").read_text())
-    cfg = replace(DQNConfig(), **record["config"])
+    net, cfg, _ = load_checkpoint(folder, DQNConfig, _build_agent, device)    # the record checked first
+    return net, cfg
+
+
+def _build_agent(cfg: DQNConfig, record: dict) -> RLRestoreNet:
     n_tools = len(cfg.tools) if cfg.tools is not None else 12
-    net = RLRestoreNet(n_tools, n_tools + int(cfg.stop_action))
-    load_state(net, folder / record["file"], record["sha256"])
-    return net.to(device).eval(), cfg
+    return RLRestoreNet(n_tools, n_tools + int(cfg.stop_action))

@@ -30,13 +30,14 @@ import torch.nn as nn
 from ._checks import check_images
 from .agents import PATCH
 from .banks import crops_phrase
+from .checkpoints import CheckpointError, load_checkpoint, read_record
 from .config import weights_dir
 from .hirl import HirlAgent, HirlConfig, HirlRecord, choose
 from .hirl_tools import HIRL_TOOLS_DIR, hirl_toolbox
 from .long_runs import progress_label, run_kwargs
 from .metrics import psnr
 from .restore import ImageResult, apply_tiled, patch_grid, restore_by_votes
-from .tools import Toolbox, count_macs, count_params, load_state, sha256_bytes, write_checkpoint
+from .tools import Toolbox, count_macs, count_params, sha256_bytes, write_checkpoint
 
 AGENTS_DIR: Path = weights_dir() / "agents-hirl"
 
@@ -57,6 +58,17 @@ def toolbox_folder(record: dict) -> Path | None:
     """The folder of the tools an agent was trained with, from its record (None: not recorded)."""
     t = record.get("toolbox")
     return None if t is None else (Path(t) if Path(t).is_absolute() else weights_dir() / t)
+
+
+def _check_toolbox_entry(record: dict, where: Path) -> None:
+    """A record's ``toolbox``: null, an absolute folder, or a folder name under ``restorelib/weights`` (no ``..``)."""
+    t, digest = record.get("toolbox"), record.get("toolbox_sha256")
+    if t is not None and (not isinstance(t, str) or not t or (not Path(t).is_absolute() and ".." in Path(t).parts)):
+        raise CheckpointError(f"{where}: 'toolbox' must be null, an absolute folder or a folder under "
+                              f"restorelib/weights without '..', got {t!r}")
+    if digest is not None and (not isinstance(digest, str) or len(digest) != 64
+                               or any(c not in "0123456789abcdef" for c in digest.lower())):
+        raise CheckpointError(f"{where}: 'toolbox_sha256' must be null or 64 hex digits, got {digest!r}")
 
 
 def save_hirl(agent: HirlAgent, cfg: HirlConfig, rec: HirlRecord, folder: str | Path, command: str, scale: str,
@@ -130,11 +142,10 @@ def load_hirl(name: str | Path = "hirl", device: torch.device | str = "cpu") -> 
     if not (folder / "record.json").is_file():
         raise FileNotFoundError(f"agent must be one of {shipped_hirl_agents()} or a folder with record.json, got "
                                 f"{str(name)!r}; train one with `python scripts/train_hirl.py --part agent`")
-    record = json.loads((folder / "record.json").read_text())
-    cfg = HirlConfig(**record["config"])
-    agent = HirlAgent(cfg.n_types, cfg.n_degrees, cfg.arch)
-    load_state(agent, folder / record["file"], record["sha256"])
-    return agent.to(device).eval(), cfg, record
+    _check_toolbox_entry(read_record(folder), folder / "record.json")
+    agent, cfg, record = load_checkpoint(folder, HirlConfig,
+                                         lambda c, _: HirlAgent(c.n_types, c.n_degrees, c.arch), device)
+    return agent, cfg, record
 
 
 def get_hirl(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
@@ -150,7 +161,7 @@ def get_hirl(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device
     from .hirl import SCALES, train_hirl
     if not profile.train:
         restorer = HirlRestorer.load(name, device)
-        return restorer, json.loads((AGENTS_DIR / name / "record.json").read_text())
+        return restorer, read_record(AGENTS_DIR / name)
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
     cfg = SCALES[profile.name]

@@ -154,12 +154,12 @@ def get_joint_toolbox(profile, agent: AgentRestorer, bank: torch.Tensor | None =
     progress bar and keeps its state in :func:`restorelib.long_runs.run_checkpoint`'s folder (it resumes). Returns
     (toolbox in eval mode, record with ``seconds``, ``uses`` and the ``curve``)."""
     import copy
-    import json
 
+    from .checkpoints import read_json
     from .tools import toolset_dir
     if not profile.train:
         folder = toolset_dir("joint")
-        return Toolbox.load(folder, device), json.loads((folder / "record.json").read_text())
+        return Toolbox.load(folder, device), read_json(folder / "record.json")
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
     box = copy.deepcopy(agent.toolbox)

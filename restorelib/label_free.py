@@ -24,7 +24,7 @@ Checkpoints (sha256, ``weights_only``), the record and the ``label-free`` method
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -44,7 +44,8 @@ from .label_free_ppo import clipped_surrogate, group_advantages, ppo_update, sam
 from .patches import CropSampler
 from .restore import ImageResult, apply_tiled, patch_grid, restore_by_votes
 from .resume import RunCheckpoint
-from .tools import Toolbox, count_macs, count_params, load_state, write_checkpoint
+from .checkpoints import load_checkpoint
+from .tools import Toolbox, count_macs, count_params, write_checkpoint
 
 AGENTS_DIR: Path = weights_dir() / "agents-label-free"
 
@@ -228,12 +229,12 @@ def load_label_free(name: str | Path = "label-free", device: torch.device | str 
     if not (folder / "record.json").is_file():
         raise FileNotFoundError(f"agent must be one of {shipped_label_free()} or a folder with record.json, got "
                                 f"{str(name)!r}; train one with `python scripts/train_label_free.py`")
-    record = json.loads((folder / "record.json").read_text())
-    cfg = replace(LabelFreeConfig(), **record["config"])
+    return load_checkpoint(folder, LabelFreeConfig, _build_policy, device)
+
+
+def _build_policy(cfg: LabelFreeConfig, record: dict) -> PolicyNet:
     n_tools = len(cfg.tools) if cfg.tools else len(Toolbox().specs)
-    net = PolicyNet(n_tools, n_tools + 1, cfg.t_max)
-    load_state(net, folder / record["file"], record["sha256"])
-    return net.to(device).eval(), cfg, record
+    return PolicyNet(n_tools, n_tools + 1, cfg.t_max)
 
 
 def get_label_free(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",

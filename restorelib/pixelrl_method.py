@@ -15,7 +15,6 @@ multiply-adds over them (the nine filters, a few operations per pixel each, are 
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from .pixelrl import (
     ACTIONS, N_ACTIONS, SCALES, PixelRLConfig, PixelRLNet, action_counts, load_pixelrl, pixelrl_restore, train_pixelrl)
 from .long_runs import progress_label, run_kwargs
 from .pixelrl_actions import resolve_backend
+from .checkpoints import read_record
 from .tools import count_macs, count_params
 
 PIXELRL_DIR: Path = weights_dir() / "pixelrl"
@@ -58,7 +58,7 @@ class PixelRLMethod:
                  t_max: int | None = None) -> None:
         folder = pixelrl_folder(model)
         self.net, self.cfg = load_pixelrl(folder, device)
-        self.record = json.loads((folder / "record.json").read_text())
+        self.record = read_record(folder)
         self.t_max = self.cfg.t_max if t_max is None else t_max
         if not isinstance(self.t_max, int) or isinstance(self.t_max, bool) or not 1 <= self.t_max <= 20:
             raise ValueError(f"max_length must be an int in 1..20 (PixelRL's steps), got {t_max!r}")
@@ -110,7 +110,7 @@ def get_pixelrl(profile, bank: torch.Tensor | None = None, task: str = "noise:25
     if not profile.train:
         folder = pixelrl_folder(name)
         net, cfg = load_pixelrl(folder, device)
-        return net, cfg, json.loads((folder / "record.json").read_text())
+        return net, cfg, read_record(folder)
     if bank is None:
         raise ValueError("bank must hold clean training patches (P, C, H, W) when the profile trains")
     cfg = SCALES[profile.name]

@@ -7,7 +7,7 @@ registers it as the scorer ``"quality-net"``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import check_images
+from ._checks import check_images, positive_ints
 from .config import get_device
 from .degradations import apply_levels, parse_spec
 from .long_runs import Progress
@@ -24,7 +24,8 @@ from .banks import check_bank, crops_phrase, draw_clean
 from .patches import CropSampler
 from .quality import QUALITY_DIR, Scorer
 from .resume import RunCheckpoint
-from .tools import load_state, write_checkpoint
+from .checkpoints import load_checkpoint
+from .tools import write_checkpoint
 
 
 PSNR_RANGE = (10.0, 50.0)
@@ -67,6 +68,18 @@ class QualityConfig:
     specs: tuple[str, ...] = TRAIN_SPECS
     chain_fraction: float = 0.0     # share of patches then run through a random chain of 1-3 tools (the guard)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive_ints(self, "steps", "batch")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        for name in ("clean_fraction", "chain_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}")
+        if not self.specs:
+            raise ValueError("specs must name at least one distortion spec")
+        for spec in self.specs:
+            parse_spec(spec)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -211,10 +224,8 @@ def load_quality_net(folder: str | Path | None = None,
     if not (folder / "record.json").is_file():
         raise FileNotFoundError(f"no quality network in {folder} (record.json missing); train one with "
                                 "`python scripts/train_quality.py --scale book`")
-    record = json.loads((folder / "record.json").read_text())
-    cfg = replace(QualityConfig(), **{**record["config"], "specs": tuple(record["config"]["specs"])})
-    net = load_state(QualityNet(), folder / record["file"], record["sha256"])
-    return net.to(device).eval(), cfg
+    net, cfg, _ = load_checkpoint(folder, QualityConfig, lambda c, _: QualityNet(), device)
+    return net, cfg
 
 
 def quality_net_scorer(folder: str | Path | None = None) -> Scorer:

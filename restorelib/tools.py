@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 
 from ._checks import check_images
 from .atomic import write_bytes, write_text
+from .checkpoints import CheckpointError, check_fields, read_json, weights_file
 from .config import hardware as config_hardware, weights_dir
 
 
@@ -34,6 +36,18 @@ class ToolSpec:
     low: float
     high: float
     depth: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        if self.distortion not in ("blur", "noise", "jpeg"):
+            raise ValueError(f"distortion must be 'blur', 'noise' or 'jpeg', got {self.distortion!r}")
+        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                 for v in (self.low, self.high))
+        if not ok or not 0 <= self.low <= self.high:
+            raise ValueError(f"low, high must be finite with 0 <= low <= high, got {self.low!r}, {self.high!r}")
+        if self.depth not in (3, 8) or isinstance(self.depth, bool):
+            raise ValueError(f"depth must be 3 or 8 (layers), got {self.depth!r}")
 
 
 # In the order of the original toolbox folder: two small then two large, for blur, noise and JPEG.
@@ -151,28 +165,29 @@ def write_checkpoint(module: nn.Module, folder: str | Path, file: str, *, comman
 
 
 def load_state(module: nn.Module, path: str | Path, sha256: str | None) -> nn.Module:
-    """Load a state dict with ``weights_only=True`` after checking the file's sha256 (None skips the check).
+    """Load a state dict with ``weights_only=True`` after checking the file's sha256 (None skips the check: only for
+    a program's own files; every record and manifest must give the hash, see :mod:`restorelib.checkpoints`).
 
-    Raises ``ValueError`` naming the file when it is not a loadable state dict: a pickle that ``weights_only``
-    refuses (a global it does not allow), a corrupt file, or tensors that do not fit ``module`` (wrong keys or
-    shapes).
+    Raises :class:`~restorelib.checkpoints.CheckpointError` (a ``ValueError``) naming the file when its hash differs
+    or it is not a loadable state dict: a pickle that ``weights_only`` refuses (a global it does not allow), a
+    corrupt file, or tensors that do not fit ``module`` (wrong keys or shapes).
     """
     data = Path(path).read_bytes()
     if sha256 is not None and sha256_bytes(data) != sha256:
-        raise ValueError(f"checkpoint {path} has sha256 {sha256_bytes(data)}, expected {sha256}")
+        raise CheckpointError(f"checkpoint {path} has sha256 {sha256_bytes(data)}, expected {sha256}")
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:                                # UnpicklingError, RuntimeError, EOFError, ... by torch
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"checkpoint {path} cannot be loaded safely ({type(e).__name__}: {first})") from None
+        raise CheckpointError(f"checkpoint {path} cannot be loaded safely ({type(e).__name__}: {first})") from None
     if not isinstance(state, dict):
-        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict")
+        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict")
     try:
         module.load_state_dict(state)
     except (RuntimeError, TypeError, KeyError) as e:
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
         detail = "; ".join(lines[1:3]) if len(lines) > 1 else (lines[0] if lines else type(e).__name__)
-        raise ValueError(f"checkpoint {path} does not fit the network {type(module).__name__} ({detail})") from None
+        raise CheckpointError(f"checkpoint {path} does not fit the network {type(module).__name__} ({detail})") from None
     return module
 
 
@@ -245,10 +260,17 @@ class Toolbox(nn.Module):
         if not manifest.is_file():
             raise FileNotFoundError(f"no manifest.json in {folder}; train the tools with "
                                     "`python scripts/train_tools.py` first")
-        entries = json.loads(manifest.read_text())["tools"]
-        box = cls(tuple(ToolSpec(**e["spec"]) for e in entries))
-        for net, e in zip(box.nets, entries):
-            load_state(net, folder / e["file"], e["sha256"])
+        entries = read_json(manifest).get("tools")
+        if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+            raise CheckpointError(f"{manifest}: 'tools' must be a non-empty list of entries (spec, file, sha256)")
+        files = [weights_file(folder, e, f"{manifest} (tools[{i}])") for i, e in enumerate(entries)]
+        specs = tuple(check_fields(e.get("spec"), ToolSpec, manifest, f"tools[{i}].spec")
+                      for i, e in enumerate(entries))
+        if len({s.name for s in specs}) != len(specs):
+            raise CheckpointError(f"{manifest}: the tools' names must differ, got {[s.name for s in specs]}")
+        box = cls(specs)
+        for net, (path, digest) in zip(box.nets, files):
+            load_state(net, path, digest)
         return box.to(device).eval()
 
     def save(self, folder: str | Path, extra: dict | None = None) -> Path:
