@@ -183,6 +183,15 @@ register_method("label-free", _label_free_factory, "the agent trained on a no-re
                 "label-free:AGENT picks a shipped agent or a folder; --max-length")
 register_method("pixelrl", _pixelrl_factory, "per-pixel agents (chapter 7); pixelrl:MODEL picks a shipped model "
                 "(noise25-gru-rmc by default) or a folder; --max-length sets the steps")
+
+
+def _pixelrl_color_factory(arg: str, device: torch.device, **options: object) -> Method:
+    from .pixelrl_color_method import color_factory              # imported only when it is asked for
+    return color_factory(arg, device, **options)
+
+
+register_method("pixelrl-color", _pixelrl_color_factory, "PixelRL's local colour enhancement (chapter 7): "
+                "pixelrl-color:FOLDER, a model of scripts/train_pixelrl_color.py; --max-length sets the steps")
 register_method("rl-restore", _agent_factory,
                 "the trained DQN agent (chapter 4); rl-restore:AGENT picks a shipped agent or a folder; --tools "
                 "original|noise|joint picks its tool set (chapter 5)")
