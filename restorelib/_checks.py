@@ -40,9 +40,25 @@ def check_images(x: object, name: str = "x", *, channels: int | None = None, min
     return x
 
 
+def check_image(x: object, name: str = "image", *, channels: int | None = None, min_size: int = 1,
+                check_range: bool = True) -> torch.Tensor:
+    """:func:`check_images` for one image of shape (C, H, W); return it. The errors name ``name`` likewise."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (C, H, W), got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}")
+    if x.dim() != 3:
+        raise ValueError(f"{name} must have shape (C, H, W), got {tuple(x.shape)}")
+    check_images(x[None], name, channels=channels, min_size=min_size, check_range=check_range)
+    return x
+
+
 def per_image(value: object, n: int, name: str, *, low: float | None = None,
               high: float | None = None) -> torch.Tensor:
     """Broadcast a scalar or a length-``n`` sequence/tensor to a float64 tensor of shape (n,), range-checked."""
+    if isinstance(value, (bool, str, bytes)) or (isinstance(value, (list, tuple)) and any(
+            isinstance(v, (bool, str, bytes)) for v in value)) or getattr(value, "dtype", None) == torch.bool:
+        raise TypeError(f"{name} must be a number or a sequence of {n} numbers, got {value!r}")
     try:
         t = torch.as_tensor(value, dtype=torch.float64).flatten().cpu()
     except (TypeError, ValueError, RuntimeError):

@@ -11,6 +11,7 @@ import argparse
 
 import torch
 
+from ._checks import check_images
 from .patches import CropSampler, augment
 
 
@@ -23,7 +24,7 @@ def draw_clean(bank: "torch.Tensor | CropSampler", n: int, generator: torch.Gene
 
 def check_bank(bank: object, size: int | None = None, min_size: int = 1, name: str = "bank") -> None:
     """``ValueError`` unless ``bank`` is a patch bank (P, 3, S, S) or a :class:`~restorelib.patches.CropSampler`,
-    of side ``size`` when given, else at least ``min_size``."""
+    of side ``size`` when given, else at least ``min_size``, with finite values in [0, 1]."""
     if isinstance(bank, CropSampler):
         side, ok = bank.size, True
     else:
@@ -36,6 +37,8 @@ def check_bank(bank: object, size: int | None = None, min_size: int = 1, name: s
             f"{tuple(bank.shape) if isinstance(bank, torch.Tensor) else type(bank).__name__}"
         raise ValueError(f"{name} must be a patch bank (P, 3, S, S) or a CropSampler, with patches of {want}; "
                          f"got {got}")
+    if isinstance(bank, torch.Tensor):
+        check_images(bank, name, channels=3)               # finite, in [0, 1]: a 0-255 bank would train nothing
 
 
 def add_train_set_flag(ap: argparse.ArgumentParser, what: str = "training patches") -> None:

@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ._checks import check_images
 from .config import get_device, weights_dir
 from .degradations import GROUPS as _GROUP_LEVELS, degrade
 from .long_runs import Progress, progress_label, run_kwargs
@@ -238,6 +239,7 @@ class BaselineMethod:
     def restore(self, degraded: torch.Tensor, *, tile: int | None = None, **_: object):
         from .evaluate import Restored
         from .restore import apply_tiled, receptive_radius
+        check_images(degraded, "degraded", channels=3)
         x = degraded.to(self.device, torch.float32)                   # any float dtype: the network is float32
         if tile:
             out = apply_tiled(lambda t: self.net(t).clamp(0, 1), x, tile, 2 * receptive_radius(self.net))

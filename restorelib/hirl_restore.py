@@ -293,7 +293,7 @@ class HirlMethod:
     def restore(self, degraded: torch.Tensor, **_: object):
         from .evaluate import Restored
         r, n_max = self.restorer, self.max_length
-        n, _, h, w = degraded.shape
+        n, _, h, w = check_images(degraded, "degraded", channels=3).shape
         if (h, w) == (PATCH, PATCH):
             out, chains, calls = r.rollout(degraded, n_max)
             # a patch runs T and D once per step, plus once more when it stops before the limit

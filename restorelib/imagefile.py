@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 
 from . import atomic
+from ._checks import check_image
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -89,7 +90,8 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
 
 def to_rgb(image: torch.Tensor) -> torch.Tensor:
     """(1 or 3, H, W) -> (3, H, W): grayscale is replicated, so every tool sees three channels."""
-    if image.dim() != 3 or image.shape[0] not in (1, 3):
+    check_image(image, "image", min_size=0)
+    if image.shape[0] not in (1, 3):
         raise ValueError(f"image must have shape (1 or 3, H, W), got {tuple(image.shape)}")
     return image.expand(3, -1, -1).clone() if image.shape[0] == 1 else image
 

@@ -340,7 +340,7 @@ class LabelFreeMethod:
     def restore(self, degraded: torch.Tensor, **_: object):
         from .evaluate import Restored
         r = self.restorer
-        n, _, h, w = degraded.shape
+        n, _, h, w = check_images(degraded, "degraded", channels=3).shape
         t_max = r.cfg.t_max if self.t_max is None else self.t_max
         if (h, w) == (PATCH, PATCH):
             out, chains = r.rollout(degraded, self.t_max)

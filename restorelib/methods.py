@@ -12,6 +12,8 @@ from typing import Callable, Protocol
 
 import torch
 
+from ._checks import check_images
+
 
 @dataclass
 class Restored:
@@ -41,7 +43,7 @@ class Identity:
     name, params, tileable = "identity", 0, True
 
     def restore(self, degraded: torch.Tensor, **_: object) -> Restored:
-        n = degraded.shape[0]
+        n = check_images(degraded, "degraded").shape[0]
         return Restored(degraded, [0] * n, [0] * n, [[] for _ in range(n)])
 
 
@@ -60,7 +62,7 @@ class SingleTool:
     @torch.no_grad()
     def restore(self, degraded: torch.Tensor, *, tile: int | None = None, **_: object) -> Restored:
         from .restore import apply_tiled
-        n, _, h, w = degraded.shape
+        n, _, h, w = check_images(degraded, "degraded", channels=3).shape
         out = apply_tiled(lambda t: self.toolbox.apply(t, self.index), degraded, tile) if tile else \
             self.toolbox.apply(degraded, self.index)
         name = self.toolbox.names[self.index]
@@ -105,7 +107,9 @@ class SearchMethod:
                 levels: list[dict[str, float]] | None = None, tile: int | None = None) -> Restored:
         from . import search
         from .restore import apply_tiled, receptive_radius
-        n, _, h, w = degraded.shape
+        n, _, h, w = check_images(degraded, "degraded", channels=3).shape
+        if clean is not None and check_images(clean, "clean", channels=3).shape != degraded.shape:
+            raise ValueError(f"clean must have the shape of degraded {tuple(degraded.shape)}, got {tuple(clean.shape)}")
         if tile is not None and not self.tileable:
             raise ValueError(f"method {self.kind} scores whole images and cannot run in tiles")
         if self.kind in ("reverse", "random"):
@@ -148,7 +152,7 @@ class FixedChain:
     @torch.no_grad()
     def restore(self, degraded: torch.Tensor, **_: object) -> Restored:
         from .search import run_chains
-        n, _, h, w = degraded.shape
+        n, _, h, w = check_images(degraded, "degraded", channels=3).shape
         macs = round(sum(self.toolbox.macs_per_pixel(t) for t in self.chain) * h * w)
         return Restored(run_chains(self.toolbox, degraded, [self.chain] * n), [len(self.chain)] * n, [macs] * n,
                         [list(self.chain) for _ in range(n)])

@@ -22,7 +22,8 @@ MSE_FLOOR = 1e-10
 def _pair(x: torch.Tensor, y: torch.Tensor, min_size: int = 1, data_range: float | None = None) -> None:
     """Check a pair of batches: finite, the same shape, and (with ``data_range``) values in [0, data_range], up to
     half the range of overshoot (unclipped network outputs may be scored; 0-255 images with range 1 may not)."""
-    if data_range is not None and not (isinstance(data_range, (int, float)) and 0 < data_range < math.inf):
+    number = isinstance(data_range, (int, float)) and not isinstance(data_range, bool)
+    if data_range is not None and not (number and 0 < data_range < math.inf):
         raise ValueError(f"data_range must be positive, got {data_range!r}")
     for t, name in ((x, "x"), (y, "y")):
         check_images(t, name, min_size=min_size, check_range=data_range is not None, high=data_range or 1.0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ._checks import check_image, check_images
 from .data import to_rgb
 
 PATCH = 63
@@ -15,18 +16,15 @@ SCALES = (1.0, 2 / 3, 1 / 3)
 
 
 def _check_image(image: object, name: str = "image") -> torch.Tensor:
-    if not isinstance(image, torch.Tensor) or image.dim() != 3 or not image.is_floating_point():
-        raise ValueError(f"{name} must be a float tensor of shape (C, H, W), got "
-                         f"{getattr(image, 'shape', type(image).__name__)}")
-    return image
+    return check_image(image, name)                    # (C, H, W), float, finite, in [0, 1]
 
 
 def grid_patches(image: torch.Tensor, size: int = PATCH, stride: int = 96) -> torch.Tensor:
     """All ``size`` x ``size`` patches of ``image`` (C, H, W) on a ``stride`` grid -> (P, C, size, size)."""
     _check_image(image)
-    if not isinstance(size, int) or size < 1:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValueError(f"size must be a positive int, got {size!r}")
-    if not isinstance(stride, int) or stride < 1:
+    if not isinstance(stride, int) or isinstance(stride, bool) or stride < 1:
         raise ValueError(f"stride must be a positive int, got {stride!r}")
     c, h, w = image.shape
     if h < size or w < size:
@@ -38,8 +36,8 @@ def grid_patches(image: torch.Tensor, size: int = PATCH, stride: int = 96) -> to
 def rescale(image: torch.Tensor, scale: float) -> torch.Tensor:
     """Down-scale (C, H, W) by ``scale`` in (0, 1] with antialiased bicubic interpolation, clipped to [0, 1]."""
     _check_image(image)
-    if not 0 < scale <= 1:
-        raise ValueError(f"scale must be in (0, 1], got {scale!r}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 1:   # NaN fails too
+        raise ValueError(f"scale must be in (0, 1] (a number), got {scale!r}")
     if scale == 1:
         return image
     h, w = image.shape[-2:]
@@ -76,7 +74,7 @@ def random_patches(image: torch.Tensor, n: int, size: int = PATCH,
     c, h, w = image.shape
     if h < size or w < size:
         raise ValueError(f"size {size} is larger than the image ({h}x{w})")
-    if not isinstance(n, int) or n < 1:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     ys = torch.randint(0, h - size + 1, (n,), generator=generator).tolist()
     xs = torch.randint(0, w - size + 1, (n,), generator=generator).tolist()
@@ -85,6 +83,7 @@ def random_patches(image: torch.Tensor, n: int, size: int = PATCH,
 
 def augment(batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Random flips and 90-degree rotations of square patches, one draw per batch: (N, C, S, S) -> same."""
+    check_images(batch, "batch")
     k = int(torch.randint(4, (1,), generator=generator))
     flip = bool(torch.randint(2, (1,), generator=generator))
     batch = torch.rot90(batch, k, dims=(-2, -1))
@@ -114,7 +113,7 @@ class CropSampler:
 
     def __init__(self, images: dict[str, torch.Tensor] | list[torch.Tensor], size: int,
                  scales: tuple[float, ...] = SCALES) -> None:
-        if not isinstance(size, int) or size < 1:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ValueError(f"size must be a positive int, got {size!r}")
         items = list(images.items()) if isinstance(images, dict) else list(enumerate(images))
         if not items:
@@ -139,7 +138,7 @@ class CropSampler:
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` random crops -> (n, 3, size, size) float32 in [0, 1]."""
-        if not isinstance(n, int) or n < 1:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
         idx = torch.multinomial(self.weights, n, replacement=True, generator=generator).tolist()
         u = torch.rand(n, 2, generator=generator, dtype=torch.float64).tolist()

@@ -233,7 +233,7 @@ class AgentMethod:
     def restore(self, degraded: torch.Tensor, **_: object):
         from .evaluate import Restored
         r = self.restorer
-        n, _, h, w = degraded.shape
+        n, _, h, w = check_images(degraded, "degraded", channels=3).shape
         if (h, w) == (PATCH, PATCH):
             out, chains, actions = r.rollout(degraded, self.t_max)
             steps = (actions >= 0).sum(0).tolist()                       # agent evaluations per patch

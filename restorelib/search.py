@@ -45,7 +45,7 @@ def _check(x: torch.Tensor, clean: torch.Tensor | None, max_len: int) -> None:
         check_images(clean, "clean", channels=3)
         if clean.shape != x.shape:
             raise ValueError(f"clean must have the shape of x {tuple(x.shape)}, got {tuple(clean.shape)}")
-    if not isinstance(max_len, int) or max_len < 0:
+    if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 0:
         raise ValueError(f"max_len must be a non-negative int, got {max_len!r}")
 
 
@@ -146,7 +146,7 @@ def brute_force(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor | None, m
     (with ``clean`` None) searches a no-reference score instead of PSNR, as :func:`greedy` does.
     """
     _check(x, clean, max_len)
-    if budget is not None and (not isinstance(budget, int) or budget < 0):
+    if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 0):
         raise ValueError(f"budget must be a non-negative int or None, got {budget!r}")
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive int, got {chunk!r}")
