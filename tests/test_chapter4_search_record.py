@@ -77,7 +77,7 @@ def test_a_record_that_does_not_hold_here_is_not_used(inputs, tmp_path):
     other = search_baselines(tb, dict(list(images.items())[:2]), GROUPS, 2, deg, clean, record=path)
     assert other.source == "searched here"                                             # other patches
     bad = json.loads(json.dumps(rec))
-    row = bad["brute_force"]["mild"]["per_image"][0]
+    row = bad["searches"]["brute-force"]["mild"]["per_image"][0]
     row["chain"] = ["t1"] if row["chain"] != ["t1"] else ["t2"]                       # a chain it did not choose
     path.write_text(json.dumps(bad))
     assert searched(tb, inputs, path).source == "searched here"
