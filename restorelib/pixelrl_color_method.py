@@ -22,8 +22,8 @@ import torch.nn as nn
 from .config import get_device
 from .pixelrl import PixelRLConfig, PixelRLNet, draw_crops
 from .pixelrl_color import (
-    COLOR_ACTIONS, N_COLOR_ACTIONS, GlobalActionNet, color_action_counts, color_restore, lab_input, mean_lab_error,
-    rgb_to_lab)
+    COLOR_ACTIONS, N_COLOR_ACTIONS, GlobalActionNet, color_action_counts, color_bank, color_restore, lab_input,
+    mean_lab_error, rgb_to_lab)
 from .pixelrl_color_data import PairSampler
 from .pixelrl_training import TrainRecord
 from .tools import count_params, load_state, write_checkpoint
@@ -132,6 +132,23 @@ def enhancer(model: nn.Module, t_max: int) -> Callable[[torch.Tensor], torch.Ten
 
 
 @torch.no_grad()
+def oracle_enhance(x: torch.Tensor, target: torch.Tensor, t_max: int = 10) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The greedy per-pixel oracle: at each of ``t_max`` steps every pixel takes the action of
+    :data:`~restorelib.pixelrl_color.COLOR_ACTIONS` that brings it closest to ``target`` in CIELab (it sees the
+    target, so it bounds what a greedy agent with these actions can reach). x, target: RGB (N, 3, H, W) in [0, 1].
+    Returns (output (N, 3, H, W), the action maps (N, H, W) of the steps). Chapter 7."""
+    t_lab, state, maps = rgb_to_lab(target), x, []
+    for _ in range(t_max):
+        bank = color_bank(state)                                        # (N, 13, 3, H, W)
+        n, a, c, h, w = bank.shape
+        d = (rgb_to_lab(bank.reshape(n * a, c, h, w)).reshape(n, a, c, h, w) - t_lab[:, None]).square().sum(2)
+        best = d.argmin(dim=1)                                          # (N, H, W); "do nothing" keeps it monotone
+        state = bank.gather(1, best[:, None, None].expand(n, 1, c, h, w))[:, 0]
+        maps.append(best)
+    return state, maps
+
+
+@torch.no_grad()
 def color_table(pairs: dict[str, tuple[torch.Tensor, torch.Tensor]],
                 methods: dict[str, Callable[[torch.Tensor], torch.Tensor]]) -> dict:
     """Our Table 6: the mean CIELab error of the original photos and of each method's output on whole ``pairs``
@@ -186,4 +203,4 @@ def color_factory(arg: str, device: torch.device | str, max_length: int | None =
 
 
 __all__ = ["KINDS", "PAPER_TABLE6", "ColorCNN", "ColorMethod", "color_factory", "color_table", "enhancer",
-           "load_color_model", "save_color_model", "train_color_cnn"]
+           "load_color_model", "oracle_enhance", "save_color_model", "train_color_cnn"]

@@ -19,7 +19,7 @@ from restorelib.pixelrl_color import (
 from restorelib.pixelrl_color_data import (
     PairSampler, check_yan2016, popout, style_target, styled_pairs, subject_mask, watercolor, yan2016_pairs)
 from restorelib.pixelrl_color_method import (
-    ColorCNN, ColorMethod, color_table, enhancer, load_color_model, save_color_model, train_color_cnn)
+    ColorCNN, ColorMethod, color_table, enhancer, load_color_model, oracle_enhance, save_color_model, train_color_cnn)
 from restorelib.pixelrl_training import draw_crops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,6 +186,16 @@ def test_yan2016_check_names_what_is_missing(tmp_path, kind, error, message):
             (base / "uniform_set_test_id.txt").unlink()
     with pytest.raises(error, match=message):
         check_yan2016(style, tmp_path)
+
+
+def test_the_greedy_oracle_reaches_the_embedded_targets_step_by_step(pairs):
+    x, target = pairs["p0"][0][None], pairs["p0"][1][None]
+    errors = [mean_lab_error(x, target).item()]
+    for t in (1, 3, 10):
+        out, maps = oracle_enhance(x, target, t)
+        errors.append(mean_lab_error(out, target).item())
+        assert len(maps) == t and maps[0].shape == (1, 40, 48)
+    assert all(b <= a + 1e-4 for a, b in zip(errors, errors[1:])) and errors[-1] < 0.4 * errors[0]
 
 
 # ----------------------------------------------------------------------------- the agents and the table
