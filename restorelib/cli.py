@@ -142,11 +142,9 @@ def _writing(flag: str, path: Path) -> Iterator[None]:
 
 def _check_output(flag: str, path: Path, force: bool) -> None:
     try:
-        atomic.check_writable(path, overwrite=force)
-    except FileExistsError:
-        raise UsageError(f"{flag}: {str(path)!r} exists; pass --force to overwrite it") from None
+        atomic.check_output(flag, path, overwrite=force)
     except ValueError as e:
-        raise UsageError(f"{flag}: {e}") from None
+        raise UsageError(str(e)) from None
 
 
 def _check_common(args: argparse.Namespace) -> None:
@@ -214,13 +212,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, FileNotFoundError) as e:
         raise UsageError(f"{_flag_of(e)}: {e}") from None
     images = _load_images(args.images, args.limit, args.max_pixels)
+    searching = _announce_search(method, len(images) * (1 if args.patch is None else args.patches_per_image),
+                                 "image" if args.patch is None else "patch")
     try:
         if args.no_reference:
             result = evaluate_no_reference(method, images, args.scorer, args.distortion, patch=args.patch,
                                            seed=args.seed, device=args.device)
         else:
             result = evaluate(method, images, args.distortion, patch=args.patch,
-                              patches_per_image=args.patches_per_image, seed=args.seed, device=args.device)
+                              patches_per_image=args.patches_per_image, seed=args.seed, device=args.device,
+                              progress=searching)
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(str(e)) from None
     print(summary(result))
@@ -230,6 +231,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"  note: {len(nulls)} values are NaN (the scorer could not score them); written as null")
         print(f"  wrote {args.json}")
     return 0
+
+
+def _announce_search(method: object, items: int, unit: str) -> bool:
+    """Brute force: print what it will cost (tool applications per image and in all) before it starts, and
+    return True, so that the evaluation shows a progress bar with the time left (tqdm, on stderr). Other
+    methods: False, nothing printed."""
+    if getattr(method, "kind", None) != "brute-force":
+        return False
+    from .search import brute_force_trials
+    m = len(method.toolbox)
+    trials = brute_force_trials(m, method.max_length)
+    if method.budget is not None:
+        trials = min(trials, method.budget)
+    print(f"{method.name}: up to {trials:,} tool applications per {unit} (every chain of at most "
+          f"{method.max_length} of {m} tools{'' if method.budget is None else ', capped by --budget'}), "
+          f"{trials * items:,} for {items:,} {unit if items == 1 else unit + ('es' if unit == 'patch' else 's')}; "
+          "progress and time left on stderr", flush=True)
+    return True
 
 
 def _check_scorer(name: str) -> None:

@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .atomic import write_text
 from .agents import PATCH, RLRestoreNet, epsilon, td_targets
 from .config import weights_dir
 from ._checks import positive_ints
@@ -423,7 +424,7 @@ def write_card(folder: str | Path) -> Path:
         lines += [f"| {g} | {v['psnr_in']:.2f} | {v['psnr_out']:.2f} | {v['ssim_in']:.4f} | {v['ssim_out']:.4f} | "
                   f"{v['tool_calls']:.2f} |" for g, v in t["groups"].items()]
         lines.append("")
-    (folder / "README.md").write_text("\n".join(lines))
+    write_text(folder / "README.md", "\n".join(lines), overwrite=True)
     return folder / "README.md"
 
 

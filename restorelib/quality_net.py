@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .atomic import write_text
 from ._checks import check_images, positive_ints
 from .config import get_device
 from .degradations import apply_levels, parse_spec
@@ -195,7 +196,7 @@ def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, fo
                               device=device, seconds=rec.seconds, train_patches=train_patches,
                               target=f"PSNR (dB) clipped to {PSNR_RANGE}",
                               curve={"steps": rec.steps, "l1_db": rec.losses}, **(extra or {}))
-    (folder / "README.md").write_text(
+    write_text(folder / "README.md",
         f"# Quality network ({scale} scale)\n\nProduced by `{command}` on {record['date']} ({record['hardware']}, "
         f"{device}, torch {torch.__version__}), {rec.seconds / 60:.1f} min.\n\n"
         f"Predicts the PSNR (dB, clipped to [{PSNR_RANGE[0]:g}, {PSNR_RANGE[1]:g}]) of a degraded image against its "
@@ -204,7 +205,8 @@ def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, fo
         f"({cfg.clean_fraction:.0%}); {cfg.chain_fraction:.0%} of them then went through a random chain of 1-3 "
         f"tools of the toolbox. Configuration: `{json.dumps(cfg.to_dict())}`.\n\n"
         f"Final training L1 error: {rec.losses[-1]:.2f} dB. The sha256 of `quality-net.pt` is in `record.json` and "
-        f"is checked on load; the rank correlations with true PSNR are measured by chapter 8 of the book.\n")
+        f"is checked on load; the rank correlations with true PSNR are measured by chapter 8 of the book.\n",
+        overwrite=True)
     return folder / "record.json"
 
 

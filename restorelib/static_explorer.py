@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .atomic import write_bytes, write_text
 from . import degradations as D
 from .data import EMBEDDED, embedded, to_rgb, to_uint8
 from .metrics import psnr
@@ -182,9 +183,9 @@ def _case_entry(case: Case, folder: Path, quality: int, max_length: int) -> tupl
     scores = psnr(stack, case.clean[None].expand_as(stack)).tolist()
     entries = {}
     for c, p, data in zip(chains, scores, files):
-        (folder / name / chain_file(c)).write_bytes(data)
+        write_bytes(folder / name / chain_file(c), data, overwrite=True, sync=False)   # ~1,000 files
         entries[chain_key(c)] = {"src": f"{name}/{chain_file(c)}", "psnr": round(p, 3)}
-    (folder / name / "clean.jpg").write_bytes(encode_jpeg(case.clean, quality))
+    write_bytes(folder / name / "clean.jpg", encode_jpeg(case.clean, quality), overwrite=True, sync=False)
     best = max((c for c in chains if len(c) <= max_length), key=lambda c: entries[chain_key(c)]["psnr"])
     return ({"id": name, "photo": case.photo, "group": case.group, "levels": case.levels,
              "clean": f"{name}/clean.jpg", "entries": entries, "agent": case.agent, "best": list(best)},
@@ -221,8 +222,8 @@ def write_explorer(folder: str | Path, *, photos: Sequence[str] | None = None, g
              "encoding_psnr_min": round(min(w for _, w in written), 2),
              "cpu_seconds": round(time.process_time() - start, 1), "cases": [e for e, _ in written]}
     text = json.dumps(index, separators=(",", ":"))
-    (folder / "index.json").write_text(text + "\n")
-    (folder / "index.js").write_text(f"window.restorelibExplorer = {text};\n")
+    write_text(folder / "index.json", text + "\n", overwrite=True)
+    write_text(folder / "index.js", f"window.restorelibExplorer = {text};\n", overwrite=True)
     return index
 
 

@@ -19,6 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.config import get_device  # noqa: E402
 from restorelib.degradations import degrade  # noqa: E402
@@ -75,11 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default=None)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    exit_unless_writable(ap, "--json", args.json, overwrite=True)    # before the work: exit 2, one line
     r = bench(args.batch, args.repeats, device=args.device)
     print(f"rollout {r['rollout_s'] * 1e3:.1f} ms, tools alone {r['tools_s'] * 1e3:.1f} ms, "
           f"ratio {r['ratio']:.3f} (batch {r['batch']}, t_max {r['t_max']}, {r['device']}, {r['threads']} threads)")
     if args.json:
-        args.json.write_text(json.dumps(r, indent=2) + "\n")
+        write_text(args.json, json.dumps(r, indent=2) + "\n", overwrite=True)
     return 0
 
 

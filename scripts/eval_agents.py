@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data, dqn  # noqa: E402
 from restorelib.baselines import GROUPS  # noqa: E402
 from restorelib.config import get_device, weights_dir  # noqa: E402
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="also write one JSON with every evaluated agent's command, config, time, validation and test "
                          "(e.g. to keep the record of variants whose weights are not shipped)")
     args = ap.parse_args(argv)
+    exit_unless_writable(ap, "--summary", args.summary, overwrite=True)    # before the work: exit 2, one line
     if args.summary is not None and args.summary.exists():
         ap.error(f"--summary: {str(args.summary)!r} exists; remove it first")
     names = args.agents if args.agents is not None else dqn.shipped_agents()
@@ -57,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         record = json.loads((folder / "record.json").read_text())
         record["test"] = {"command": command, "set": args.set, "images": len(images), "seed": args.seed,
                           "groups": groups}
-        (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+        write_text(folder / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
         dqn.write_card(folder)
         summary[folder.name] = {k: record[k] for k in ("command", "config", "seconds", "train_patches", "train_sets",
                                                        "validation", "init_from", "test") if k in record}
         print(f"{folder.name:22s} " + "  ".join(f"{g} {v['psnr_in']:.2f}->{v['psnr_out']:.2f} ({v['tool_calls']:.2f} tools)"
                                            for g, v in groups.items()), flush=True)
     if args.summary is not None:
-        args.summary.write_text(json.dumps(summary, indent=2) + "\n")
+        write_text(args.summary, json.dumps(summary, indent=2) + "\n")    # refused if it appeared meanwhile
         print(f"wrote {args.summary}")
     return 0
 

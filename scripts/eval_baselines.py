@@ -21,6 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.baselines import ARCHS, COMPARISON_FILE, compare  # noqa: E402
 from restorelib.config import get_device, hardware  # noqa: E402
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
+    exit_unless_writable(ap, "--out", args.out, overwrite=True)    # before the work: exit 2, one line
     if args.limit is not None and args.limit < 1:
         ap.error(f"--limit must be a positive int, got {args.limit}")
     if not args.out.parent.is_dir():
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
               "date": datetime.date.today().isoformat(), "seconds": round(time.perf_counter() - t0, 1),
               "hardware": hardware(dev), "device": str(dev),
               "skipped": skipped, "rows": rows}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_text(args.out, json.dumps(result, indent=2) + "\n", overwrite=True)
     print(f"[eval_baselines] wrote {args.out}")
     return 0
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib.atomic import write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.config import get_device  # noqa: E402
 from restorelib.degradations import HIRL_SINGLE  # noqa: E402
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "seconds": round(time.perf_counter() - t0)}
     record = json.loads((folder / "record.json").read_text())
     record["test"] = test
-    (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_text(folder / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
     write_hirl_card(folder)
     print(f"wrote the results into {folder / 'record.json'} and README.md")
     return 0

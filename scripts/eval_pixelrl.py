@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
 from restorelib.metrics import psnr  # noqa: E402
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--redo", action="store_true", help="re-run the baselines even when OUT has them")
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
+    exit_unless_writable(ap, "--out", args.out, overwrite=True, make_folder=True)    # before the work
     if args.images < 1:
         ap.error(f"--images must be a positive int, got {args.images}")
     names = args.models or sorted(p.parent.name for p in PIXELRL_DIR.glob("*-t400/record.json"))
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             result["tasks"][task] = row
             print(f"[eval_pixelrl] {task}: kept the baselines of {old['date']}, agents " + ", ".join(
                 f"{k} {v['psnr']:.2f}" for k, v in row["agents"].items()), flush=True)
-            args.out.write_text(json.dumps(result, indent=1) + "\n")
+            write_text(args.out, json.dumps(result, indent=1) + "\n", overwrite=True)
             continue
         sweeps = [filter_sweep(d, c, cfg.t_max) for c, d in pairs.values()]
         name, passes, value = best_filter(sweeps)
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
               f"supervised {row['supervised']['psnr']:.2f}, "
               + ", ".join(f"{k} {v['psnr']:.2f}" for k, v in row["agents"].items()), flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n")                # after each task: runs are long
+        write_text(args.out, json.dumps(result, indent=1) + "\n", overwrite=True)  # after each task: runs are long
     print(f"[eval_pixelrl] wrote {args.out} ({time.perf_counter() - t_start:.0f} s)")
     return 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.quality import NIQE_FILE, fit_niqe  # noqa: E402
 
@@ -25,7 +26,7 @@ from restorelib.quality import NIQE_FILE, fit_niqe  # noqa: E402
 def write_card(path: Path, info: dict) -> Path:
     """The README.md beside the pristine model: what it is, how it was made, how to use it."""
     card = path.parent / "README.md"
-    card.write_text(
+    write_text(card,
         "# No-reference quality models (chapter 8)\n\n"
         f"## `{path.name}`: NIQE's pristine model\n\n"
         f"Produced by `{info['command']}` on {info['date']} ({info['hardware']}) in {info['seconds']:.1f} s.\n\n"
@@ -42,7 +43,8 @@ def write_card(path: Path, info: dict) -> Path:
         "comparable with published ones. Use it through `restorelib.quality.niqe(images)` (lower = better) or the "
         "registered scorer `\"niqe\"` (its negative, higher = better).\n\n"
         "## `quality-net/`: the learnt quality network\n\n"
-        "Written by `python scripts/train_quality.py --scale book`, with its own `record.json` and README.md.\n")
+        "Written by `python scripts/train_quality.py --scale book`, with its own `record.json` and README.md.\n",
+        overwrite=True)
     return card
 
 
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--block", type=int, default=96)
     ap.add_argument("--sharpness", type=float, default=0.75)
     args = ap.parse_args(argv)
+    exit_unless_writable(ap, "--out", args.out, overwrite=True, make_folder=True)    # before the work: exit 2
     if args.block < 32:
         ap.error(f"--block must be at least 32, got {args.block}")
     if not 0 <= args.sharpness < 1:

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gpu_paths import CHAPTERS, PATHS, SCALES  # noqa: E402
 
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import dqn  # noqa: E402
 from restorelib.config import check_device  # noqa: E402
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=None, help=f"comma-separated paths (default all: {', '.join(PATHS)})")
     ap.add_argument("--json", type=Path, default=SMOKE, help="where to write the results (default %(default)s)")
     args = ap.parse_args(argv)
+    exit_unless_writable(ap, "--json", args.json, overwrite=True, make_folder=True)    # before the work
     if args.steps < 1:
         ap.error(f"--steps must be a positive number of steps, got {args.steps}")
     try:
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:48s} {c['minutes']:27.1f}")
     print(f"\n{res['total_s']:.0f} s in all")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(res, indent=1) + "\n")
+    write_text(args.json, json.dumps(res, indent=1) + "\n", overwrite=True)
     print(f"wrote {args.json}")
     return 0
 

@@ -24,6 +24,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
+
 RUNS = ROOT / "book" / "report" / "runs.json"
 PAGE = ROOT / "book" / "reproduction.md"
 GROUPS = ("mild", "moderate", "severe")
@@ -383,16 +387,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--comparison", type=Path, default=COMPARISON,
                     help=f"chapter 5's table (default {COMPARISON.relative_to(ROOT)}; missing: not measured)")
     args = ap.parse_args(argv)
-    if not args.out.parent.is_dir():
-        ap.error(f"--out: folder {str(args.out.parent)!r} does not exist")
+    exit_unless_writable(ap, "--out", args.out, overwrite=True)    # before the work: exit 2, one line
     runs = json.loads(args.runs.read_text()) if args.runs.is_file() else {}
     if not args.offline:
         runs = run_missing(runs, args.refresh)
         args.runs.parent.mkdir(parents=True, exist_ok=True)
-        args.runs.write_text(json.dumps(runs, indent=1, sort_keys=True) + "\n")
+        write_text(args.runs, json.dumps(runs, indent=1, sort_keys=True) + "\n", overwrite=True)
     tables = json.loads(args.pixelrl.read_text())["tasks"] if args.pixelrl.is_file() else {}
     comparison = json.loads(args.comparison.read_text())["rows"] if args.comparison.is_file() else []
-    args.out.write_text(render(runs, tables, comparison))
+    write_text(args.out, render(runs, tables, comparison), overwrite=True)
     print(f"[report] wrote {args.out} ({len(runs)} runs)")
     return 0
 

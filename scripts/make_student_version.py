@@ -26,6 +26,10 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from restorelib.atomic import write_text  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z-]+)\}[ \t]*(?P<arg>.*)$")
 EXERCISE_LABEL = re.compile(r"^ {0,3}:label:[ \t]*(\S+)", re.M)
@@ -159,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                                                     for lb in exercise_labels(c.source)])))
     out.mkdir(parents=True, exist_ok=True)
     for path, target, student, n in results:
-        nbformat.write(student, target)
+        write_text(target, nbformat.writes(student).rstrip("\n") + "\n", overwrite=args.force)   # atomic
         print(f"{path} -> {target}: {n} exercises, solutions and outputs removed")
     return 0
 

@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gpu_paths import CHAPTERS, PATHS  # noqa: E402
 
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZING = ROOT / "book" / "gpu_scale" / "sizing.json"
 SMOKE = ROOT / "book" / "gpu_scale" / "smoke.json"
@@ -265,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", type=Path, default=SMOKE, help="gpu_smoke.py's JSON, if it exists (%(default)s)")
     ap.add_argument("--out", type=Path, default=TABLE, help="the table (default %(default)s)")
     args = ap.parse_args(argv)
+    exit_unless_writable(ap, "--out", args.out, overwrite=True, make_folder=True)    # before the work
+    exit_unless_writable(ap, "--json", args.json, overwrite=True, make_folder=True)    # before the work
     names = list(PATHS) if args.paths is None else [p.strip() for p in args.paths.split(",") if p.strip()]
     if unknown := [p for p in names if p not in PATHS]:
         ap.error(f"--paths: unknown {unknown}; expected some of {list(PATHS)}")
@@ -277,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             sizing["paths"] = {k: sizing["paths"][k] for k in PATHS if k in sizing["paths"]}
             sizing.update(cpu=_cpu_name(), threads=1, torch=torch.__version__, date=datetime.date.today().isoformat())
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(sizing, indent=1) + "\n")
+            write_text(args.json, json.dumps(sizing, indent=1) + "\n", overwrite=True)
             m = sizing["paths"][name]
             print(f"{name}: {m['cpu_s'] * 1e3:.1f} ms per {m['unit']} here, {m['flops'] / 1e9:.2f} GFLOP, "
                   f"{m['kernels']:.0f} kernels, T4 estimate {t4_seconds(m) * 1e3:.2f} ms "
@@ -291,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.exit(2, f"{ap.prog}: error: {e}\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    write_text(args.out, text, overwrite=True)
     print(text)
     for r in chapter_rows(sizing, _load(args.smoke)):
         print(f"{r['chapter']}: {r['t4_min']:.1f} min estimated; x{TARGET_MIN / max(r['t4_min'], 1e-9):.2f} of its "

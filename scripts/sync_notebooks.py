@@ -14,6 +14,10 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from restorelib.atomic import write_text  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "nbval-check-output"          # a cell tag, so readers never see it (nbval reads tags as well as comments)
 
@@ -37,7 +41,7 @@ def sync(path: Path, execute: bool) -> None:
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)] if keep and text else []
         if cell.outputs:
             cell.execution_count = 1           # nbval skips a reference cell with no execution count as unrun
-    nbformat.write(nb, path)
+    write_text(path, nbformat.writes(nb).rstrip("\n") + "\n", overwrite=True)    # atomic: never half a notebook
     print(f"{path.relative_to(ROOT)}: {'executed and ' if execute else ''}stripped")
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from restorelib import data  # noqa: E402
+from restorelib.atomic import write_text  # noqa: E402
 from restorelib.agents import PATCH  # noqa: E402
 from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
@@ -105,8 +106,9 @@ def train_tools_part(ap: argparse.ArgumentParser, args: argparse.Namespace, comm
         return 1
     if (out / "README.md").is_file() and len(record["tools"]) == len(PAPER_ROLE):
         roles = ", ".join(f"`{k}` plays {v}" for k, v in PAPER_ROLE.items())
-        with open(out / "README.md", "a") as f:
-            f.write(f"\nHIRL's toolset (chapter 6, `restorelib/hirl_tools.py`): {roles}.\n")
+        card = out / "README.md"                                    # appended by an atomic rewrite
+        write_text(card, card.read_text() + f"\nHIRL's toolset (chapter 6, `restorelib/hirl_tools.py`): {roles}.\n",
+                   overwrite=True)
     return 0
 
 

@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib.atomic import write_text  # noqa: E402
 from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, hardware, seed_everything, weights_dir  # noqa: E402
 from restorelib.joint import SCALES, train_joint  # noqa: E402
@@ -58,7 +59,7 @@ def write_card(folder: Path) -> Path:
             f"(dB) at the last logged steps: {tail}. Tool applications during the fine-tuning (the counters): "
             f"{uses}; a tool the agent never applied is unchanged. `manifest.json` holds every file's sha256, "
             f"checked on load; the curves are in `record.json`. Use them with `--tools joint`.\n")
-    (folder / "README.md").write_text(text)
+    write_text(folder / "README.md", text, overwrite=True)
     return folder / "README.md"
 
 
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
               "manifest_sha256": sha256_bytes(manifest.read_bytes()), "uses": rec.uses,
               **train_set_record(args.train_set, images), "train_patches": len(bank),
               "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
-    (args.out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_text(args.out / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
     write_card(args.out)
     finish_partial(args.out)
     print(f"[train_joint] wrote {args.out} ({rec.seconds:.0f} s); tools used: {rec.uses}")

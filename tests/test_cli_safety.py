@@ -232,6 +232,15 @@ def test_brute_force_without_budget_beyond_the_stated_cost_is_refused(folder, ca
     one_line_error(rc, err, "--max-length", "over 9 tools")
 
 
+def test_brute_force_states_its_cost_and_shows_progress(folder, capsys):
+    rc, text, err = run(capsys, "evaluate", "--method", "brute-force", "--images", folder, "--distortion", "noise:10",
+                        "--patch", "11", "--patches-per-image", "2", "--max-length", "2", "--budget", "20")
+    assert rc == 0, err
+    first = text.splitlines()[0]                      # printed before the search starts
+    assert "up to 20 tool applications per patch" in first and "80 for 4 patches" in first, first
+    assert "100%" in err and "brute-force(L=2)" in err            # tqdm's bar (with its time left) on stderr
+
+
 # ----------------------------------------------------------------------------- 6: NaN in the JSON
 def test_no_reference_json_holds_null_not_nan(tmp_path, capsys):
     d = tmp_path / "flat"
