@@ -190,8 +190,17 @@ class NIQEModel:
     def load(cls, path: str | Path) -> "NIQEModel":
         if not Path(path).is_file():
             raise FileNotFoundError(f"no NIQE pristine model at {path}; fit one with `python scripts/fit_niqe.py`")
-        d = json.loads(Path(path).read_text())
-        return cls(np.asarray(d.pop("mean")), np.asarray(d.pop("cov")), d)
+        from .checkpoints import CheckpointError, read_json
+        d = read_json(path)                                   # a file the user may give: nothing is trusted
+        try:
+            mean = np.asarray(d.pop("mean"), dtype=np.float64)
+            cov = np.asarray(d.pop("cov"), dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            mean = cov = None
+        if mean is None or mean.shape != (36,) or cov.shape != (36, 36) or not (
+                np.isfinite(mean).all() and np.isfinite(cov).all()):
+            raise CheckpointError(f"{path}: must hold NIQE's 'mean' (36 finite numbers) and 'cov' (36 x 36)")
+        return cls(mean, cov, d)
 
 
 def fit_niqe(images: dict[str, torch.Tensor] | list[torch.Tensor], block: int = 96,

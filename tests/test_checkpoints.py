@@ -205,3 +205,30 @@ def test_the_command_line_refuses_bad_checkpoints_in_one_line(kind, case, photo,
     assert rc == 2 and cap.err.count("\n") == 1 and "Traceback" not in cap.err, cap.err
     assert "--method" in cap.err and CASES[case][1] in cap.err, cap.err
     assert not out.exists() and "must never run" not in cap.out
+
+
+# ----------------------------------------------------------------------------- siblings: other files read back
+@pytest.mark.parametrize("content, words", [("{oops", "not valid JSON"), ('{"mean": [0, 1]}', "36 finite numbers"),
+                                            ('{"mean": [0], "cov": "x"}', "36 finite numbers"),
+                                            (json.dumps({"mean": [float("nan")] * 36, "cov": [[0] * 36] * 36}),
+                                             "36 finite numbers")])
+def test_a_bad_niqe_model_file_is_named(content, words, tmp_path):
+    from restorelib.quality import NIQEModel
+    path = tmp_path / "niqe.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=words) as err:
+        NIQEModel.load(path)
+    assert "niqe.json" in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a torch file", b"PK\x03\x04broken"])
+def test_a_corrupt_training_state_is_named(content, tmp_path):
+    from restorelib.resume import Checkpointer
+    path = tmp_path / "run.state.pt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"training state .*run.state.pt cannot be loaded .*delete it") as err:
+        Checkpointer(path).load()
+    assert "\n" not in str(err.value)
+    torch.save([1, 2], path)
+    with pytest.raises(ValueError, match="holds a list, not a saved state"):
+        Checkpointer(path).load()
