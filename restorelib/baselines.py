@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .atomic import write_text
 from ._checks import check_images
 from .config import get_device, weights_dir
 from .degradations import GROUPS as _GROUP_LEVELS, degrade
@@ -174,11 +175,11 @@ def save_baseline(net: nn.Module, name: str, cfg: BaselineConfig, rec: BaselineR
     gain = f"{rec.psnr_gain[-1]:+.2f} dB" if rec.psnr_gain else "n/a"
     photos = "of the embedded training photos" if "train_sets" not in (extra or {}) else \
         "from " + crops_phrase(extra.get("train_patches"), extra["train_sets"], extra["train_images"])
-    (folder / "README.md").write_text(
+    write_text(folder / "README.md",
         f"# Baseline `{name}` ({scale} scale)\n\nProduced by `{command}` ({rec.seconds / 60:.1f} min). "
         f"{params:,} parameters, {macs / 1e9:.3f} G multiply-adds per 63x63 patch. Trained on `{cfg.spec}` patches "
         f"{photos}: `{json.dumps(cfg.to_dict())}`. PSNR gain on the last training batches: "
-        f"{gain}. The sha256 of `model.pt` in `record.json` is checked on load (chapter 5).\n")
+        f"{gain}. The sha256 of `model.pt` in `record.json` is checked on load (chapter 5).\n", overwrite=True)
     return folder / "record.json"
 
 

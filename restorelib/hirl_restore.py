@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .atomic import write_text
 from ._checks import check_images
 from .agents import PATCH
 from .banks import crops_phrase
@@ -125,7 +126,7 @@ def write_hirl_card(folder: str | Path) -> Path:
                       "| HIRL tools run | " + " | ".join(f"{v:.2f}" for v in e["hirl_trials"]) + " |",
                       "| brute force held to n trials | "
                       + " | ".join(f"{v:+.3f}" for v in e["brute_force_same_budget_db"]) + " |", ""]
-    (folder / "README.md").write_text("\n".join(lines))
+    write_text(folder / "README.md", "\n".join(lines), overwrite=True)
     return folder / "README.md"
 
 

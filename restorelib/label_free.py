@@ -32,6 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .atomic import write_text
 from ._checks import check_images, positive_ints
 from .agents import PATCH, _same_conv
 from .config import get_device, weights_dir
@@ -207,13 +208,13 @@ def save_label_free(net: PolicyNet, cfg: LabelFreeConfig, rec: LabelFreeRecord, 
     c = rec.curve()
     tail = ", ".join(f"{i}: {r:+.3f} / {p:+.2f} dB / {k:.2f} tools" for i, r, p, k in
                      list(zip(c["iters"], c["return"], c["psnr_gain_db"], c["tool_calls"]))[-3:])
-    (folder / "README.md").write_text(
+    write_text(folder / "README.md",
         f"# Label-free agent `{folder.name}` ({scale} scale)\n\nProduced by `{command}` ({rec.seconds / 60:.1f} min). "
         f"Reward: the gain of the no-reference scorer `{cfg.scorer}` minus {cfg.tool_cost} per tool; baseline "
         f"`{cfg.baseline}`; training patches{data} degraded by `{cfg.spec}`. Configuration: `{json.dumps(cfg.to_dict())}`."
         f"\n\nAt the last logs (iteration: return / PSNR gain of the batch, measured and never used for learning / "
         f"tools): {tail}. The curves are in `record.json`; the sha256 of `agent.pt` there is checked on load "
-        f"(chapter 8).\n")
+        f"(chapter 8).\n", overwrite=True)
     return folder / "record.json"
 
 
