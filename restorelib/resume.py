@@ -50,10 +50,18 @@ class Checkpointer:
         self.last = time.monotonic()
 
     def load(self) -> dict | None:
-        """The saved state, or None when there is none yet."""
+        """The saved state, or None when there is none yet; a file that is not one is a ``ValueError`` naming it."""
         if self.path is None or not self.path.is_file():
             return None
-        return torch.load(self.path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as e:                            # UnpicklingError, EOFError, RuntimeError, ... by torch
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"training state {self.path} cannot be loaded ({type(e).__name__}: {first}); "
+                             "delete it to start afresh") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"training state {self.path} holds a {type(state).__name__}, not a saved state")
+        return state
 
     def due(self) -> bool:
         """True when ``every`` seconds have passed since the last save (or the start)."""
