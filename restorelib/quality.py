@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from scipy import ndimage, stats
 from scipy.special import gammaln
 
+from .atomic import write_text
 from ._checks import check_images
 from .config import weights_dir
 from .degradations import degrade
@@ -183,7 +184,8 @@ class NIQEModel:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({**self.info, "mean": self.mean.tolist(), "cov": self.cov.tolist()}, indent=1))
+        write_text(path, json.dumps({**self.info, "mean": self.mean.tolist(), "cov": self.cov.tolist()}, indent=1),
+                   overwrite=True)
         return path
 
     @classmethod

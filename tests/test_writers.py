@@ -27,7 +27,6 @@ KNOWN = {
     "restorelib/atomic.py": "the atomic writer itself",
     "scripts/check_explorer.py": "the headless browser's log stream and screenshots under _build/ (diagnostics)",
     "restorelib/pixelrl.py": "the model card: the file had another helper's uncommitted edits (issue 22 A)",
-    "restorelib/quality.py": "Scorer.save: the file had another helper's uncommitted edits (issue 22 A)",
     "scripts/bench_pixelrl.py": "--json: the file had another helper's uncommitted edits (issue 22 A)",
 }
 
