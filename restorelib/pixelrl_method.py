@@ -122,37 +122,54 @@ def get_pixelrl(profile, bank: torch.Tensor | None = None, task: str = "noise:25
 
 @torch.no_grad()
 def time_inference(net: PixelRLNet, size: tuple[int, int] = (321, 481), t_max: int = 5, repeats: int = 5,
-                   device: torch.device | str | None = None) -> dict:
+                   device: torch.device | str | None = None, torch_filters: bool = False) -> dict:
     """Median seconds of ``t_max`` steps of :func:`~restorelib.pixelrl.pixelrl_restore` on one random gray image of
     ``size`` (H, W) and of the ``t_max`` network forwards alone (with the convGRU state); ``ratio`` = the first over
-    the second, the cost of the actions around the network (goal <= 1.2). Chapter 7."""
+    the second, the cost of inference against the network's (goal <= 1.2). Chapter 7.
+
+    Inference runs only the policy branch (:meth:`~restorelib.pixelrl.PixelRLNet.policy`), so ``policy_s`` (its
+    ``t_max`` forwards) and ``actions_ratio`` (inference over them: what sampling, the filters and the gather add)
+    are reported too. ``torch_filters``: also time inference with the torch filters (``torch_inference_s``,
+    ``torch_ratio``), as an install without OpenCV runs them. The timings take turns within each repeat, so a
+    machine whose load changes slows them alike."""
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive int, got {repeats!r}")
     dev = get_device(device)
     net = net.to(dev).eval()
     x = torch.rand(1, net.in_channels, *size, generator=torch.Generator().manual_seed(0)).to(dev)
 
-    def forwards() -> None:
-        h = None
-        for _ in range(t_max):
-            _, _, h = net(x, h)
+    def forwards(step: Callable) -> Callable[[], None]:
+        def run() -> None:
+            h = None
+            for _ in range(t_max):
+                h = step(x, h)[-1]
+        return run
 
-    times = {}
-    for key, fn in (("network", forwards), ("inference", lambda: pixelrl_restore(net, x, t_max))):
+    fns = {"network": forwards(net), "policy": forwards(net.policy),
+           "inference": lambda: pixelrl_restore(net, x, t_max)}
+    if torch_filters:
+        fns["torch_inference"] = lambda: pixelrl_restore(net, x, t_max, backend="torch")
+    runs: dict[str, list[float]] = {k: [] for k in fns}
+    for fn in fns.values():
         fn()                                         # warm-up
-        runs = []
-        for _ in range(repeats):
+    for _ in range(repeats):
+        for key, fn in fns.items():
             if dev.type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
             fn()
             if dev.type == "cuda":                   # GPU work is asynchronous: wait for it before reading the clock
                 torch.cuda.synchronize()
-            runs.append(time.perf_counter() - t0)
-        times[key] = statistics.median(runs)
-    return {"device": str(dev), "size": list(size), "t_max": t_max, "backend": resolve_backend("auto", x),
-            "threads": torch.get_num_threads(), "repeats": repeats, "network_s": round(times["network"], 6),
-            "inference_s": round(times["inference"], 6), "ratio": round(times["inference"] / times["network"], 3)}
+            runs[key].append(time.perf_counter() - t0)
+    t = {k: statistics.median(v) for k, v in runs.items()}
+    out = {"device": str(dev), "size": list(size), "t_max": t_max, "backend": resolve_backend("auto", x),
+           "threads": torch.get_num_threads(), "repeats": repeats, "network_s": round(t["network"], 6),
+           "policy_s": round(t["policy"], 6), "inference_s": round(t["inference"], 6),
+           "ratio": round(t["inference"] / t["network"], 3), "actions_ratio": round(t["inference"] / t["policy"], 3)}
+    if torch_filters:
+        out.update(torch_inference_s=round(t["torch_inference"], 6),
+                   torch_ratio=round(t["torch_inference"] / t["network"], 3))
+    return out
 
 
 def pixelrl_factory(arg: str, device: torch.device | str, max_length: int | None = None,

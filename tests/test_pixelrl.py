@@ -418,6 +418,10 @@ def test_time_inference_reports_both_medians_and_their_ratio():
     assert r["size"] == [20, 24] and r["t_max"] == 2 and r["repeats"] == 2 and r["backend"] in ("cv2", "torch")
     assert r["network_s"] > 0 and r["inference_s"] > 0
     assert r["ratio"] == pytest.approx(r["inference_s"] / r["network_s"], rel=1e-2)
+    assert r["policy_s"] > 0 and r["actions_ratio"] == pytest.approx(r["inference_s"] / r["policy_s"], rel=1e-2)
+    assert "torch_ratio" not in r
+    r = time_inference(PixelRLNet(1, width=8, gru=False), size=(20, 24), t_max=2, repeats=1, torch_filters=True)
+    assert r["torch_ratio"] == pytest.approx(r["torch_inference_s"] / r["network_s"], rel=1e-2)
     with pytest.raises(ValueError, match="repeats must"):
         time_inference(PixelRLNet(1, width=8), repeats=0)
 
