@@ -12,8 +12,12 @@ The filters follow OpenCV on float32 images in [0, 1], as the authors call it: b
 default) for box, Gaussian and bilateral, a replicated border for the median; the bilateral filter averages over a
 disc of radius 2 (13 pixels) with sigma_space 5 and sigma_color on the [0, 1] scale of the image. Each channel is
 filtered on its own (a colour image is three grayscale planes). Two backends give the same numbers (tests: within
-2e-6 of OpenCV): ``"cv2"`` calls OpenCV per plane (fastest on a CPU), ``"torch"`` is vectorised (any device,
-and the fallback without OpenCV). ``"auto"`` takes cv2 for CPU tensors when OpenCV is installed.
+2e-6 of OpenCV): ``"cv2"`` calls OpenCV per plane (a runtime dependency, ``opencv-python-headless``; the
+fastest on a CPU, see ``scripts/bench_pixelrl.py``), ``"torch"`` is vectorised (GPU tensors,
+and the fallback should OpenCV be missing). ``"auto"`` takes cv2 for CPU tensors when OpenCV is installed. Where
+they differ: the borders agree by construction (torch pads as OpenCV does: reflect-101, replicate for the median),
+so the differences are rounding -- OpenCV computes in float32 whatever the input (a float64 image is rounded to
+float32 and back) and takes the bilateral's colour weights from an interpolated table of exp.
 
 Tasks (:func:`make_task`) degrade clean crops on the fly: a spec of :mod:`restorelib.degradations` (``noise:25``,
 ``saltpepper:0.5``) or ``text``, the blind inpainting of random text (:func:`draw_text_mask`).
@@ -28,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_images
+from ._checks import check_image, check_images
 from .degradations import degrade, parse_spec
 
 ACTIONS = ("pixel -1", "do nothing", "pixel +1", "gaussian 0.5", "bilateral 0.1", "median", "gaussian 1.5",
@@ -236,7 +240,9 @@ def pixel_reward(clean: torch.Tensor, before: torch.Tensor, after: torch.Tensor)
 # ----------------------------------------------------------------------------- tasks
 def to_gray(x: torch.Tensor) -> torch.Tensor:
     """RGB (..., 3, H, W) -> luma (..., 1, H, W) with the ITU-R 601 weights of OpenCV and Pillow; 1 channel: as is."""
-    if x.dim() < 3 or x.shape[-3] not in (1, 3):
+    dims = x.dim() if isinstance(x, torch.Tensor) else 0
+    check_image(x, "x") if dims == 3 else check_images(x.flatten(0, -4) if dims > 4 else x, "x")
+    if x.shape[-3] not in (1, 3):
         raise ValueError(f"x must have shape (..., 1 or 3, H, W), got {tuple(x.shape)}")
     if x.shape[-3] == 1:
         return x

@@ -13,6 +13,7 @@ saved with another configuration; their scripts share :func:`add_resume_flags` (
 """
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .atomic import atomic_open
+from .atomic import atomic_open, check_writable
 
 if TYPE_CHECKING:
     import argparse
@@ -191,13 +192,16 @@ def add_resume_flags(ap: "argparse.ArgumentParser", every: float = 300.0) -> Non
     ap.add_argument("--resume", action="store_true", help="continue the stopped run whose state is in OUT/.partial")
     ap.add_argument("--checkpoint-every", type=float, default=every,
                     help="seconds between saved states (default %(default)s)")
+    ap.add_argument("--force", action="store_true", help="replace a finished model (its record.json) in OUT")
 
 
 def partial_state(ap: "argparse.ArgumentParser", args: "argparse.Namespace", out: str | Path, name: str) -> Path:
     """``OUT/.partial/NAME``, the state file of a script's run, checked before anything is written.
 
-    Exits with status 2 (one line on stderr) when ``--checkpoint-every`` is not a positive number, or when a
-    stopped run's state is there and ``--resume`` was not given: a new run would silently throw it away.
+    Exits with status 2 (one line on stderr) when ``--checkpoint-every`` is not a positive number; when a stopped
+    run's state is there and ``--resume`` was not given (a new run would silently throw it away); when ``OUT`` holds
+    a finished model (``record.json``) that no stopped run is continuing and ``--force`` was not given; or when
+    ``OUT/.partial`` cannot be created and written (found now, not after the first minutes of training).
     """
     if not args.checkpoint_every > 0:
         ap.exit(2, f"{ap.prog}: error: --checkpoint-every must be a positive number of seconds, got "
@@ -206,7 +210,32 @@ def partial_state(ap: "argparse.ArgumentParser", args: "argparse.Namespace", out
     if state.is_file() and not args.resume:
         ap.exit(2, f"{ap.prog}: error: --out: a stopped run's state is in {state}; pass --resume to continue it, "
                    "or remove it\n")
+    finished = Path(out) / "record.json"
+    if finished.is_file() and not state.is_file() and not getattr(args, "force", False):
+        ap.exit(2, f"{ap.prog}: error: --out: {out} holds a finished model ({finished}); pass --force to replace "
+                   "it, or name another folder\n")
+    if why := _unwritable(state.parent):
+        ap.exit(2, f"{ap.prog}: error: --out: {why}\n")
     return state
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why ``folder`` could not be made and written now (None: it could), creating nothing: a folder that exists
+    is probed with a temporary file; otherwise its nearest existing ancestor must be a folder this user may write."""
+    if folder.is_dir():
+        try:
+            check_writable(folder / "probe", overwrite=True)
+        except ValueError as e:
+            return str(e)
+        return None
+    ancestor = folder
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"cannot create folder {str(folder)!r}: {str(ancestor)!r} is not a folder"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot create folder {str(folder)!r}: {str(ancestor)!r} is not writable"
+    return None
 
 
 def finish_partial(out: str | Path) -> None:

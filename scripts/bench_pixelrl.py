@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib.config import get_device  # noqa: E402
 from restorelib.pixelrl import PixelRLNet, load_pixelrl  # noqa: E402
 from restorelib.pixelrl_method import PIXELRL_DIR, shipped_pixelrl, time_inference  # noqa: E402
@@ -49,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.height < 8 or args.width < 8:
         ap.error("--repeats must be >= 1 and --height, --width >= 8")
-    if args.json is not None and not args.json.parent.is_dir():
-        ap.error(f"--json: folder {str(args.json.parent)!r} does not exist")
+    exit_unless_writable(ap, "--json", args.json, overwrite=True)
     model = args.model or (shipped_pixelrl()[0] if shipped_pixelrl() else None)
     r = bench(model, args.repeats, (args.height, args.width), device=args.device, torch_filters=args.torch_filters)
     torch_part = (f"; with the torch filters {r['torch_inference_s']:.3f} s, ratio {r['torch_ratio']:.2f}"
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{r['policy_s']:.3f} s), inference {r['inference_s']:.3f} s, ratio {r['ratio']:.2f} (goal <= 1.2), "
           f"actions {r['actions_ratio']:.2f}{torch_part}")
     if args.json is not None:
-        args.json.write_text(json.dumps(r, indent=2) + "\n")
+        write_text(args.json, json.dumps(r, indent=2) + "\n", overwrite=True)
     return 0
 
 

@@ -135,6 +135,7 @@ NOT_CHECKED: dict[str, str] = {
     "hirl_nets.ResBlock.forward": _NET, "hirl_nets.HirlQNet.forward": _NET, "hirl_nets.HirlAgent.forward": _NET,
     "hirl_nets.HirlAgent.type_values": _NET, "hirl_nets.HirlAgent.degree_values": _NET,
     "label_free.PolicyNet.forward": _NET, "pixelrl.ConvGRU.forward": _NET, "pixelrl.PixelRLNet.forward": _NET,
+    "pixelrl.PixelRLNet.policy": _NET,
     "pixelrl_baselines.Denoiser.forward": _NET, "quality_net.QualityNet.forward": _NET,
     "tools.SmallTool.forward": _NET, "tools.LargeTool.forward": _NET,
     "baselines.compare": _DICT, "evaluate.evaluate": _DICT, "evaluate.evaluate_no_reference": _DICT,

@@ -273,6 +273,35 @@ def test_training_scripts_refuse_to_restart_over_a_stopped_run(tmp_path, script,
     assert (out / ".partial" / state).read_bytes() == b"a stopped run"
 
 
+TRAINERS = [("train_baseline.py", ["--model", "vdsr-s", "--scale", "ci"]), ("train_joint.py", ["--scale", "ci"]),
+            ("train_hirl.py", ["--part", "agent", "--scale", "ci"]), ("train_quality.py", ["--scale", "ci"]),
+            ("train_label_free.py", ["--scale", "ci"]), ("train_pixelrl.py", ["--scale", "ci"]),
+            ("train_agent.py", ["--scale", "ci"])]
+
+
+@pytest.mark.parametrize("script, args", TRAINERS)
+def test_training_scripts_keep_a_finished_model_unless_forced(tmp_path, script, args):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "record.json").write_text('{"finished": true}')
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args, "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "--force" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["record.json"]
+    assert (out / "record.json").read_text() == '{"finished": true}'
+
+
+@pytest.mark.parametrize("script, args", TRAINERS[:3])
+def test_training_scripts_find_an_unwritable_out_before_the_work(tmp_path, script, args):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args, "--out", str(blocker / "run")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "--out" in p.stderr and "not a folder" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert blocker.read_text() == "not a folder"
+
+
 def test_train_baseline_saves_its_state_and_removes_it_when_done(tmp_path):
     out = tmp_path / "vdsr-s"
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_baseline.py"), "--model", "vdsr-s", "--scale",

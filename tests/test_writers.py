@@ -26,8 +26,6 @@ DIRECT = re.compile(r"(?<!atomic)\.write_(text|bytes)\(|\bopen\([^)]*['\"][wax]b
 KNOWN = {
     "restorelib/atomic.py": "the atomic writer itself",
     "scripts/check_explorer.py": "the headless browser's log stream and screenshots under _build/ (diagnostics)",
-    "restorelib/pixelrl.py": "the model card: the file had another helper's uncommitted edits (issue 22 A)",
-    "scripts/bench_pixelrl.py": "--json: the file had another helper's uncommitted edits (issue 22 A)",
 }
 
 
