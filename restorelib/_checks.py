@@ -1,6 +1,9 @@
 """Argument checks shared by the public functions: one clear error that names the argument."""
 from __future__ import annotations
 
+import argparse
+import re
+
 import torch
 
 
@@ -84,3 +87,23 @@ def positive_ints(obj: object, *names: str) -> None:
         v = getattr(obj, name)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{name} must be a positive int, got {v!r}")
+
+
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def flag_int(text: str) -> int:
+    """An ``argparse`` type for integer flags: ASCII digits only (``int()`` also takes ``1_0`` and non-ASCII digits,
+    which a user who typed them did not mean as a number), else ``argparse.ArgumentTypeError``."""
+    if not _INT.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"expected an integer in ASCII digits, got {text!r}")
+    return int(text)
+
+
+def flag_float(text: str) -> float:
+    """An ``argparse`` type for real-valued flags: a finite decimal number in ASCII (no ``1_0``, no ``nan``, no
+    ``inf``, no non-ASCII digits), else ``argparse.ArgumentTypeError``."""
+    if not _FLOAT.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a finite number in ASCII digits, got {text!r}")
+    return float(text)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from . import atomic, data
+from ._checks import flag_float, flag_int
 from .config import check_device
 from .degradations import parse_spec
 from .evaluate import evaluate, evaluate_no_reference, get_method, method_names, summary
@@ -46,18 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-reference", action="store_true", help="the images have no clean original: score inputs and "
                    "outputs with a no-reference --scorer instead of PSNR/SSIM")
     e.add_argument("--scorer", default="niqe", help="the no-reference scorer of --no-reference (default niqe)")
-    e.add_argument("--patch", type=int, default=None, help="evaluate seeded random PATCHxPATCH crops (e.g. 63)")
-    e.add_argument("--patches-per-image", type=int, default=1)
-    e.add_argument("--limit", type=int, default=None, help="use at most N images")
-    e.add_argument("--max-length", type=int, default=None,
+    e.add_argument("--patch", type=flag_int, default=None, help="evaluate seeded random PATCHxPATCH crops (e.g. 63)")
+    e.add_argument("--patches-per-image", type=flag_int, default=1)
+    e.add_argument("--limit", type=flag_int, default=None, help="use at most N images")
+    e.add_argument("--max-length", type=flag_int, default=None,
                    help="longest chain for searches (default 3) and agents (default: the agent's T_max)")
     e.add_argument("--tools", default=None, help="the tool set of rl-restore: original, noise (default, the shipped tools), joint, or a folder (chapter 5)")
-    e.add_argument("--budget", type=int, default=None, help="brute-force: stop after N trials per image")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--budget", type=flag_int, default=None, help="brute-force: stop after N trials per image")
+    e.add_argument("--seed", type=flag_int, default=0)
     e.add_argument("--device", default=None)
     e.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the result as JSON to OUT")
     e.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
-    e.add_argument("--max-pixels", type=int, default=None, help=_MAX_PIXELS_HELP)
+    e.add_argument("--max-pixels", type=flag_int, default=None, help=_MAX_PIXELS_HELP)
     r = sub.add_parser("restore", help="restore one image file and print the chain taken step by step",
                        epilog="methods: " + "; ".join(f"{k}: {v}" for k, v in method_names().items()))
     r.add_argument("image", type=Path, help="the degraded image (PNG, JPEG, BMP, TIFF; gray, RGB, RGBA, 8/16-bit)")
@@ -69,13 +70,13 @@ def _parser() -> argparse.ArgumentParser:
                    "--scorer's score of the input and of the output instead of PSNR")
     r.add_argument("--scorer", default="niqe", help="the no-reference scorer of --no-reference (default niqe)")
     r.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
-    r.add_argument("--max-length", type=int, default=None, help="longest chain (default: the method's own)")
+    r.add_argument("--max-length", type=flag_int, default=None, help="longest chain (default: the method's own)")
     r.add_argument("--tools", default=None, help="the tool set of rl-restore: original, noise (default, the shipped tools), joint, or a folder (chapter 5)")
-    r.add_argument("--tile", type=int, default=None, help="run the method on tiles of this size, bounding the memory "
+    r.add_argument("--tile", type=flag_int, default=None, help="run the method on tiles of this size, bounding the memory "
                    f"(default {DEFAULT_TILE}); for the agents, tools, baselines and fixed chains: the searches and "
                    "PixelRL see the whole image and refuse it")
     r.add_argument("--device", default=None)
-    r.add_argument("--max-pixels", type=int, default=None, help=_MAX_PIXELS_HELP)
+    r.add_argument("--max-pixels", type=flag_int, default=None, help=_MAX_PIXELS_HELP)
     return ap
 
 

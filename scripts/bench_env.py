@@ -19,6 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.config import get_device  # noqa: E402
@@ -71,8 +72,8 @@ def bench(batch: int = 64, repeats: int = 5, t_max: int = 3, device: str | None 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--batch", type=flag_int, default=64)
+    ap.add_argument("--repeats", type=flag_int, default=5)
     ap.add_argument("--device", default=None)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)

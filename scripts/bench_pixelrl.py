@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib.config import get_device  # noqa: E402
 from restorelib.pixelrl import PixelRLNet, load_pixelrl  # noqa: E402
@@ -41,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help=f"a shipped model {shipped_pixelrl()} or a folder "
                     "(default: the first shipped one, else an untrained network)")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--height", type=int, default=321)
-    ap.add_argument("--width", type=int, default=481)
+    ap.add_argument("--repeats", type=flag_int, default=5)
+    ap.add_argument("--height", type=flag_int, default=321)
+    ap.add_argument("--width", type=flag_int, default=481)
     ap.add_argument("--device", default=None)
     ap.add_argument("--torch-filters", action="store_true", help="also time inference with the torch filters")
     ap.add_argument("--json", type=Path, default=None)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from restorelib._checks import flag_int
 from restorelib import data
 from restorelib.atomic import write_text
 from restorelib.config import hardware
@@ -47,8 +48,8 @@ def steps_per_second(tool: str, sampler: CropSampler, amp: bool, steps: int) -> 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", type=flag_int, default=30)
+    ap.add_argument("--rounds", type=flag_int, default=3)
     ap.add_argument("--force", action="store_true", help="replace an existing --json")
     args = ap.parse_args(argv)
     if args.json.exists() and not args.force:

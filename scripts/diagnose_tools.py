@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from restorelib._checks import flag_int
 from restorelib import data
 from restorelib.atomic import write_text
 from restorelib.patches import CropSampler
@@ -71,8 +72,8 @@ def grid_run(tool: str, lr: float, robust_p: float, steps: int, sampler: CropSam
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=1500)
-    ap.add_argument("--train-images", type=int, default=100, help="the first N photos of CBSD398")
+    ap.add_argument("--steps", type=flag_int, default=1500)
+    ap.add_argument("--train-images", type=flag_int, default=100, help="the first N photos of CBSD398")
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args(argv)
     if args.json.exists() and not args.force:

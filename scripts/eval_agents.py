@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data, dqn  # noqa: E402
 from restorelib.baselines import GROUPS  # noqa: E402
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--agents", nargs="*", default=None, help="agent names or folders (default: all shipped)")
     ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     ap.add_argument("--summary", type=Path, default=None, metavar="JSON",
                     help="also write one JSON with every evaluated agent's command, config, time, validation and test "

@@ -21,6 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.baselines import ARCHS, COMPARISON_FILE, compare  # noqa: E402
@@ -32,9 +33,9 @@ from restorelib.tools import TOOLSETS  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
-    ap.add_argument("--limit", type=int, default=None, help="use the first N images only")
+    ap.add_argument("--limit", type=flag_int, default=None, help="use the first N images only")
     ap.add_argument("--out", type=Path, default=COMPARISON_FILE)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     exit_unless_writable(ap, "--out", args.out, overwrite=True)    # before the work: exit 2, one line

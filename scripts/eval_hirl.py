@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.config import get_device  # noqa: E402
@@ -38,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--agent", default="hirl", help="a shipped HIRL agent name or a folder (default hirl)")
     ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
-    ap.add_argument("--equal-trials", type=int, default=8, metavar="N", help="images for Table 2 (0 skips it)")
-    ap.add_argument("--lengths", type=int, nargs="+", default=[1, 2, 3, 4], help="path lengths of Table 2")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--equal-trials", type=flag_int, default=8, metavar="N", help="images for Table 2 (0 skips it)")
+    ap.add_argument("--lengths", type=flag_int, nargs="+", default=[1, 2, 3, 4], help="path lengths of Table 2")
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     folder = Path(args.agent) if Path(args.agent).is_dir() else AGENTS_DIR / args.agent

@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=None, help="agent names or folders (default: every *-t400 agent)")
     ap.add_argument("--test-set", default="BSD68")
-    ap.add_argument("--images", type=int, default=20, help="the first N images of TEST_SET")
+    ap.add_argument("--images", type=flag_int, default=20, help="the first N images of TEST_SET")
     ap.add_argument("--train-set", default="Train400", help="training images of the supervised CNN")
     ap.add_argument("--out", type=Path, default=PIXELRL_DIR / "baselines.json")
     ap.add_argument("--redo", action="store_true", help="re-run the baselines even when OUT has them")

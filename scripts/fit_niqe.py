@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_float, flag_int  # noqa: E402
 from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.quality import NIQE_FILE, fit_niqe  # noqa: E402
@@ -52,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=NIQE_FILE, help="the JSON to write (default: the shipped one)")
     ap.add_argument("--train-set", default="embedded-train")
-    ap.add_argument("--block", type=int, default=96)
-    ap.add_argument("--sharpness", type=float, default=0.75)
+    ap.add_argument("--block", type=flag_int, default=96)
+    ap.add_argument("--sharpness", type=flag_float, default=0.75)
     args = ap.parse_args(argv)
     exit_unless_writable(ap, "--out", args.out, overwrite=True, make_folder=True)    # before the work: exit 2
     if args.block < 32:

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gpu_paths import CHAPTERS, PATHS, SCALES  # noqa: E402
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib import dqn  # noqa: E402
 from restorelib.config import check_device  # noqa: E402
@@ -70,7 +71,7 @@ def smoke(paths: list[str], scale: str, steps: int, device: torch.device, log=pr
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=5, help="steps timed per path after the warm-up (default 5)")
+    ap.add_argument("--steps", type=flag_int, default=5, help="steps timed per path after the warm-up (default 5)")
     ap.add_argument("--device", default=None, help="cuda (default when there is one), cuda:N, cpu")
     ap.add_argument("--scale", choices=SCALES, default="gpu", help="the configurations (ci: to check the script)")
     ap.add_argument("--only", default=None, help=f"comma-separated paths (default all: {', '.join(PATHS)})")

@@ -20,6 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib.pixelrl import train_pixelrl  # noqa: E402
 from restorelib.pixelrl_color import COLOR_SCALES, color_env  # noqa: E402
@@ -30,8 +31,8 @@ from restorelib.pixelrl_color_method import train_color_cnn  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=sorted(COLOR_SCALES), default="book")
-    ap.add_argument("--episodes", type=int, default=4, help="episodes timed per agent (the first is a warm-up)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--episodes", type=flag_int, default=4, help="episodes timed per agent (the first is a warm-up)")
+    ap.add_argument("--threads", type=flag_int, default=1)
     ap.add_argument("--out", type=Path, required=True, help="the JSON file to write")
     args = ap.parse_args(argv)
     exit_unless_writable(ap, "--out", args.out, overwrite=True)    # before the work: exit 2, one line

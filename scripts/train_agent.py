@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_float, flag_int  # noqa: E402
 from restorelib import data, dqn  # noqa: E402
 from restorelib.dqn import SCALES, ablation_name, save_agent  # noqa: E402
 from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
@@ -82,26 +83,26 @@ class Validator:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=sorted(SCALES), default="book")
-    ap.add_argument("--steps", type=int, default=None, help="override the number of environment steps")
+    ap.add_argument("--steps", type=flag_int, default=None, help="override the number of environment steps")
     ap.add_argument("--reward", choices=("psnr", "final-psnr", "final-mse", "ssim"), default="psnr")
-    ap.add_argument("--t-max", type=int, default=3)
+    ap.add_argument("--t-max", type=flag_int, default=3)
     ap.add_argument("--no-stop", action="store_true", help="no stop action: every episode runs t_max tools")
     ap.add_argument("--six-tools", action="store_true", help="only the tools -2 and -4 of each distortion")
     ap.add_argument("--init-from", default=None, metavar="AGENT",
                     help="continue from a trained agent (shipped name or folder) with this run's schedule")
-    ap.add_argument("--train-every", type=int, default=None, help="patch-steps per gradient step (default: scale's)")
-    ap.add_argument("--eps-start", type=float, default=None, help="initial exploration rate (default: scale's)")
+    ap.add_argument("--train-every", type=flag_int, default=None, help="patch-steps per gradient step (default: scale's)")
+    ap.add_argument("--eps-start", type=flag_float, default=None, help="initial exploration rate (default: scale's)")
     ap.add_argument("--double", action="store_true", help="Double DQN targets (not in the paper)")
     ap.add_argument("--end-if-worse", action="store_true",
                     help="end an episode when PSNR falls below the input's (the authors' training environment)")
     ap.add_argument("--val-set", default=None, metavar="SET",
                     help="validate every --val-every steps on 63x63 patches of SET (e.g. LIVE1) degraded by the "
                          "training group, and keep the best snapshot (default: keep the last)")
-    ap.add_argument("--val-every", type=int, default=10_000, help="steps between validations (default 10000)")
+    ap.add_argument("--val-every", type=flag_int, default=10_000, help="steps between validations (default 10000)")
     add_train_set_flag(ap, "training patches of the agent")
     ap.add_argument("--out", type=Path, default=None)
     add_resume_flags(ap)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:

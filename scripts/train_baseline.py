@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.baselines import ARCHS, BASELINES_DIR, SCALES, build_baseline, save_baseline, train_baseline  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
@@ -33,11 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=sorted(ARCHS), required=True)
     ap.add_argument("--scale", choices=sorted(SCALES), default="book")
-    ap.add_argument("--steps", type=int, default=None, help="override the number of training steps")
+    ap.add_argument("--steps", type=flag_int, default=None, help="override the number of training steps")
     add_train_set_flag(ap, "63x63 training patches")
     ap.add_argument("--out", type=Path, default=None, help="default restorelib/weights/baselines/MODEL")
     add_resume_flags(ap)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.atomic import write_text  # noqa: E402
 from restorelib.agents import PATCH  # noqa: E402
@@ -71,13 +72,13 @@ def _parser() -> argparse.ArgumentParser:
                     "curve (e.g. LIVE1)")
     ap.add_argument("--only", nargs="+", default=None, metavar="TOOL", help="--part tools: train only these tools")
     add_resume_flags(ap)
-    ap.add_argument("--steps", type=int, default=None, help="override the number of steps (--part agent) or the "
+    ap.add_argument("--steps", type=flag_int, default=None, help="override the number of steps (--part agent) or the "
                     "steps per tool (--part tools)")
     ap.add_argument("--reward", default=None, help="--part agent: a reward kind of RestoreEnv (default psnr; nr = "
                     "the gain of a no-reference score, no ground truth)")
     ap.add_argument("--scorer", default=None, help="--part agent, --reward nr: a scorer of restorelib.quality "
                     "(default niqe)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     return ap
 

@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.atomic import write_text  # noqa: E402
 from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, hardware, seed_everything, weights_dir  # noqa: E402
@@ -68,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", choices=sorted(SCALES), default="book")
     ap.add_argument("--tools", type=Path, default=weights_dir() / "tools", help="the tools to start from")
     ap.add_argument("--agent", default="rl-restore", help="the fixed agent (shipped name or folder)")
-    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--steps", type=flag_int, default=None)
     add_train_set_flag(ap, "63x63 training patches")
     ap.add_argument("--out", type=Path, default=weights_dir() / "tools-joint")
     add_resume_flags(ap)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:

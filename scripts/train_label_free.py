@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_float, flag_int  # noqa: E402
 from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
 from restorelib.label_free import AGENTS_DIR, SCALES, save_label_free, train_label_free  # noqa: E402
@@ -35,14 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=sorted(SCALES), default="book")
     ap.add_argument("--scorer", default=None, help=f"no-reference scorer, one of {scorer_names()}")
-    ap.add_argument("--tool-cost", type=float, default=None, help="reward cost per tool call (scorer units)")
+    ap.add_argument("--tool-cost", type=flag_float, default=None, help="reward cost per tool call (scorer units)")
     ap.add_argument("--baseline", choices=("group", "value"), default=None)
     ap.add_argument("--spec", default=None, help="degradation of the training patches (default moderate)")
-    ap.add_argument("--iters", type=int, default=None, help="override the number of iterations")
+    ap.add_argument("--iters", type=flag_int, default=None, help="override the number of iterations")
     add_train_set_flag(ap, "63x63 training patches")
     ap.add_argument("--out", type=Path, default=None, help="default restorelib/weights/agents-label-free/label-free")
     add_resume_flags(ap)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.scorer is not None and args.scorer not in scorer_names():

@@ -28,6 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.banks import train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
@@ -61,18 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=sorted(SCALES), default="book")
     ap.add_argument("--task", default="noise:25", help="noise:SIGMA, saltpepper:DENSITY, text, or a degradation spec")
-    ap.add_argument("--episodes", type=int, default=None, help="override the number of training episodes")
+    ap.add_argument("--episodes", type=flag_int, default=None, help="override the number of training episodes")
     ap.add_argument("--no-gru", action="store_true", help="no convGRU on the policy branch")
     ap.add_argument("--no-rmc", action="store_true", help="no reward-map convolution")
     ap.add_argument("--stepwise", action="store_true", help="first half of the episodes without RMC, then with it")
     ap.add_argument("--train-set", nargs="+", default=["embedded-train"], metavar="SET",
                     help="sets whose photos give the training crops, made gray (default embedded-train)")
     ap.add_argument("--test-set", default="embedded-test")
-    ap.add_argument("--eval-size", type=int, default=128, help="centre crop of the test images (0: whole images)")
-    ap.add_argument("--eval-images", type=int, default=None, help="test on the first N images of TEST_SET only")
+    ap.add_argument("--eval-size", type=flag_int, default=128, help="centre crop of the test images (0: whole images)")
+    ap.add_argument("--eval-images", type=flag_int, default=None, help="test on the first N images of TEST_SET only")
     ap.add_argument("--out", type=Path, default=None)
     add_resume_flags(ap)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.episodes is not None and args.episodes < 1:

@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_int  # noqa: E402
 from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
 from restorelib.pixelrl import train_pixelrl  # noqa: E402
 from restorelib.pixelrl_color import COLOR_SCALES, color_env  # noqa: E402
@@ -71,14 +72,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{', '.join(YAN_STYLES)}")
     ap.add_argument("--agent", choices=("pixelrl", "global", "cnn"), default="pixelrl")
     ap.add_argument("--no-rmc", action="store_true", help="PixelRL without the reward-map convolution")
-    ap.add_argument("--episodes", type=int, default=None, help="override the episodes (the CNN's steps)")
+    ap.add_argument("--episodes", type=flag_int, default=None, help="override the episodes (the CNN's steps)")
     ap.add_argument("--train-set", nargs="+", default=["embedded-train"], metavar="SET")
     ap.add_argument("--test-set", default="embedded-test")
-    ap.add_argument("--eval-size", type=int, default=0, help="centre crop of the test photos (0: whole photos)")
-    ap.add_argument("--eval-images", type=int, default=None, help="test on the first N test photos only")
+    ap.add_argument("--eval-size", type=flag_int, default=0, help="centre crop of the test photos (0: whole photos)")
+    ap.add_argument("--eval-images", type=flag_int, default=None, help="test on the first N test photos only")
     ap.add_argument("--out", type=Path, default=None)
     add_resume_flags(ap)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     styles = YAN_STYLES if args.data == YAN_NAME else STYLES

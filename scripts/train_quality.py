@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from restorelib._checks import flag_float, flag_int  # noqa: E402
 from restorelib import data  # noqa: E402
 from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
 from restorelib.config import get_device, seed_everything  # noqa: E402
@@ -39,13 +40,13 @@ VAL_SPECS = ["mild", "moderate", "severe", "poisson:5..200", "saltpepper:0.005..
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=sorted(SCALES), default="book")
-    ap.add_argument("--steps", type=int, default=None, help="override the number of training steps")
-    ap.add_argument("--chain-fraction", type=float, default=None,
+    ap.add_argument("--steps", type=flag_int, default=None, help="override the number of training steps")
+    ap.add_argument("--chain-fraction", type=flag_float, default=None,
                     help="share of patches run through random tool chains (book: 0.3; 0 = the naive net)")
     add_train_set_flag(ap, "63x63 training patches")
     ap.add_argument("--out", type=Path, default=QUALITY_DIR / "quality-net")
     add_resume_flags(ap)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:

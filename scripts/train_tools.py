@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from restorelib._checks import flag_float, flag_int
 from restorelib import data
 from restorelib.config import seed_everything, weights_dir
 from restorelib.tools import TOOL_NAMES
@@ -31,14 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--train-set", nargs="+", default=["embedded-train"], help="one or more named sets")
     ap.add_argument("--val-set", default="CBSD68", help="the held-out set of the final figures")
     ap.add_argument("--curve-set", default=None, help="a held-out set for each tool's validation curve (e.g. LIVE1)")
-    ap.add_argument("--val-per-image", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=None, help="steps per tool (default: the scale's)")
-    ap.add_argument("--min-gain", type=float, default=None, help="least mid-level gain in dB (default: the scale's)")
+    ap.add_argument("--val-per-image", type=flag_int, default=4)
+    ap.add_argument("--steps", type=flag_int, default=None, help="steps per tool (default: the scale's)")
+    ap.add_argument("--min-gain", type=flag_float, default=None, help="least mid-level gain in dB (default: the scale's)")
     ap.add_argument("--no-robust", action="store_true", help="train without the slight noise/JPEG trick")
     ap.add_argument("--only", nargs="*", default=None, help="train only these tool names")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--resume", action="store_true", help="continue from OUT/.partial")
-    ap.add_argument("--checkpoint-every", type=float, default=180.0, help="seconds between saved states")
+    ap.add_argument("--checkpoint-every", type=flag_float, default=180.0, help="seconds between saved states")
     ap.add_argument("--device", default=None)
     return ap
 

@@ -2,10 +2,16 @@
 line with exit code 2 found before the work, --tile honoured or refused, brute force's cost, NaN in the JSON."""
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
+import re
+import subprocess
+import sys
 import stat
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -301,3 +307,44 @@ def test_a_bad_device_variable_is_named(folder, capsys, monkeypatch, no_work):
     monkeypatch.setenv("RESTORELIB_DEVICE", "bogus")
     rc, _, err = run(capsys, "evaluate", "--method", "identity", "--images", folder, "--distortion", "noise:10")
     one_line_error(rc, err, "RESTORELIB_DEVICE: device must be")
+
+
+@pytest.mark.parametrize("text", ["1_0", "١٢", "１２", "0x10", "1.5", "", "nan"])
+def test_integer_flags_take_ascii_digits_only(text):
+    from restorelib._checks import flag_int
+    with pytest.raises(argparse.ArgumentTypeError, match="integer in ASCII digits"):
+        flag_int(text)
+
+
+@pytest.mark.parametrize("text", ["1_0.5", "١", "nan", "inf", "-inf", "1e", "."])
+def test_real_flags_take_finite_ascii_numbers_only(text):
+    from restorelib._checks import flag_float
+    with pytest.raises(argparse.ArgumentTypeError, match="finite number"):
+        flag_float(text)
+
+
+def test_good_numeric_flags_still_parse():
+    from restorelib._checks import flag_float, flag_int
+    assert [flag_int(t) for t in ("12", "-3", "+4", " 5 ")] == [12, -3, 4, 5]
+    assert [flag_float(t) for t in ("0.5", "-2", "1e-6", ".25", "3.")] == [0.5, -2.0, 1e-6, 0.25, 3.0]
+
+
+@pytest.mark.parametrize("args", [["evaluate", "--method", "identity", "--images", "embedded-test",
+                                   "--patch", "1_1"],
+                                  ["evaluate", "--method", "identity", "--images", "embedded-test", "--seed", "١٢"],
+                                  ["restore", "in.png", "-o", "out.png", "--tile", "１２８"]])
+def test_the_command_line_refuses_lenient_numbers_in_one_line(args, tmp_path):
+    p = subprocess.run([sys.executable, "-m", "restorelib", *args], capture_output=True, text=True, cwd=tmp_path,
+                       timeout=120)
+    errors = [line for line in p.stderr.splitlines() if "error" in line]
+    assert p.returncode == 2 and len(errors) == 1 and "ASCII digits" in errors[0], p.stderr
+    assert "Traceback" not in p.stderr and sorted(tmp_path.iterdir()) == []
+
+
+def test_every_numeric_flag_of_the_cli_and_scripts_is_strict():
+    root = Path(__file__).resolve().parents[1]
+    standalone = {"check_book.py", "check_explorer.py"}           # run without restorelib installed
+    lenient = [f"{p.name}:{n}" for p in [root / "restorelib" / "cli.py", *sorted((root / "scripts").glob("*.py"))]
+               if p.name not in standalone
+               for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"type=(int|float)\b", line)]
+    assert not lenient, f"numeric flags parsed by int()/float(), which take 1_0 and non-ASCII digits: {lenient}"
