@@ -7,40 +7,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from standins import Blend, Shift, gen
+from standins import search_inputs, toy_toolbox
 
 from restorelib import agents, checks
 from restorelib.search_record import record_of, search_baselines
-from restorelib.tools import Toolbox, ToolSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "04_rl_restore.ipynb"
 GROUPS = ("mild", "moderate")
 
 
-class Gain(torch.nn.Module):
-    """x times a gain kept in the module's state (as a trained tool keeps its weights)."""
-
-    def __init__(self, a: float) -> None:
-        super().__init__()
-        self.register_buffer("a", torch.tensor(a))
-
-    def forward(self, x):
-        return x * self.a
-
-
-def toy_toolbox(darken: float = 0.8) -> Toolbox:
-    tb = Toolbox(tuple(ToolSpec(f"t{i}", "noise", 0, 1, 3) for i in range(3)))
-    tb.nets[0], tb.nets[1], tb.nets[2] = Gain(darken), Shift(0.03), Blend(0.5, 0.2)
-    return tb.eval()
-
-
 @pytest.fixture(scope="module")
 def inputs():
-    images = {f"im{i}": torch.rand(3, 70, 66, generator=gen(i)) for i in range(3)}
-    clean = torch.rand(4, 3, 63, 63, generator=gen(9)) * 0.6 + 0.2
-    degraded = (clean * 0.9 + 0.05).clamp(0, 1)
-    return images, degraded, clean
+    return search_inputs()
 
 
 def searched(tb, inputs, record=None):

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from standins import Blend, Shift, gen
+from standins import search_inputs, toy_toolbox
 
 from restorelib.search_record import KINDS, RECORDS, record_of, search_baselines
-from restorelib.tools import Toolbox, ToolSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -19,29 +18,9 @@ GROUPS = ("mild", "moderate")
 CH3 = KINDS[3]
 
 
-class Gain(torch.nn.Module):
-    """x times a gain kept in the module's state (as a trained tool keeps its weights)."""
-
-    def __init__(self, a: float) -> None:
-        super().__init__()
-        self.register_buffer("a", torch.tensor(a))
-
-    def forward(self, x):
-        return x * self.a
-
-
-def toy_toolbox(darken: float = 0.8) -> Toolbox:
-    tb = Toolbox(tuple(ToolSpec(f"t{i}", "noise", 0, 1, 3) for i in range(3)))
-    tb.nets[0], tb.nets[1], tb.nets[2] = Gain(darken), Shift(0.03), Blend(0.5, 0.2)
-    return tb.eval()
-
-
 @pytest.fixture(scope="module")
 def inputs():
-    images = {f"im{i}": torch.rand(3, 70, 66, generator=gen(i)) for i in range(3)}
-    clean = torch.rand(4, 3, 63, 63, generator=gen(9)) * 0.6 + 0.2
-    degraded = (clean * 0.9 + 0.05).clamp(0, 1)
-    return images, degraded, clean
+    return search_inputs()
 
 
 def searched(tb, inputs, record=None, images=None, kinds=CH3):
