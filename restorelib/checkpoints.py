@@ -1,6 +1,6 @@
 """Checkpoint folders read back without trusting them: one schema for every ``record.json`` and ``manifest.json``.
 
-Every trained artifact of the book -- the tools (chapter 3), the RL-Restore agents (chapter 4), the baselines and the
+Every trained artifact of the book -- the tools (chapter 2), the RL-Restore agents (chapter 4), the baselines and the
 joint tools (chapter 5), HIRL (chapter 6), PixelRL (chapter 7), the quality network and the label-free agent
 (chapter 8) -- is a folder holding a weights file and a JSON record of how it was made. A folder may come from
 anyone, so its record is checked before anything is loaded:
