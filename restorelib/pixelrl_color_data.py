@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 
 from . import data
+from ._checks import check_image
 from .config import data_dir
 from .patches import CropSampler, rescale
 
@@ -47,8 +48,7 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 
 # ----------------------------------------------------------------------------- the two fixed edits
 def _hwc(image: torch.Tensor) -> np.ndarray:
-    if not isinstance(image, torch.Tensor) or image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(f"image must be an RGB tensor (3, H, W), got {getattr(image, 'shape', type(image).__name__)}")
+    check_image(image, "image", channels=3, min_size=2)      # finite, in [0, 1], RGB (3, H, W)
     return image.permute(1, 2, 0).double().clamp(0, 1).numpy()
 
 
@@ -113,6 +113,7 @@ def style_target(image: torch.Tensor, style: str) -> torch.Tensor:
 
 def is_colour(image: torch.Tensor) -> bool:
     """True for a (3, H, W) image whose channels differ somewhere (a gray photo stored as RGB is not colour)."""
+    check_image(image, "image")
     return image.shape[0] == 3 and bool((image[0] != image[1]).any() or (image[1] != image[2]).any())
 
 

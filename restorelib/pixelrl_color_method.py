@@ -21,6 +21,7 @@ import torch.nn as nn
 
 from .config import get_device
 from .pixelrl import PixelRLConfig, PixelRLNet, draw_crops
+from ._checks import check_images
 from .pixelrl_color import (
     COLOR_ACTIONS, N_COLOR_ACTIONS, GlobalActionNet, color_action_counts, color_bank, color_restore, lab_input,
     mean_lab_error, rgb_to_lab)
@@ -53,6 +54,8 @@ class ColorCNN(nn.Module):
 
     @torch.no_grad()
     def enhance(self, x: torch.Tensor) -> torch.Tensor:
+        """RGB x (N, 3, H, W) in [0, 1] -> the CNN's enhanced photos (N, 3, H, W), clamped to [0, 1]."""
+        check_images(x, "x", channels=3)
         return self(x.to(next(self.parameters()).device)).clamp(0, 1)
 
 
@@ -137,6 +140,9 @@ def oracle_enhance(x: torch.Tensor, target: torch.Tensor, t_max: int = 10) -> tu
     :data:`~restorelib.pixelrl_color.COLOR_ACTIONS` that brings it closest to ``target`` in CIELab (it sees the
     target, so it bounds what a greedy agent with these actions can reach). x, target: RGB (N, 3, H, W) in [0, 1].
     Returns (output (N, 3, H, W), the action maps (N, H, W) of the steps). Chapter 7."""
+    check_images(x, "x", channels=3)
+    if check_images(target, "target", channels=3).shape != x.shape:
+        raise ValueError(f"target must have the shape of x {tuple(x.shape)}, got {tuple(target.shape)}")
     t_lab, state, maps = rgb_to_lab(target), x, []
     for _ in range(t_max):
         bank = color_bank(state)                                        # (N, 13, 3, H, W)
@@ -188,7 +194,7 @@ class ColorMethod:
     def restore(self, degraded: torch.Tensor, **_: object):
         """degraded: RGB photos (N, 3, H, W) in [0, 1] -> Restored (the enhanced photos)."""
         from .methods import Restored
-        n = degraded.shape[0]
+        n = check_images(degraded, "degraded", channels=3).shape[0]
         if isinstance(self.model, ColorCNN):
             return Restored(self.model.enhance(degraded).cpu(), [1] * n, [0] * n, [["cnn"] for _ in range(n)])
         out, maps = color_restore(self.model, degraded, self.t_max)

@@ -22,6 +22,8 @@ import pytest
 import torch
 
 from restorelib import data, degradations as D, imagefile, metrics, patches, quality, search
+from restorelib import pixelrl_color as PC, pixelrl_color_data as PD, pixelrl_color_method as PM
+from restorelib.pixelrl import PixelRLNet
 from restorelib.methods import FixedChain, Identity, SearchMethod, SingleTool
 from restorelib.pixelrl_actions import apply_actions, filter_bank, to_gray
 from restorelib.tools import Toolbox
@@ -66,6 +68,12 @@ def shipped(kind: str):
     """A shipped method (loaded once): rl-restore, hirl, label-free, pixelrl or vdsr-s."""
     from restorelib.evaluate import get_method
     return get_method(kind, "cpu")
+
+
+@functools.cache
+def _color_net() -> PixelRLNet:
+    """An untrained colour-enhancement agent (3 input channels, the 13 actions of Table 5), built once."""
+    return PixelRLNet(3, n_actions=len(PC.COLOR_ACTIONS), width=4).eval()
 
 
 S, M = 16, 64                  # image sizes: 16 px for functions of any size, 64 px for the agents' 63x63 patches
@@ -119,6 +127,25 @@ FUNCTIONS = {
     "pixelrl_actions.to_gray": (lambda x: to_gray(x), "x", ("rank 3",), S),      # (..., C, H, W): one image too
     "pixelrl_actions.apply_actions": (lambda x: apply_actions(x, torch.zeros(2, 16, 16, dtype=torch.long)), "x",
                                       ANY, S),
+    "pixelrl_color.rgb_to_lab": (lambda x: PC.rgb_to_lab(x), "x", ANY, S),
+    "pixelrl_color.lab_input": (lambda x: PC.lab_input(x), "x", ANY, S),
+    "pixelrl_color.lab_distance": (lambda x: PC.lab_distance(x, PC.rgb_to_lab(good())), "x", ANY, S),
+    "pixelrl_color.mean_lab_error": (lambda x: PC.mean_lab_error(x, good()), "x", ANY, S),
+    "pixelrl_color.mean_lab_error(target)": (lambda t: PC.mean_lab_error(good(), t), "target", ANY, S),
+    "pixelrl_color.color_bank": (lambda x: PC.color_bank(x), "x", ANY, S),
+    "pixelrl_color.apply_color_actions": (lambda x: PC.apply_color_actions(x, torch.zeros(2, 16, 16,
+                                                                                          dtype=torch.long)),
+                                          "x", ANY, S),
+    "pixelrl_color.color_restore": (lambda x: PC.color_restore(_color_net(), x, t_max=1), "image", ANY, S),
+    "pixelrl_color_data.subject_mask": (lambda x: PD.subject_mask(one_image(x)), "image", ANY, S),
+    "pixelrl_color_data.popout": (lambda x: PD.popout(one_image(x)), "image", ANY, S),
+    "pixelrl_color_data.watercolor": (lambda x: PD.watercolor(one_image(x)), "image", ANY, S),
+    "pixelrl_color_data.style_target": (lambda x: PD.style_target(one_image(x), "popout"), "image", ANY, S),
+    "pixelrl_color_data.is_colour": (lambda x: PD.is_colour(one_image(x)), "image", ANY, S),
+    "pixelrl_color_method.oracle_enhance": (lambda x: PM.oracle_enhance(x, good(), t_max=1), "x", ANY, S),
+    "pixelrl_color_method.oracle_enhance(target)": (lambda t: PM.oracle_enhance(good(), t, t_max=1), "target",
+                                                    ANY, S),
+    "pixelrl_color_method.ColorCNN.enhance": (lambda x: PM.ColorCNN(width=8).enhance(x), "x", ANY, S),
 }
 
 #: The parameter names that mean "an image in [0, 1]" in restorelib's signatures.
@@ -136,6 +163,10 @@ NOT_CHECKED: dict[str, str] = {
     "hirl_nets.HirlAgent.type_values": _NET, "hirl_nets.HirlAgent.degree_values": _NET,
     "label_free.PolicyNet.forward": _NET, "pixelrl.ConvGRU.forward": _NET, "pixelrl.PixelRLNet.forward": _NET,
     "pixelrl.PixelRLNet.policy": _NET,
+    "pixelrl_color.GlobalActionNet.forward": _NET, "pixelrl_color_method.ColorCNN.forward": _NET,
+    "pixelrl_env.PixelEnv.observe": _INNER,
+    "pixelrl_color_method.ColorMethod.restore": "needs a trained colour model's folder, and none is shipped yet; its "
+                                                "check_images call is the one ColorCNN.enhance is tested with",
     "pixelrl_baselines.Denoiser.forward": _NET, "quality_net.QualityNet.forward": _NET,
     "tools.SmallTool.forward": _NET, "tools.LargeTool.forward": _NET,
     "baselines.compare": _DICT, "evaluate.evaluate": _DICT, "evaluate.evaluate_no_reference": _DICT,

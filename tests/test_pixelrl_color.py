@@ -101,7 +101,7 @@ def test_each_pixel_gets_its_own_action_and_a_global_action_fills_the_image():
     (lambda: apply_color_actions(rand(1, 3, 4, 4), torch.full((1, 4, 4), 13)), "actions must hold ids"),
     (lambda: apply_color_actions(rand(1, 3, 4, 4), torch.zeros(1, 4, 4)), "actions must be an integer tensor"),
     (lambda: apply_color_actions(rand(1, 1, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long)), "x must have 3"),
-    (lambda: rgb_to_lab(rand(1, 1, 4, 4)), "x must have shape"),
+    (lambda: rgb_to_lab(rand(1, 1, 4, 4)), "x must have 3 channels"),
     (lambda: mean_lab_error(rand(1, 3, 4, 4), rand(1, 3, 4, 5)), "x and target must have the same shape"),
     (lambda: color_restore(PixelRLNet(3, width=4), rand(1, 3, 8, 8)), "net must be a PixelRLNet with 3"),
     (lambda: style_target(rand(3, 8, 8), "sepia"), "style must be one of"),
