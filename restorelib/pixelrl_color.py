@@ -13,7 +13,7 @@ The edits follow Pillow's ``ImageEnhance`` (tests: within one grey level of it o
 pixel's own luma, brightness the value itself; "R and G x0.95" multiplies those two channels. The paper does not
 define them further (its colour code was never published), so these are our reading of Table 5, after Park et al.
 
-The Eq. 16 of the paper's text is ambiguous between the distance and its square; we take the distance |.|_2 (the
+The Eq. 16 of the paper's text is ambiguous between the distance and its square; we take the distance ``|.|_2`` (the
 CIELab Delta E of Table 6), so that the undiscounted return of a pixel is exactly its drop of the table's error.
 """
 from __future__ import annotations
@@ -82,7 +82,7 @@ def mean_lab_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def lab_reward(target_lab: torch.Tensor, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
-    """Eq. 16: r_i = |I_i^target - s_i^(t)|_2 - |I_i^target - s_i^(t+1)|_2 in CIELab -> (N, 1, H, W).
+    """Eq. 16: ``r_i = |I_i^target - s_i^(t)|_2 - |I_i^target - s_i^(t+1)|_2`` in CIELab -> (N, 1, H, W).
 
     target_lab: (N, 3, H, W) CIELab (:func:`rgb_to_lab` of the target); before, after: RGB (N, 3, H, W) in [0, 1].
     """
