@@ -61,7 +61,8 @@ class ConvGRU(nn.Module):
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         xz, xr, xh = self.wx(x).chunk(3, dim=1)             # each (N, width, H, W)
         hz, hr = self.uh(h).chunk(2, dim=1)
-        if not torch.is_grad_enabled():                     # inference: the same operations, in place
+        # inference: the same operations, in place
+        if not torch.is_grad_enabled():
             z, r = xz.add_(hz).sigmoid_(), xr.add_(hr).sigmoid_()
             t = xh.add_(self.u(r.mul_(h))).tanh_()
             return (1 - z).mul_(h).add_(z.mul_(t))
