@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,23 @@ def hardware(device: str | torch.device = "cpu") -> str:
     if torch.device(device).type == "cuda":
         text += f", {torch.cuda.get_device_name()}"
     return text
+
+
+def widgets_available() -> bool:
+    """True where an ipywidgets front-end is likely (Colab, Jupyter, VS Code); False in book builds and CI.
+
+    Jupyter Server names a notebook's kernel session (``JPY_SESSION_NAME``); ``JPY_PARENT_PID`` is no sign of a
+    front-end, since every kernel started by jupyter_client has it, those of a book build too.
+    ``RESTORELIB_WIDGETS=1`` or ``0`` overrides the guess. The explorers (chapters 1, 4, 6) and the progress bars
+    (:func:`restorelib.long_runs.progress_bar`) ask it.
+    """
+    forced = os.environ.get("RESTORELIB_WIDGETS")
+    if forced is not None:
+        return forced.strip() not in ("0", "", "false", "no")
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    if "google.colab" in sys.modules:
+        return True
+    return any(k in os.environ for k in ("JPY_SESSION_NAME", "VSCODE_PID"))

@@ -246,8 +246,8 @@ def evaluate(method: Method | str, images: dict[str, torch.Tensor], distortion: 
         groups.append(degraded[k:j])
         k = j
     if progress:
-        from tqdm.auto import tqdm
-        groups = tqdm(groups, desc=method.name, leave=False)
+        from .long_runs import progress_bar
+        groups = progress_bar(groups, desc=method.name, leave=False)
     rows = []
     for grp in groups:
         x, y = torch.cat([g[1] for g in grp]), torch.cat([g[2] for g in grp])

@@ -18,9 +18,10 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Callable
+import sys
+from typing import Any, Callable, Iterable
 
-from .config import Profile, cache_dir
+from .config import Profile, cache_dir, widgets_available
 
 #: Seconds between saved states of a chapter's run: a disconnect loses at most this much training. At paper scale
 #: the states are larger (DQN's replay memory holds up to 100,000 episodes, about 5 GB) and written less often.
@@ -102,6 +103,21 @@ def duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
+def progress_bar(iterable: Iterable | None = None, **kwargs: Any) -> Any:
+    """A tqdm bar (``kwargs`` are tqdm's) where someone can watch it: ipywidgets' in a live notebook (Jupyter, Colab),
+    text on stderr in a terminal or a test, and none in a kernel without a front-end (a book build), whose page
+    could only show a dead widget or a stderr box. Every progress bar of the library is made here.
+    """
+    if widgets_available():
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm.std import tqdm
+        # ipykernel's OutStream: a kernel nobody watches (widgets_available said so), e.g. a book build's
+        if type(sys.stderr).__module__.startswith("ipykernel"):
+            kwargs["disable"] = True
+    return tqdm(iterable, **kwargs)
+
+
 class Progress:
     """A tqdm bar over ``total`` units (an ETA), which also writes one line with the estimated time of the whole run
     once :data:`ESTIMATE_AFTER` seconds of this session have run, from the speed measured so far. Chapters 4-8.
@@ -118,9 +134,8 @@ class Progress:
         self.total, self.start, self.desc = int(total), min(int(initial), int(total)), desc
         self.n, self.t0, self.announced, self.bar, self.write = self.start, time.perf_counter(), False, None, write
         if self.enabled:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.total, initial=self.start, desc=desc, leave=False)
-            self.write = write or tqdm.write
+            self.bar = progress_bar(total=self.total, initial=self.start, desc=desc, leave=False)
+            self.write = write or self.bar.write
 
     def update_to(self, n: int) -> None:
         """Move the bar to ``n`` units done (capped at ``total``); write the estimate when it is due."""

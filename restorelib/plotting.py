@@ -1,14 +1,13 @@
 """Figures shared by the chapters: image grids, heatmaps, and the level explorer (widget or static figure)."""
 from __future__ import annotations
 
-import os
-import sys
 from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .config import widgets_available  # noqa: F401  (the explorers' test, kept here for old imports)
 from .data import to_uint8
 
 
@@ -123,25 +122,6 @@ def cost_scatter(rows: Sequence[dict], groups: Sequence[str] = ("mild", "moderat
     axes.flat[0].legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
-
-
-def widgets_available() -> bool:
-    """True where an ipywidgets front-end is likely (Colab, Jupyter, VS Code); False in book builds and CI.
-
-    Jupyter Server names a notebook's kernel session (``JPY_SESSION_NAME``); ``JPY_PARENT_PID`` is no sign of a
-    front-end, since every kernel started by jupyter_client has it, those of a book build too.
-    ``RESTORELIB_WIDGETS=1`` or ``0`` overrides the guess.
-    """
-    forced = os.environ.get("RESTORELIB_WIDGETS")
-    if forced is not None:
-        return forced.strip() not in ("0", "", "false", "no")
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return False
-    if "google.colab" in sys.modules:
-        return True
-    return any(k in os.environ for k in ("JPY_SESSION_NAME", "VSCODE_PID"))
 
 
 def explorer(render: Callable[..., None], controls: dict[str, tuple], static: dict[str, Sequence]) -> None:

@@ -273,8 +273,8 @@ def brute_force_curve(toolbox: Toolbox, x: torch.Tensor, clean: torch.Tensor, bu
     limits = torch.tensor(budgets, device=x.device)[:, None]               # (K, 1)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=budgets[-1] * -(-x.shape[0] // chunk), desc="brute force", leave=False)
+        from .long_runs import progress_bar
+        bar = progress_bar(total=budgets[-1] * -(-x.shape[0] // chunk), desc="brute force", leave=False)
     for i in range(0, x.shape[0], chunk):
         xs, cs = x[i:i + chunk], clean[i:i + chunk]
         measure = _block_measure(cs, None)

@@ -157,8 +157,8 @@ def train_tool(net: nn.Module, spec: ToolSpec, train: "torch.Tensor | CropSample
     t0 = time.perf_counter()
     it = range(start, steps + 1)
     if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc=spec.name, leave=False, initial=start - 1, total=steps)
+        from .long_runs import progress_bar
+        it = progress_bar(it, desc=spec.name, leave=False, initial=start - 1, total=steps)
     for step in it:
         x, y = tool_batch(train, spec, batch, robust, generator, robust_p)
         x, y = x.to(device, memory_format=fmt), y.to(device, memory_format=fmt)

@@ -81,6 +81,32 @@ def test_progress_writes_the_estimate_once(monkeypatch):
     assert len(lines) == 1 and quiet.bar is None
 
 
+def test_progress_bar_where_someone_watches(monkeypatch, capsys):
+    """Text on stderr in a terminal or test; a widget in a live notebook; nothing in a kernel nobody watches (a book
+    build, whose page would otherwise hold a dead ipywidgets view, as chapter 6's CLI cell once did)."""
+    monkeypatch.setenv("RESTORELIB_WIDGETS", "0")
+    for _ in long_runs.progress_bar(range(3), desc="text bar"):
+        pass
+    assert "text bar" in capsys.readouterr().err
+
+    class OutStream:                          # what ipykernel puts in sys.stderr
+        def write(self, s):
+            raise AssertionError(f"a book build's kernel got {s!r}")
+
+        def flush(self):
+            pass
+    OutStream.__module__ = "ipykernel.iostream"
+    monkeypatch.setattr("sys.stderr", OutStream())
+    bar = long_runs.progress_bar(range(3), desc="unwatched")
+    assert bar.disable and list(bar) == [0, 1, 2]
+    pytest.importorskip("ipywidgets")
+    monkeypatch.setenv("RESTORELIB_WIDGETS", "1")
+    from tqdm.notebook import tqdm as notebook_tqdm
+    live = long_runs.progress_bar(total=3, desc="live")
+    assert isinstance(live, notebook_tqdm)
+    live.close()
+
+
 # ----------------------------------------------------------------------------- the chapters' runs resume
 def _toolbox() -> Toolbox:
     box = Toolbox()
