@@ -1,7 +1,7 @@
 """The command line: ``python -m restorelib {tools,evaluate,restore} ...`` (see the README and "How to use this book").
 
 Bad arguments give a one-line error on stderr and exit code 2, found before any work; nothing is written in that
-case. Every file is written atomically (:mod:`restorelib.atomic`): complete or not at all, never over an existing
+case. Every file is written atomically (:mod:`restorelib.core.atomic`): complete or not at all, never over an existing
 file without ``--force`` (even one created while the command ran).
 """
 from __future__ import annotations
@@ -17,11 +17,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from . import atomic, data
-from ._checks import flag_float, flag_int
-from .config import check_device
-from .degradations import parse_spec
+from .core import atomic, data
+from .core.validation import flag_float, flag_int
+from .core.config import check_device
+from .core.degradations import parse_spec
+from .core.method import OptionError, capabilities
 from .evaluate import evaluate, evaluate_no_reference, get_method, method_names, summary
+from .search.method import SearchMethod
 
 if TYPE_CHECKING:
     import torch
@@ -167,7 +169,7 @@ def _check_common(args: argparse.Namespace) -> None:
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
-    from .tools import TOOL_SPECS, Toolbox, build_tool, count_params
+    from .toolbox.tools import TOOL_SPECS, Toolbox, build_tool, count_params
     try:
         box = Toolbox.load(args.tools_dir) if args.tools_dir is not None else None
     except (FileNotFoundError, ValueError) as e:
@@ -238,9 +240,9 @@ def _announce_search(method: object, items: int, unit: str) -> bool:
     """Brute force: print what it will cost (tool applications per image and in all) before it starts, and
     return True, so that the evaluation shows a progress bar with the time left (tqdm, on stderr). Other
     methods: False, nothing printed."""
-    if getattr(method, "kind", None) != "brute-force":
+    if not (isinstance(method, SearchMethod) and method.kind == "brute-force"):
         return False
-    from .search import brute_force_trials
+    from .search.chains import brute_force_trials
     m = len(method.toolbox)
     trials = brute_force_trials(m, method.max_length)
     if method.budget is not None:
@@ -253,14 +255,14 @@ def _announce_search(method: object, items: int, unit: str) -> bool:
 
 
 def _check_scorer(name: str) -> None:
-    from .quality import scorer_names
+    from .core.quality import scorer_names
     if name not in scorer_names():
         raise UsageError(f"--scorer must be one of {scorer_names()}, got {name!r}")
 
 
 def _print_no_reference(scorer: str, x: torch.Tensor, restored: torch.Tensor) -> None:
     """``restore --no-reference``: the scorer's score of the input and of the output (higher = better, chapter 8)."""
-    from .quality import check_scores, get_scorer
+    from .core.quality import check_scores, get_scorer
     score = get_scorer(scorer)
     s_in, s_out = (check_scores(score(im[None].float().clamp(0, 1)), 1, scorer).item() for im in (x, restored))
     print(f"  {scorer} score {s_in:.3f} -> {s_out:.3f} ({s_out - s_in:+.3f}; higher = better, no reference)")
@@ -277,15 +279,12 @@ def _method_options(args: argparse.Namespace) -> dict:
 
 
 def _flag_of(error: Exception) -> str:
-    """The flag a method's error is about."""
-    text = str(error)
-    return "--max-length" if "max_length" in text else "--tools" if text.startswith("tools ") else "--method"
+    """The flag a method's error is about: the option an :class:`~restorelib.core.method.OptionError` names."""
+    return "--" + error.option.replace("_", "-") if isinstance(error, OptionError) else "--method"
 
 
 def _restore_inputs(args: argparse.Namespace) -> tuple:
     """Every check of ``restore`` before the work: (image, its info, the reference or None, the method)."""
-    from .evaluate import get_method
-
     out = args.output
     if out.suffix.lower() not in data.IMAGE_EXTENSIONS + (".webp",):
         raise UsageError(f"--output must end in one of {list(data.IMAGE_EXTENSIONS + ('.webp',))}, got {out.name!r}")
@@ -313,7 +312,8 @@ def _restore_inputs(args: argparse.Namespace) -> tuple:
         method = get_method(args.method, args.device, **_method_options(args))
     except (ValueError, TypeError, FileNotFoundError) as e:
         raise UsageError(f"{_flag_of(e)}: {e}") from None
-    if args.tile is not None and getattr(method, "restorer", None) is None and not getattr(method, "tileable", False):
+    can = capabilities(method)
+    if args.tile is not None and not (can.votes or can.tiles):
         raise UsageError(f"--tile: method {method.name!r} sees the whole image at once and cannot run in tiles; "
                          "leave --tile out")
     return x, info, ref, method
@@ -322,7 +322,7 @@ def _restore_inputs(args: argparse.Namespace) -> tuple:
 def _restore_by_votes(method: object, x: torch.Tensor, ref: torch.Tensor | None, tile: int) -> tuple:
     """An agent (rl-restore, hirl, label-free) restores the whole image by patch voting; prints every step."""
     r = method.restorer
-    n_max = getattr(method, "max_length", getattr(method, "t_max", None))
+    n_max = capabilities(method).steps
     res = r.restore_image(x, n_max, reference=ref, tile=tile)
     n_patches = int(res.votes[0].sum()) if res.votes else 0
     print(f"{method.name}: {n_patches} patches of 63x63 vote at each step (at most {n_max or r.cfg.t_max} tools)")
@@ -342,20 +342,21 @@ def _restore_whole(method: object, x: torch.Tensor, ref: torch.Tensor | None, ti
     """Any other method restores the image in one call (in tiles when it can); prints PixelRL's actions and PSNR.
     Returns (restored image, chain, or None for PixelRL, which has no chain)."""
     dev = method_device(method)
-    tiling = {"tile": tile} if getattr(method, "tileable", False) else {}
+    can = capabilities(method)
+    tiling = {"tile": tile} if can.tiles else {}
     try:
         res = method.restore(x[None].to(dev), clean=None if ref is None else ref[None].to(dev), **tiling)
     except ValueError as e:
         raise UsageError(f"--method: {e}") from None
     restored, chain = res.images[0].cpu(), res.chains[0] if res.chains else []
-    counts = getattr(method, "last_counts", None)           # PixelRL: actions per pixel, not a chain
+    counts = method.last_counts if can.per_pixel else None  # PixelRL: actions per pixel, not a chain
     if counts is not None:
-        from .pixelrl_method import describe_actions
+        from .pixelrl.method import describe_actions
         print(f"{method.name}: every pixel takes {len(counts)} actions; the most used at each step:")
         for line in describe_actions(counts):
             print(f"  {line}")
     if ref is not None:
-        from .metrics import psnr
+        from .core.metrics import psnr
         p_in, p_out = psnr(x[None], ref[None]).item(), psnr(restored[None], ref[None]).item()
         print(f"  PSNR {p_in:.2f} -> {p_out:.2f} dB ({p_out - p_in:+.2f})")
     return restored, None if counts is not None else chain
@@ -369,7 +370,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"input: {args.image} ({data.describe(info)})")
     for note in info["notes"]:
         print(f"  note: {note}")
-    run = _restore_by_votes if getattr(method, "restorer", None) is not None else _restore_whole
+    run = _restore_by_votes if capabilities(method).votes else _restore_whole
     restored, chain = run(method, x, ref, tile)
     if chain is not None:
         print("chain: " + (" -> ".join(chain) if chain else "(none: the input is returned unchanged)"))

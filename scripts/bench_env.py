@@ -19,14 +19,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib import data  # noqa: E402
-from restorelib.config import get_device  # noqa: E402
-from restorelib.degradations import degrade  # noqa: E402
-from restorelib.env import RestoreEnv  # noqa: E402
-from restorelib.patches import random_patches  # noqa: E402
-from restorelib.tools import Toolbox, shipped_tools_available  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.core.config import get_device  # noqa: E402
+from restorelib.core.degradations import degrade  # noqa: E402
+from restorelib.rlrestore.env import RestoreEnv  # noqa: E402
+from restorelib.core.patches import random_patches  # noqa: E402
+from restorelib.toolbox.tools import Toolbox, shipped_tools_available  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:

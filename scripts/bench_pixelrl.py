@@ -3,7 +3,7 @@
     python scripts/bench_pixelrl.py [--model noise25-gru-rmc] [--repeats 5] [--device cpu] [--torch-filters]
                                     [--json OUT]
 
-Inference (:func:`restorelib.pixelrl.pixelrl_restore`) runs the network's policy branch, takes the greedy action of
+Inference (:func:`restorelib.pixelrl.a2c.pixelrl_restore`) runs the network's policy branch, takes the greedy action of
 every pixel, computes the nine filters and gathers each pixel's result, ``t_max`` times. The reference runs the
 ``t_max`` whole forwards of the network (with the convGRU state) on the same image. The ratio of the two medians
 (goal <= 1.2) is the cost of inference against the network's; ``actions`` is inference over the ``t_max`` forwards
@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.config import get_device  # noqa: E402
-from restorelib.pixelrl import PixelRLNet, load_pixelrl  # noqa: E402
-from restorelib.pixelrl_method import PIXELRL_DIR, shipped_pixelrl, time_inference  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core.config import get_device  # noqa: E402
+from restorelib.pixelrl.a2c import PixelRLNet, load_pixelrl  # noqa: E402
+from restorelib.pixelrl.method import PIXELRL_DIR, shipped_pixelrl, time_inference  # noqa: E402
 
 
 def bench(model: str | None = None, repeats: int = 5, size: tuple[int, int] = (321, 481), t_max: int | None = None,

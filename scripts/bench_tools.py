@@ -20,14 +20,14 @@ from pathlib import Path
 
 import torch
 
-from restorelib._checks import flag_int
-from restorelib import data
-from restorelib.atomic import write_text
-from restorelib.config import hardware
-from restorelib.patches import CropSampler
-from restorelib.resume import amp_active
-from restorelib.tools import build_tool, tool_spec
-from restorelib.training import train_tool
+from restorelib.core.validation import flag_int
+from restorelib.core import data
+from restorelib.core.atomic import write_text
+from restorelib.core.config import hardware
+from restorelib.core.patches import CropSampler
+from restorelib.core.resume import amp_active
+from restorelib.toolbox.tools import build_tool, tool_spec
+from restorelib.toolbox.training import train_tool
 
 CONFIGS = {  # name: (crop, bf16 autocast + channels-last)
     "fp32, 63x63 (first toolbox)": (63, False),

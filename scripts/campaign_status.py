@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from restorelib import data
-from restorelib.config import weights_dir
-from restorelib.tools import TOOL_NAMES, build_tool, load_state, tool_spec
-from restorelib.toolbox_training import TOOL_FLOORS, validation_pairs
-from restorelib.training import evaluate_pair
+from restorelib.core import data
+from restorelib.core.config import weights_dir
+from restorelib.toolbox.tools import TOOL_NAMES, build_tool, load_state, tool_spec
+from restorelib.toolbox.train_toolbox import TOOL_FLOORS, validation_pairs
+from restorelib.toolbox.training import evaluate_pair
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import torch
 
-from restorelib._checks import flag_int
-from restorelib import data
-from restorelib.atomic import write_text
-from restorelib.patches import CropSampler
-from restorelib.tools import ToolSpec, Toolbox, build_tool, tool_spec
-from restorelib.toolbox_training import validation_pairs
-from restorelib.training import dead_units, train_tool
+from restorelib.core.validation import flag_int
+from restorelib.core import data
+from restorelib.core.atomic import write_text
+from restorelib.core.patches import CropSampler
+from restorelib.toolbox.tools import ToolSpec, Toolbox, build_tool, tool_spec
+from restorelib.toolbox.train_toolbox import validation_pairs
+from restorelib.toolbox.training import dead_units, train_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_TOOLBOX = "fce755c"        # the last commit with the first toolbox (1,000 / 400 steps at lr 1e-3)

@@ -15,14 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib import data, dqn  # noqa: E402
-from restorelib.baselines import GROUPS  # noqa: E402
-from restorelib.config import get_device, weights_dir  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.rlrestore import dqn
+from restorelib.joint.baselines import GROUPS  # noqa: E402
+from restorelib.core.config import get_device, weights_dir  # noqa: E402
 from restorelib.evaluate import evaluate  # noqa: E402
-from restorelib.restore import AgentMethod, AgentRestorer  # noqa: E402
-from restorelib.tools import Toolbox  # noqa: E402
+from restorelib.rlrestore.restore import AgentMethod, AgentRestorer  # noqa: E402
+from restorelib.toolbox.tools import Toolbox  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@
     python scripts/eval_baselines.py --set embedded-test --out /tmp/c.json
 
 The protocol is chapter 4's: one seeded 63x63 patch per image, degraded by each of the mild, moderate and severe
-groups (:func:`restorelib.baselines.compare`). Every method that is trained is evaluated (a baseline or a tool set
+groups (:func:`restorelib.joint.baselines.compare`). Every method that is trained is evaluated (a baseline or a tool set
 that is missing is listed as skipped); OUT receives the command, date, hardware, seconds and one row per method and
 group with PSNR, SSIM, parameters (all and actually run) and multiply-adds per 63x63 patch.
 """
@@ -21,13 +21,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib import data  # noqa: E402
-from restorelib.baselines import ARCHS, COMPARISON_FILE, compare  # noqa: E402
-from restorelib.config import get_device, hardware  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.joint.baselines import ARCHS, COMPARISON_FILE, compare  # noqa: E402
+from restorelib.core.config import get_device, hardware  # noqa: E402
 from restorelib.evaluate import get_method  # noqa: E402
-from restorelib.tools import TOOLSETS  # noqa: E402
+from restorelib.toolbox.tools import TOOLSETS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ Two protocols, both on held-out images:
   ``-moderate``, ``-severe``) and each single distortion (``hirl-awgn``, ``-jpeg``, ``-blur``), restored by the agent
   alone (no ground truth), with :func:`restorelib.evaluate.evaluate`;
 * **equal_trials** (the paper's Table 2): the first ``--equal-trials`` images, one patch each per mixture
-  (:func:`restorelib.hirl_restore.degraded_patches`, seed 0), brute force over chains of length <= n against HIRL
+  (:func:`restorelib.hirl.restore.degraded_patches`, seed 0), brute force over chains of length <= n against HIRL
   limited to n tools, and brute force held to n trials (HIRL's budget, averaged over tool orders), for every n of
   ``--lengths`` (1 2 3 4 by default: up to 7380 trials per patch, about half a minute per patch on one CPU thread),
   mean over the mixtures.
@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import write_text  # noqa: E402
-from restorelib import data  # noqa: E402
-from restorelib.config import get_device  # noqa: E402
-from restorelib.degradations import HIRL_SINGLE  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import write_text  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.core.config import get_device  # noqa: E402
+from restorelib.core.degradations import HIRL_SINGLE  # noqa: E402
 from restorelib.evaluate import evaluate  # noqa: E402
-from restorelib.hirl import HIRL_SPECS  # noqa: E402
-from restorelib.hirl_restore import (  # noqa: E402
+from restorelib.hirl.hirl import HIRL_SPECS  # noqa: E402
+from restorelib.hirl.restore import (  # noqa: E402
     AGENTS_DIR, HirlMethod, HirlRestorer, degraded_patches, equal_trials, write_hirl_card)
 
 

@@ -4,10 +4,10 @@
     python scripts/eval_pixelrl.py --models noise25-gru-rmc-t400 --images 5 --out /tmp/b.json
 
 For each task among the agents (``noise:25``, ``saltpepper:0.5``, ``text``, ...), on the first IMAGES images of
-TEST_SET degraded with the agents' test seed (:func:`restorelib.pixelrl_baselines.degraded_pairs`):
+TEST_SET degraded with the agents' test seed (:func:`restorelib.pixelrl.baselines.degraded_pairs`):
 
 * every classical filter of the action set applied to the whole image 1..t_max times, and the best of them;
-* a supervised :class:`~restorelib.pixelrl_baselines.Denoiser` (PixelRL's trunk and one branch) trained on
+* a supervised :class:`~restorelib.pixelrl.baselines.Denoiser` (PixelRL's trunk and one branch) trained on
   TRAIN_SET for as many Adam updates of the same batch and crop as the agent had (its pretraining + episodes);
 * each agent's PSNR: from its record when that was measured on the same pairs (``train_pixelrl.py --test-set
   TEST_SET --eval-size 0 --eval-images IMAGES``), else measured here.
@@ -27,16 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib import data  # noqa: E402
-from restorelib.config import get_device, seed_everything  # noqa: E402
-from restorelib.metrics import psnr  # noqa: E402
-from restorelib.patches import patch_bank  # noqa: E402
-from restorelib.pixelrl import load_pixelrl, pixelrl_restore, to_gray  # noqa: E402
-from restorelib.pixelrl_baselines import (  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.core.config import get_device, seed_everything  # noqa: E402
+from restorelib.core.metrics import psnr  # noqa: E402
+from restorelib.core.patches import patch_bank  # noqa: E402
+from restorelib.pixelrl.a2c import load_pixelrl, pixelrl_restore, to_gray  # noqa: E402
+from restorelib.pixelrl.baselines import (  # noqa: E402
     Denoiser, best_filter, denoise, filter_sweep, degraded_pairs, train_denoiser)
-from restorelib.pixelrl_method import PIXELRL_DIR, pixelrl_folder  # noqa: E402
+from restorelib.pixelrl.method import PIXELRL_DIR, pixelrl_folder  # noqa: E402
 
 
 def mean(xs: list[float]) -> float:

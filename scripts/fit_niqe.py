@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_float, flag_int  # noqa: E402
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib import data  # noqa: E402
-from restorelib.quality import NIQE_FILE, fit_niqe  # noqa: E402
+from restorelib.core.validation import flag_float, flag_int  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.core.quality import NIQE_FILE, fit_niqe  # noqa: E402
 
 
 def write_card(path: Path, info: dict) -> Path:
@@ -34,14 +34,14 @@ def write_card(path: Path, info: dict) -> Path:
         "NIQE (Mittal, Soundararajan & Bovik, *Making a \"completely blind\" image quality analyzer*, IEEE Signal "
         "Processing Letters 20(3), 2013) scores an image by the distance between a multivariate Gaussian of its "
         "natural-scene-statistics features and one fitted on pristine photos. This file is that pristine Gaussian "
-        f"(`mean`: 36 values, `cov`: 36x36), fitted by `restorelib.quality.fit_niqe` on the {info['images']} photos "
+        f"(`mean`: 36 values, `cov`: 36x36), fitted by `restorelib.core.quality.fit_niqe` on the {info['images']} photos "
         f"of `{info['train_set']}` ({', '.join(info['photos'])}): {info['patches']} blocks of "
         f"{info['block']}x{info['block']} pixels, those sharper than {info['sharpness']} x the sharpest block of their "
         "photo. The features are those of the paper's Table I (GGD shape and variance of the MSCN coefficients; "
         "AGGD shape, mean, left and right variances of the products of horizontal, vertical and diagonal "
         "neighbours) at full and half resolution.\n\n"
         "The authors fitted theirs on 125 photos; ours uses 8 and no test photo, so NIQE values here are not "
-        "comparable with published ones. Use it through `restorelib.quality.niqe(images)` (lower = better) or the "
+        "comparable with published ones. Use it through `restorelib.core.quality.niqe(images)` (lower = better) or the "
         "registered scorer `\"niqe\"` (its negative, higher = better).\n\n"
         "## `quality-net/`: the learnt quality network\n\n"
         "Written by `python scripts/train_quality.py --scale book`, with its own `record.json` and README.md.\n",

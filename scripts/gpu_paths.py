@@ -21,14 +21,20 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib import baselines, data, dqn, hirl, joint, label_free, pixelrl, quality_net  # noqa: E402
-from restorelib.hirl_tools import HIRL_TOOLS, hirl_toolbox  # noqa: E402
-from restorelib.patches import CropSampler, patch_bank  # noqa: E402
-from restorelib.pixelrl_actions import to_gray  # noqa: E402
-from restorelib.restore import AgentRestorer  # noqa: E402
-from restorelib.toolbox_training import TOOLBOX_SCALES  # noqa: E402
-from restorelib.tools import TOOL_SPECS, LargeTool, SmallTool, Toolbox, ToolSpec  # noqa: E402
-from restorelib.training import train_tool  # noqa: E402
+from restorelib.joint import baselines  # noqa: E402
+from restorelib.core import data
+from restorelib.rlrestore import dqn
+from restorelib.labelfree import policy as label_free, quality_net
+from restorelib.hirl import hirl as hirl
+from restorelib.joint import joint as joint
+from restorelib.pixelrl import a2c as pixelrl
+from restorelib.hirl.tools import HIRL_TOOLS, hirl_toolbox  # noqa: E402
+from restorelib.core.patches import CropSampler, patch_bank  # noqa: E402
+from restorelib.pixelrl.actions import to_gray  # noqa: E402
+from restorelib.rlrestore.restore import AgentRestorer  # noqa: E402
+from restorelib.toolbox.train_toolbox import TOOLBOX_SCALES  # noqa: E402
+from restorelib.toolbox.tools import TOOL_SPECS, LargeTool, SmallTool, Toolbox, ToolSpec  # noqa: E402
+from restorelib.toolbox.training import train_tool  # noqa: E402
 
 SCALES = ("ci", "gpu")
 KINDS = ("noise", "blur", "jpeg")

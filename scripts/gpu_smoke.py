@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gpu_paths import CHAPTERS, PATHS, SCALES  # noqa: E402
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib import dqn  # noqa: E402
-from restorelib.config import check_device  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.rlrestore import dqn  # noqa: E402
+from restorelib.core.config import check_device  # noqa: E402
 
 SMOKE = Path(__file__).resolve().parents[1] / "book" / "gpu_scale" / "smoke.json"
 

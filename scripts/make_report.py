@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
 
 RUNS = ROOT / "book" / "report" / "runs.json"
 PAGE = ROOT / "book" / "reproduction.md"

@@ -28,7 +28,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib.atomic import write_text  # noqa: E402
+from restorelib.core.atomic import write_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z-]+)\}[ \t]*(?P<arg>.*)$")

@@ -8,7 +8,7 @@ chain) and ship their records.
 Run it after the toolbox (restorelib/weights/tools) is retrained: a record made with other tools is refused by the
 chapters, which then search by themselves (and say so).
 
-The searches and their inputs are exactly the chapters' (``restorelib.search_record.search_inputs``): at book
+The searches and their inputs are exactly the chapters' (``restorelib.search.record.search_inputs``): at book
 scale brute force over the 1,884 chains of up to 3 tools for the first 12 (chapter 3) or 20 (chapter 4) CBSD68
 images in each of the mild, moderate and severe groups, greedy for chapter 3, and the best fixed chain on 16
 training patches. Each record is re-applied and checked here before it is written (atomically); the chapters replay
@@ -27,10 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from restorelib import config, data, degradations, dqn  # noqa: E402
-from restorelib.atomic import check_writable, write_text  # noqa: E402
-from restorelib.search_record import KINDS, RECORDS, record_of, search_baselines, search_inputs  # noqa: E402
-from restorelib.tools import Toolbox  # noqa: E402
+from restorelib.core import config, data, degradations  # noqa: E402
+from restorelib.rlrestore import dqn
+from restorelib.core.atomic import check_writable, write_text  # noqa: E402
+from restorelib.search.record import KINDS, RECORDS, record_of, search_baselines, search_inputs  # noqa: E402
+from restorelib.toolbox.tools import Toolbox  # noqa: E402
 
 
 class _Parser(argparse.ArgumentParser):

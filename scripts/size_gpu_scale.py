@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gpu_paths import CHAPTERS, PATHS  # noqa: E402
 
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZING = ROOT / "book" / "gpu_scale" / "sizing.json"
@@ -61,14 +61,14 @@ TOOL_UNITS = (1, 3)
 
 #: The functions that prepare data on the CPU in every trainer (crops, degradations, JPEG, the replay memories):
 #: they stay on the host when the networks run on a GPU. (module, attribute, method or None)
-HOST_WORK = [("restorelib.degradations", n, None) for n in ("degrade", "apply_levels", "jpeg", "gaussian_blur",
+HOST_WORK = [("restorelib.core.degradations", n, None) for n in ("degrade", "apply_levels", "jpeg", "gaussian_blur",
                                                            "add_gaussian_noise", "add_poisson_noise",
                                                            "add_salt_pepper")] + [
-    ("restorelib.banks", "draw_clean", None), ("restorelib.patches", "augment", None),
-    ("restorelib.patches", "random_patches", None), ("restorelib.patches", "CropSampler", "sample"),
-    ("restorelib.pixelrl_training", "draw_crops", None), ("restorelib.pixelrl_training", "sample_crops", None),
-    ("restorelib.replay", "EpisodeMemory", "sample"), ("restorelib.replay", "EpisodeMemory", "add"),
-    ("restorelib.hirl_nets", "TransitionMemory", "sample"), ("restorelib.hirl_nets", "TransitionMemory", "add")]
+    ("restorelib.core.banks", "draw_clean", None), ("restorelib.core.patches", "augment", None),
+    ("restorelib.core.patches", "random_patches", None), ("restorelib.core.patches", "CropSampler", "sample"),
+    ("restorelib.pixelrl.training", "draw_crops", None), ("restorelib.pixelrl.training", "sample_crops", None),
+    ("restorelib.rlrestore.replay", "EpisodeMemory", "sample"), ("restorelib.rlrestore.replay", "EpisodeMemory", "add"),
+    ("restorelib.hirl.nets", "TransitionMemory", "sample"), ("restorelib.hirl.nets", "TransitionMemory", "add")]
 
 
 class HostWork:

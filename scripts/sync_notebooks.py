@@ -16,7 +16,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib.atomic import write_text  # noqa: E402
+from restorelib.core.atomic import write_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "nbval-check-output"          # a cell tag, so readers never see it (nbval reads tags as well as comments)

@@ -20,12 +20,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.pixelrl import train_pixelrl  # noqa: E402
-from restorelib.pixelrl_color import COLOR_SCALES, color_env  # noqa: E402
-from restorelib.pixelrl_color_data import PairSampler, styled_pairs  # noqa: E402
-from restorelib.pixelrl_color_method import train_color_cnn  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.pixelrl.a2c import train_pixelrl  # noqa: E402
+from restorelib.pixelrl.color import COLOR_SCALES, color_env  # noqa: E402
+from restorelib.pixelrl.color_data import PairSampler, styled_pairs  # noqa: E402
+from restorelib.pixelrl.color_method import train_color_cnn  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,16 +30,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_float, flag_int  # noqa: E402
-from restorelib import data, dqn  # noqa: E402
-from restorelib.dqn import SCALES, ablation_name, save_agent  # noqa: E402
-from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
+from restorelib.core.validation import flag_float, flag_int  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.rlrestore import dqn
+from restorelib.rlrestore.dqn import SCALES, ablation_name, save_agent  # noqa: E402
+from restorelib.core.config import get_device, seed_everything, weights_dir  # noqa: E402
 from restorelib.evaluate import evaluate  # noqa: E402
-from restorelib.restore import AgentMethod, AgentRestorer  # noqa: E402
-from restorelib.agents import PATCH  # noqa: E402
-from restorelib.banks import add_train_set_flag, train_sampler  # noqa: E402
-from restorelib.resume import add_resume_flags, finish_partial, partial_state  # noqa: E402
-from restorelib.tools import Toolbox  # noqa: E402
+from restorelib.rlrestore.restore import AgentMethod, AgentRestorer  # noqa: E402
+from restorelib.rlrestore.nets import PATCH  # noqa: E402
+from restorelib.core.banks import add_train_set_flag, train_sampler  # noqa: E402
+from restorelib.core.resume import add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.toolbox.tools import Toolbox  # noqa: E402
 
 
 class Validator:

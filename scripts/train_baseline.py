@@ -11,7 +11,7 @@ scales, degraded on the fly by RL-Restore's moderate group, as the agent. The wh
 OUT/.partial every ``--checkpoint-every`` seconds; ``--resume`` continues a stopped run from there (without it a
 stopped run's state is refused, exit 2). OUT receives ``model.pt``, ``record.json`` (command, config, hardware,
 seconds, sha256, parameters, multiply-adds per 63x63 patch, curves, training sets) and a README card. See
-:mod:`restorelib.baselines`.
+:mod:`restorelib.joint.baselines`.
 """
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.baselines import ARCHS, BASELINES_DIR, SCALES, build_baseline, save_baseline, train_baseline  # noqa: E402
-from restorelib.config import get_device, seed_everything  # noqa: E402
-from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
+from restorelib.joint.baselines import ARCHS, BASELINES_DIR, SCALES, build_baseline, save_baseline, train_baseline  # noqa: E402
+from restorelib.core.config import get_device, seed_everything  # noqa: E402
+from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

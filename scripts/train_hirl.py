@@ -9,12 +9,12 @@
         --curve-set LIVE1 --resume --only denoise-15 dejpeg-30      # part of the tools, in a second process
     RESTORELIB_DATA=/abs/data python scripts/train_hirl.py --part agent --scale book --train-set CBSD398 --resume
 
-``--part tools`` trains the toolset of :mod:`restorelib.hirl_tools` with the chapter-2 code
-(:func:`restorelib.toolbox_training.train_toolbox`: fresh crops of ``--train-set``, a validation curve on
+``--part tools`` trains the toolset of :mod:`restorelib.hirl.tools` with the chapter-2 code
+(:func:`restorelib.toolbox.train_toolbox.train_toolbox`: fresh crops of ``--train-set``, a validation curve on
 ``--curve-set``, ``--steps`` per tool, ``--only`` some tools, every tool's state in OUT/.partial every
 ``--checkpoint-every`` seconds, ``manifest.json`` with sha256, ``record.json``, README card; ``--resume`` continues an
 interrupted run, without it the run starts over; a toolbox in which a tool did not learn is refused, exit 1).
-``--part agent`` trains T and D (:func:`restorelib.hirl.train_hirl`) on fresh 63x63 crops of the photos of
+``--part agent`` trains T and D (:func:`restorelib.hirl.hirl.train_hirl`) on fresh 63x63 crops of the photos of
 ``--train-set`` (default the embedded training photos, at three scales), each degraded by one of
 ``hirl-mild/moderate/severe``, with the tools of ``--tools`` (default the shipped ``restorelib/weights/hirl-tools``);
 its whole run is saved into OUT/.partial every ``--checkpoint-every`` seconds and ``--resume`` continues it (without
@@ -30,19 +30,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib import data  # noqa: E402
-from restorelib.atomic import write_text  # noqa: E402
-from restorelib.agents import PATCH  # noqa: E402
-from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.config import get_device, seed_everything  # noqa: E402
-from restorelib.degradations import degrade  # noqa: E402
-from restorelib.hirl import HIRL_SPECS, SCALES, train_hirl  # noqa: E402
-from restorelib.hirl_restore import AGENTS_DIR, save_hirl  # noqa: E402
-from restorelib.hirl_tools import HIRL_TOOL_NAMES, HIRL_TOOLS_DIR, PAPER_ROLE, hirl_toolbox, train_hirl_tools  # noqa: E402
-from restorelib.patches import random_patches  # noqa: E402
-from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
-from restorelib.toolbox_training import ToolDidNotLearn  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.core.atomic import write_text  # noqa: E402
+from restorelib.rlrestore.nets import PATCH  # noqa: E402
+from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
+from restorelib.core.config import get_device, seed_everything  # noqa: E402
+from restorelib.core.degradations import degrade  # noqa: E402
+from restorelib.hirl.hirl import HIRL_SPECS, SCALES, train_hirl  # noqa: E402
+from restorelib.hirl.restore import AGENTS_DIR, save_hirl  # noqa: E402
+from restorelib.hirl.tools import HIRL_TOOL_NAMES, HIRL_TOOLS_DIR, PAPER_ROLE, hirl_toolbox, train_hirl_tools  # noqa: E402
+from restorelib.core.patches import random_patches  # noqa: E402
+from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.toolbox.train_toolbox import ToolDidNotLearn  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                     "steps per tool (--part tools)")
     ap.add_argument("--reward", default=None, help="--part agent: a reward kind of RestoreEnv (default psnr; nr = "
                     "the gain of a no-reference score, no ground truth)")
-    ap.add_argument("--scorer", default=None, help="--part agent, --reward nr: a scorer of restorelib.quality "
+    ap.add_argument("--scorer", default=None, help="--part agent, --reward nr: a scorer of restorelib.core.quality "
                     "(default niqe)")
     ap.add_argument("--seed", type=flag_int, default=0)
     ap.add_argument("--device", default=None)
@@ -108,7 +108,7 @@ def train_tools_part(ap: argparse.ArgumentParser, args: argparse.Namespace, comm
     if (out / "README.md").is_file() and len(record["tools"]) == len(PAPER_ROLE):
         roles = ", ".join(f"`{k}` plays {v}" for k, v in PAPER_ROLE.items())
         card = out / "README.md"                                    # appended by an atomic rewrite
-        write_text(card, card.read_text() + f"\nHIRL's toolset (chapter 6, `restorelib/hirl_tools.py`): {roles}.\n",
+        write_text(card, card.read_text() + f"\nHIRL's toolset (chapter 6, `restorelib/hirl/tools.py`): {roles}.\n",
                    overwrite=True)
     return 0
 

@@ -7,7 +7,7 @@
 
 The agent (``--agent``, a shipped name or a folder) is fixed; it picks the chains of every batch of fresh 63x63 crops
 of the photos of ``--train-set`` (default the embedded training photos, at three scales), degraded by its training
-group, and :func:`restorelib.joint.train_joint` updates the tools along them. The whole run is saved into
+group, and :func:`restorelib.joint.joint.train_joint` updates the tools along them. The whole run is saved into
 OUT/.partial every ``--checkpoint-every`` seconds; ``--resume`` continues a stopped run from there (without it a
 stopped run's state is refused, exit 2). OUT receives the 12 tools, ``manifest.json`` (sha256 of every file, as
 ``Toolbox.load`` expects) and ``record.json`` (command, config, hardware, seconds, the agent and the tools it started
@@ -26,14 +26,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.atomic import write_text  # noqa: E402
-from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.config import get_device, hardware, seed_everything, weights_dir  # noqa: E402
-from restorelib.joint import SCALES, train_joint  # noqa: E402
-from restorelib.restore import AgentRestorer  # noqa: E402
-from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
-from restorelib.tools import Toolbox, sha256_bytes  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.atomic import write_text  # noqa: E402
+from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
+from restorelib.core.config import get_device, hardware, seed_everything, weights_dir  # noqa: E402
+from restorelib.joint.joint import SCALES, train_joint  # noqa: E402
+from restorelib.rlrestore.restore import AgentRestorer  # noqa: E402
+from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.toolbox.tools import Toolbox, sha256_bytes  # noqa: E402
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,13 +5,13 @@
     python scripts/train_label_free.py --scale ci --out /tmp/lf           # seconds (scorer neg-sigma)
     RESTORELIB_DATA=/abs/data python scripts/train_label_free.py --scale book --train-set CBSD398 --resume
 
-The reward is the stepwise gain of ``--scorer`` (a name of ``restorelib.quality.scorer_names()``; the book's default
+The reward is the stepwise gain of ``--scorer`` (a name of ``restorelib.core.quality.scorer_names()``; the book's default
 ``quality-net`` needs ``scripts/train_quality.py`` first) minus ``--tool-cost`` per tool call. Training patches are
 fresh 63x63 crops of the photos of ``--train-set`` (default the embedded training photos, at three scales) degraded
 by ``--spec``; the clean crops make the inputs and never enter the reward. The whole run is saved into OUT/.partial
 every ``--checkpoint-every`` seconds; ``--resume`` continues a stopped run from there (without it a stopped run's
 state is refused, exit 2). OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256,
-training sets, curves with the batch PSNR as a diagnostic) and a ``README.md`` card. See :mod:`restorelib.label_free`.
+training sets, curves with the batch PSNR as a diagnostic) and a ``README.md`` card. See :mod:`restorelib.labelfree.policy`.
 """
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_float, flag_int  # noqa: E402
-from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.config import get_device, seed_everything  # noqa: E402
-from restorelib.label_free import AGENTS_DIR, SCALES, save_label_free, train_label_free  # noqa: E402
-from restorelib.quality import scorer_names  # noqa: E402
-from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
-from restorelib.tools import Toolbox  # noqa: E402
+from restorelib.core.validation import flag_float, flag_int  # noqa: E402
+from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
+from restorelib.core.config import get_device, seed_everything  # noqa: E402
+from restorelib.labelfree.policy import AGENTS_DIR, SCALES, save_label_free, train_label_free  # noqa: E402
+from restorelib.core.quality import scorer_names  # noqa: E402
+from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.toolbox.tools import Toolbox  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

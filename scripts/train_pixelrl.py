@@ -5,7 +5,7 @@
     python scripts/train_pixelrl.py --scale paper --task text --stepwise        # the paper's schedule, on a GPU
 
 Tasks: ``noise:SIGMA`` (Gaussian denoising), ``saltpepper:DENSITY``, ``text`` (blind inpainting of random text), or
-any spec of ``restorelib.degradations``. The ablation of the paper's Tables 2-4 is ``--no-gru --no-rmc`` (plain
+any spec of ``restorelib.core.degradations``. The ablation of the paper's Tables 2-4 is ``--no-gru --no-rmc`` (plain
 FCN), ``--no-rmc`` (+convGRU) and the default (+convGRU +RMC); ``--stepwise`` trains the first half without RMC.
 
 Training patches: fresh grayscale crops of the photos of TRAIN_SET (one or more sets; default the embedded training
@@ -28,15 +28,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib import data  # noqa: E402
-from restorelib.banks import train_sampler, train_set_record  # noqa: E402
-from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
-from restorelib.metrics import psnr  # noqa: E402
-from restorelib.pixelrl_baselines import TEST_SEED, degraded_pairs  # noqa: E402
-from restorelib.pixelrl import (  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.core.banks import train_sampler, train_set_record  # noqa: E402
+from restorelib.core.config import get_device, seed_everything, weights_dir  # noqa: E402
+from restorelib.core.metrics import psnr  # noqa: E402
+from restorelib.pixelrl.baselines import TEST_SEED, degraded_pairs  # noqa: E402
+from restorelib.pixelrl.a2c import (  # noqa: E402
     SCALES, PixelRLConfig, PixelRLNet, make_task, pixelrl_restore, save_pixelrl, train_pixelrl)
-from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 
 
 def run_name(task: str, cfg: PixelRLConfig) -> str:

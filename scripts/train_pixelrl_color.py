@@ -7,7 +7,7 @@
     python scripts/train_pixelrl_color.py --scale paper --data Yan2016 --style xpro         # the paper's set
 
 Data: ``--data styled`` (default) pairs the colour photos of TRAIN_SET (default the embedded training photos; add
-CBSD398 with RESTORELIB_DATA) with their ``popout`` or ``watercolor`` target (restorelib.pixelrl_color_data), and tests
+CBSD398 with RESTORELIB_DATA) with their ``popout`` or ``watercolor`` target (restorelib.pixelrl.color_data), and tests
 on TEST_SET; ``--data Yan2016`` reads the paper's set from $RESTORELIB_DATA/Yan2016 (styles foregroundpopout, xpro,
 watercolor; checked before any work). The agents save their whole run into OUT/.partial every
 ``--checkpoint-every`` seconds; ``--resume`` continues a stopped run (without it a stopped run's state is refused,
@@ -26,14 +26,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_int  # noqa: E402
-from restorelib.config import get_device, seed_everything, weights_dir  # noqa: E402
-from restorelib.pixelrl import train_pixelrl  # noqa: E402
-from restorelib.pixelrl_color import COLOR_SCALES, color_env  # noqa: E402
-from restorelib.pixelrl_color_data import (  # noqa: E402
+from restorelib.core.validation import flag_int  # noqa: E402
+from restorelib.core.config import get_device, seed_everything, weights_dir  # noqa: E402
+from restorelib.pixelrl.a2c import train_pixelrl  # noqa: E402
+from restorelib.pixelrl.color import COLOR_SCALES, color_env  # noqa: E402
+from restorelib.pixelrl.color_data import (  # noqa: E402
     STYLES, YAN_NAME, YAN_STYLES, PairSampler, check_yan2016, styled_pairs, yan2016_pairs)
-from restorelib.pixelrl_color_method import color_table, enhancer, save_color_model, train_color_cnn  # noqa: E402
-from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.pixelrl.color_method import color_table, enhancer, save_color_model, train_color_cnn  # noqa: E402
+from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 
 
 def run_name(style: str, agent: str, rmc: bool) -> str:

@@ -9,7 +9,7 @@ mkdir -p runs/pixelrl
 train() {  # TASK [--no-gru] [--no-rmc] -> the run's folder name on stdout
     local name
     name=$(python -c "import sys; sys.path.insert(0, 'scripts'); from train_pixelrl import run_name; \
-from restorelib.pixelrl import SCALES; from dataclasses import replace; a = sys.argv[2:]; \
+from restorelib.pixelrl.a2c import SCALES; from dataclasses import replace; a = sys.argv[2:]; \
 print(run_name(sys.argv[1], replace(SCALES['book'], gru='--no-gru' not in a, rmc='--no-rmc' not in a)))" "$@")-t400
     python scripts/train_pixelrl.py --scale book --episodes 200 --task "$@" --train-set Train400 --test-set BSD68 \
         --eval-size 0 --eval-images 20 --out "restorelib/weights/pixelrl/$name" > "runs/pixelrl/$name.log" 2>&1

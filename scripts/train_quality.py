@@ -25,14 +25,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restorelib._checks import flag_float, flag_int  # noqa: E402
-from restorelib import data  # noqa: E402
-from restorelib.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.config import get_device, seed_everything  # noqa: E402
-from restorelib.patches import random_patches  # noqa: E402
-from restorelib.quality import QUALITY_DIR, quality_pairs, spearman  # noqa: E402
-from restorelib.quality_net import SCALES, save_quality_net, train_quality_net  # noqa: E402
-from restorelib.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.core.validation import flag_float, flag_int  # noqa: E402
+from restorelib.core import data  # noqa: E402
+from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
+from restorelib.core.config import get_device, seed_everything  # noqa: E402
+from restorelib.core.patches import random_patches  # noqa: E402
+from restorelib.core.quality import QUALITY_DIR, quality_pairs, spearman  # noqa: E402
+from restorelib.labelfree.quality_net import SCALES, save_quality_net, train_quality_net  # noqa: E402
+from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
 
 VAL_SPECS = ["mild", "moderate", "severe", "poisson:5..200", "saltpepper:0.005..0.1"]
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     toolbox = None
     if cfg.chain_fraction > 0:                 # the guard: also learn what (mis)used tools produce
-        from restorelib.tools import Toolbox
+        from restorelib.toolbox.tools import Toolbox
         toolbox = Toolbox.load(device=dev)
     try:
         net, rec = train_quality_net(bank, cfg, device=dev, log=print, toolbox=toolbox, checkpoint=state,

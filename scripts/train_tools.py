@@ -5,7 +5,7 @@
     python scripts/train_tools.py --scale paper --out runs/tools-paper                 # on a GPU
     python scripts/train_tools.py --scale ci --out runs/tools-ci                       # a smoke run (seconds)
 
-The work is done by :func:`restorelib.toolbox_training.train_toolbox` (chapter 2): every tool's whole state is saved
+The work is done by :func:`restorelib.toolbox.train_toolbox.train_toolbox` (chapter 2): every tool's whole state is saved
 into OUT/.partial every few minutes, and ``--resume`` continues from there after a stop. The final figures use CBSD68
 (read from $RESTORELIB_DATA or downloaded), the validation curves ``--curve-set``; neither is ever trained on. A
 toolbox in which a tool did not learn (less than the scale's --min-gain dB at its mid-level) is refused (exit 1).
@@ -16,11 +16,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from restorelib._checks import flag_float, flag_int
-from restorelib import data
-from restorelib.config import seed_everything, weights_dir
-from restorelib.tools import TOOL_NAMES
-from restorelib.toolbox_training import TOOLBOX_SCALES, ToolDidNotLearn, train_toolbox
+from restorelib.core.validation import flag_float, flag_int
+from restorelib.core import data
+from restorelib.core.config import seed_everything, weights_dir
+from restorelib.toolbox.tools import TOOL_NAMES
+from restorelib.toolbox.train_toolbox import TOOLBOX_SCALES, ToolDidNotLearn, train_toolbox
 
 SET_NAMES = ("embedded", "embedded-train", "embedded-test")
 

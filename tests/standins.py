@@ -49,8 +49,8 @@ class Gain(nn.Module):
 
 
 def toy_toolbox(darken: float = 0.8):
-    """Three stand-in tools (a gain in the state, a shift, a blend) in a :class:`~restorelib.tools.Toolbox`."""
-    from restorelib.tools import Toolbox, ToolSpec
+    """Three stand-in tools (a gain in the state, a shift, a blend) in a :class:`~restorelib.toolbox.tools.Toolbox`."""
+    from restorelib.toolbox.tools import Toolbox, ToolSpec
 
     tb = Toolbox(tuple(ToolSpec(f"t{i}", "noise", 0, 1, 3) for i in range(3)))
     tb.nets[0], tb.nets[1], tb.nets[2] = Gain(darken), Shift(0.03), Blend(0.5, 0.2)

@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from restorelib import dqn
-from restorelib.agents import RLRestoreNet, epsilon, td_targets
-from restorelib.restore import AgentRestorer
-from restorelib.tools import Toolbox
+from restorelib.rlrestore import dqn
+from restorelib.rlrestore.nets import RLRestoreNet, epsilon, td_targets
+from restorelib.rlrestore.restore import AgentRestorer
+from restorelib.toolbox.tools import Toolbox
 
 
 def test_network_size_and_shapes():
@@ -143,7 +143,7 @@ class _Recorder:
 
 
 def test_train_dqn_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch):
-    from restorelib.patches import CropSampler
+    from restorelib.core.patches import CropSampler
     box = Toolbox()
     with torch.no_grad():                                   # tools that do something (so rewards differ)
         for net in box.nets:
@@ -182,7 +182,7 @@ def test_train_dqn_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monke
 def test_shipped_train400_agent_and_variant_records_are_complete():
     import json
 
-    from restorelib.config import weights_dir
+    from restorelib.core.config import weights_dir
     net, cfg = dqn.load_agent("rl-restore-train400")              # sha256-checked, weights_only
     assert net.n_actions == 13 and not cfg.double and not cfg.end_if_worse
     folder = weights_dir() / "agents"

@@ -1,4 +1,4 @@
-"""restorelib.atomic: complete or nothing, never over a file that appeared meanwhile, umask and mode, no leftovers,
+"""restorelib.core.atomic: complete or nothing, never over a file that appeared meanwhile, umask and mode, no leftovers,
 and crash safety (a writer killed mid-write leaves the old file or nothing, never a partial one)."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from restorelib import atomic
+from restorelib.core import atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,7 +128,8 @@ def test_check_writable_unwritable_folder(unwritable_dir):
 WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from restorelib import atomic, cli
+    from restorelib.core import atomic
+    from restorelib import cli
     out, overwrite = Path(sys.argv[1]), sys.argv[2] == "1"
     with cli._terminate_cleanly():
         with atomic.atomic_open(out, overwrite=overwrite) as f:

@@ -21,12 +21,14 @@ import numpy as np
 import pytest
 import torch
 
-from restorelib import data, degradations as D, imagefile, metrics, patches, quality, search
-from restorelib import pixelrl_color as PC, pixelrl_color_data as PD, pixelrl_color_method as PM
-from restorelib.pixelrl import PixelRLNet
+from restorelib.core import data, degradations as D, imagefile, metrics, patches
+from restorelib.core import quality
+from restorelib.search import chains as search
+from restorelib.pixelrl import color as PC, color_data as PD, color_method as PM
+from restorelib.pixelrl.a2c import PixelRLNet
 from restorelib.methods import FixedChain, Identity, SearchMethod, SingleTool
-from restorelib.pixelrl_actions import apply_actions, filter_bank, to_gray
-from restorelib.tools import Toolbox
+from restorelib.pixelrl.actions import apply_actions, filter_bank, to_gray
+from restorelib.toolbox.tools import Toolbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,72 +82,72 @@ S, M = 16, 64                  # image sizes: 16 px for functions of any size, 6
 ANY, OWN = (), ("0-255", "negative")
 # name -> (call with the image, the argument's name in the message, the classes that do not apply, image size)
 FUNCTIONS = {
-    "metrics.psnr": (lambda x: metrics.psnr(x, good()), "x", ANY, S),
-    "metrics.psnr(y)": (lambda y: metrics.psnr(good(), y), "y", ANY, S),
-    "metrics.ssim": (lambda x: metrics.ssim(x, good()), "x", ANY, S),
-    "metrics.ssim(y)": (lambda y: metrics.ssim(good(), y), "y", ANY, S),
-    "metrics.mse": (lambda x: metrics.mse(x, good()), "x", OWN, S),           # any scale, by definition
-    "degradations.gaussian_blur": (lambda x: D.gaussian_blur(x, 1.0), "x", ANY, S),
-    "degradations.add_gaussian_noise": (lambda x: D.add_gaussian_noise(x, 10, G), "x", ANY, S),
-    "degradations.add_poisson_noise": (lambda x: D.add_poisson_noise(x, 30, G), "x", ANY, S),
-    "degradations.add_salt_pepper": (lambda x: D.add_salt_pepper(x, 0.1, G), "x", ANY, S),
-    "degradations.jpeg": (lambda x: D.jpeg(x, 40), "x", ANY, S),
-    "degradations.degrade": (lambda x: D.degrade(x, "noise:10", G), "x", ANY, S),
-    "degradations.apply_levels": (lambda x: D.apply_levels(x, [{"noise": 5.0}] * 2, G), "x", ANY, S),
-    "tools.Toolbox.apply": (lambda x: _box.apply(x, 0), "x", ANY, S),
-    "tools.Toolbox.run_chain": (lambda x: _box.run_chain(x, [0, 4]), "x", ANY, S),
+    "core.metrics.psnr": (lambda x: metrics.psnr(x, good()), "x", ANY, S),
+    "core.metrics.psnr(y)": (lambda y: metrics.psnr(good(), y), "y", ANY, S),
+    "core.metrics.ssim": (lambda x: metrics.ssim(x, good()), "x", ANY, S),
+    "core.metrics.ssim(y)": (lambda y: metrics.ssim(good(), y), "y", ANY, S),
+    "core.metrics.mse": (lambda x: metrics.mse(x, good()), "x", OWN, S),           # any scale, by definition
+    "core.degradations.gaussian_blur": (lambda x: D.gaussian_blur(x, 1.0), "x", ANY, S),
+    "core.degradations.add_gaussian_noise": (lambda x: D.add_gaussian_noise(x, 10, G), "x", ANY, S),
+    "core.degradations.add_poisson_noise": (lambda x: D.add_poisson_noise(x, 30, G), "x", ANY, S),
+    "core.degradations.add_salt_pepper": (lambda x: D.add_salt_pepper(x, 0.1, G), "x", ANY, S),
+    "core.degradations.jpeg": (lambda x: D.jpeg(x, 40), "x", ANY, S),
+    "core.degradations.degrade": (lambda x: D.degrade(x, "noise:10", G), "x", ANY, S),
+    "core.degradations.apply_levels": (lambda x: D.apply_levels(x, [{"noise": 5.0}] * 2, G), "x", ANY, S),
+    "toolbox.tools.Toolbox.apply": (lambda x: _box.apply(x, 0), "x", ANY, S),
+    "toolbox.tools.Toolbox.run_chain": (lambda x: _box.run_chain(x, [0, 4]), "x", ANY, S),
     # to_uint8 clips, by its docstring; an empty (C, 0, 0) image is an image
-    "imagefile.to_uint8": (lambda x: data.to_uint8(one_image(x)), "image", OWN + ("empty",), S),
-    "imagefile.to_rgb": (lambda x: imagefile.to_rgb(one_image(x)), "image", ("empty",), S),
-    "imagefile.save_image": (lambda x: imagefile.save_image(one_image(x), Path("/nonexistent/never.png")),
+    "core.imagefile.to_uint8": (lambda x: data.to_uint8(one_image(x)), "image", OWN + ("empty",), S),
+    "core.imagefile.to_rgb": (lambda x: imagefile.to_rgb(one_image(x)), "image", ("empty",), S),
+    "core.imagefile.save_image": (lambda x: imagefile.save_image(one_image(x), Path("/nonexistent/never.png")),
                              "image", OWN + ("empty",), S),
-    "methods.Identity.restore": (lambda x: Identity().restore(x), "degraded", ANY, S),
-    "methods.SingleTool.restore": (lambda x: SingleTool("noise-2", _box).restore(x), "degraded", ANY, S),
-    "methods.FixedChain.restore": (lambda x: FixedChain(["noise-2"], _box).restore(x), "degraded", ANY, S),
-    "methods.SearchMethod.restore": (lambda x: SearchMethod("greedy", toolbox=_box, max_length=1).restore(
+    "core.method.Identity.restore": (lambda x: Identity().restore(x), "degraded", ANY, S),
+    "toolbox.method.SingleTool.restore": (lambda x: SingleTool("noise-2", _box).restore(x), "degraded", ANY, S),
+    "search.method.FixedChain.restore": (lambda x: FixedChain(["noise-2"], _box).restore(x), "degraded", ANY, S),
+    "search.method.SearchMethod.restore": (lambda x: SearchMethod("greedy", toolbox=_box, max_length=1).restore(
         x, clean=good()), "degraded", ANY, S),
-    "methods.SearchMethod.restore(clean)": (lambda c: SearchMethod("greedy", toolbox=_box, max_length=1).restore(
+    "search.method.SearchMethod.restore(clean)": (lambda c: SearchMethod("greedy", toolbox=_box, max_length=1).restore(
         good(), clean=c), "clean", ANY, S),
-    "restore.AgentMethod.restore": (lambda x: shipped("rl-restore").restore(x), "degraded", ANY, M),
-    "hirl_restore.HirlMethod.restore": (lambda x: shipped("hirl").restore(x), "degraded", ANY, M),
-    "label_free.LabelFreeMethod.restore": (lambda x: shipped("label-free").restore(x), "degraded", ANY, M),
-    "pixelrl_method.PixelRLMethod.restore": (lambda x: shipped("pixelrl").restore(x), "degraded", ANY, S),
-    "baselines.BaselineMethod.restore": (lambda x: shipped("vdsr-s").restore(x), "degraded", ANY, S),
-    "search.run_chains": (lambda x: search.run_chains(_box, x, [["noise-2"]] * 2), "x", ANY, S),
-    "search.greedy": (lambda x: search.greedy(_box, x, good(), max_len=1), "x", ANY, S),
-    "search.greedy(clean)": (lambda c: search.greedy(_box, good(), c, max_len=1), "clean", ANY, S),
-    "search.brute_force": (lambda x: search.brute_force(_box, x, good(), max_len=1), "x", ANY, S),
-    "search.brute_force(clean)": (lambda c: search.brute_force(_box, good(), c, max_len=1), "clean", ANY, S),
-    "search.best_fixed_chain": (lambda x: search.best_fixed_chain(_box, x, good(), max_len=1), "x", ANY, S),
-    "patches.grid_patches": (lambda x: patches.grid_patches(one_image(x), 8, 8), "image", ANY, S),
-    "patches.random_patches": (lambda x: patches.random_patches(one_image(x), 2, 8, G), "image", ANY, S),
-    "patches.rescale": (lambda x: patches.rescale(one_image(x), 0.5), "image", ANY, S),
-    "patches.augment": (lambda x: patches.augment(x, G), "batch", ANY, S),
-    "quality.niqe": (lambda x: quality.niqe(x), "images", ANY, M),
-    "quality.noise_sigma": (lambda x: quality.noise_sigma(x), "images", ANY, S),
-    "pixelrl_actions.filter_bank": (lambda x: filter_bank(x), "x", ANY, S),
-    "pixelrl_actions.to_gray": (lambda x: to_gray(x), "x", ("rank 3",), S),      # (..., C, H, W): one image too
-    "pixelrl_actions.apply_actions": (lambda x: apply_actions(x, torch.zeros(2, 16, 16, dtype=torch.long)), "x",
+    "rlrestore.restore.ChainAgentMethod.restore": (lambda x: shipped("rl-restore").restore(x), "degraded", ANY, M),
+    "rlrestore.restore.ChainAgentMethod.restore(hirl)": (lambda x: shipped("hirl").restore(x), "degraded", ANY, M),
+    "rlrestore.restore.ChainAgentMethod.restore(label-free)": (lambda x: shipped("label-free").restore(x), "degraded", ANY, M),
+    "pixelrl.method.PixelRLMethod.restore": (lambda x: shipped("pixelrl").restore(x), "degraded", ANY, S),
+    "joint.baselines.BaselineMethod.restore": (lambda x: shipped("vdsr-s").restore(x), "degraded", ANY, S),
+    "search.chains.run_chains": (lambda x: search.run_chains(_box, x, [["noise-2"]] * 2), "x", ANY, S),
+    "search.chains.greedy": (lambda x: search.greedy(_box, x, good(), max_len=1), "x", ANY, S),
+    "search.chains.greedy(clean)": (lambda c: search.greedy(_box, good(), c, max_len=1), "clean", ANY, S),
+    "search.chains.brute_force": (lambda x: search.brute_force(_box, x, good(), max_len=1), "x", ANY, S),
+    "search.chains.brute_force(clean)": (lambda c: search.brute_force(_box, good(), c, max_len=1), "clean", ANY, S),
+    "search.chains.best_fixed_chain": (lambda x: search.best_fixed_chain(_box, x, good(), max_len=1), "x", ANY, S),
+    "core.patches.grid_patches": (lambda x: patches.grid_patches(one_image(x), 8, 8), "image", ANY, S),
+    "core.patches.random_patches": (lambda x: patches.random_patches(one_image(x), 2, 8, G), "image", ANY, S),
+    "core.patches.rescale": (lambda x: patches.rescale(one_image(x), 0.5), "image", ANY, S),
+    "core.patches.augment": (lambda x: patches.augment(x, G), "batch", ANY, S),
+    "core.quality.niqe": (lambda x: quality.niqe(x), "images", ANY, M),
+    "core.quality.noise_sigma": (lambda x: quality.noise_sigma(x), "images", ANY, S),
+    "pixelrl.actions.filter_bank": (lambda x: filter_bank(x), "x", ANY, S),
+    "pixelrl.actions.to_gray": (lambda x: to_gray(x), "x", ("rank 3",), S),      # (..., C, H, W): one image too
+    "pixelrl.actions.apply_actions": (lambda x: apply_actions(x, torch.zeros(2, 16, 16, dtype=torch.long)), "x",
                                       ANY, S),
-    "pixelrl_color.rgb_to_lab": (lambda x: PC.rgb_to_lab(x), "x", ANY, S),
-    "pixelrl_color.lab_input": (lambda x: PC.lab_input(x), "x", ANY, S),
-    "pixelrl_color.lab_distance": (lambda x: PC.lab_distance(x, PC.rgb_to_lab(good())), "x", ANY, S),
-    "pixelrl_color.mean_lab_error": (lambda x: PC.mean_lab_error(x, good()), "x", ANY, S),
-    "pixelrl_color.mean_lab_error(target)": (lambda t: PC.mean_lab_error(good(), t), "target", ANY, S),
-    "pixelrl_color.color_bank": (lambda x: PC.color_bank(x), "x", ANY, S),
-    "pixelrl_color.apply_color_actions": (lambda x: PC.apply_color_actions(x, torch.zeros(2, 16, 16,
+    "pixelrl.color.rgb_to_lab": (lambda x: PC.rgb_to_lab(x), "x", ANY, S),
+    "pixelrl.color.lab_input": (lambda x: PC.lab_input(x), "x", ANY, S),
+    "pixelrl.color.lab_distance": (lambda x: PC.lab_distance(x, PC.rgb_to_lab(good())), "x", ANY, S),
+    "pixelrl.color.mean_lab_error": (lambda x: PC.mean_lab_error(x, good()), "x", ANY, S),
+    "pixelrl.color.mean_lab_error(target)": (lambda t: PC.mean_lab_error(good(), t), "target", ANY, S),
+    "pixelrl.color.color_bank": (lambda x: PC.color_bank(x), "x", ANY, S),
+    "pixelrl.color.apply_color_actions": (lambda x: PC.apply_color_actions(x, torch.zeros(2, 16, 16,
                                                                                           dtype=torch.long)),
                                           "x", ANY, S),
-    "pixelrl_color.color_restore": (lambda x: PC.color_restore(_color_net(), x, t_max=1), "image", ANY, S),
-    "pixelrl_color_data.subject_mask": (lambda x: PD.subject_mask(one_image(x)), "image", ANY, S),
-    "pixelrl_color_data.popout": (lambda x: PD.popout(one_image(x)), "image", ANY, S),
-    "pixelrl_color_data.watercolor": (lambda x: PD.watercolor(one_image(x)), "image", ANY, S),
-    "pixelrl_color_data.style_target": (lambda x: PD.style_target(one_image(x), "popout"), "image", ANY, S),
-    "pixelrl_color_data.is_colour": (lambda x: PD.is_colour(one_image(x)), "image", ANY, S),
-    "pixelrl_color_method.oracle_enhance": (lambda x: PM.oracle_enhance(x, good(), t_max=1), "x", ANY, S),
-    "pixelrl_color_method.oracle_enhance(target)": (lambda t: PM.oracle_enhance(good(), t, t_max=1), "target",
+    "pixelrl.color.color_restore": (lambda x: PC.color_restore(_color_net(), x, t_max=1), "image", ANY, S),
+    "pixelrl.color_data.subject_mask": (lambda x: PD.subject_mask(one_image(x)), "image", ANY, S),
+    "pixelrl.color_data.popout": (lambda x: PD.popout(one_image(x)), "image", ANY, S),
+    "pixelrl.color_data.watercolor": (lambda x: PD.watercolor(one_image(x)), "image", ANY, S),
+    "pixelrl.color_data.style_target": (lambda x: PD.style_target(one_image(x), "popout"), "image", ANY, S),
+    "pixelrl.color_data.is_colour": (lambda x: PD.is_colour(one_image(x)), "image", ANY, S),
+    "pixelrl.color_method.oracle_enhance": (lambda x: PM.oracle_enhance(x, good(), t_max=1), "x", ANY, S),
+    "pixelrl.color_method.oracle_enhance(target)": (lambda t: PM.oracle_enhance(good(), t, t_max=1), "target",
                                                     ANY, S),
-    "pixelrl_color_method.ColorCNN.enhance": (lambda x: PM.ColorCNN(width=8).enhance(x), "x", ANY, S),
+    "pixelrl.color_method.ColorCNN.enhance": (lambda x: PM.ColorCNN(width=8).enhance(x), "x", ANY, S),
 }
 
 #: The parameter names that mean "an image in [0, 1]" in restorelib's signatures.
@@ -157,71 +159,73 @@ _TRAIN = ("a training loop or one of its steps: its patches come from a bank che
 _INNER = "an inner step of a method tested above (called with images that method has checked)"
 _DICT = "takes a dict of images read by data.load_folder / imagefile, which checks each file's values"
 NOT_CHECKED: dict[str, str] = {
-    "agents.RLRestoreNet.features": _NET, "agents.RLRestoreNet.forward": _NET,
-    "agents.RLRestoreNet.forward_sequence": _NET, "baselines.PlainResidualCNN.forward": _NET,
-    "hirl_nets.ResBlock.forward": _NET, "hirl_nets.HirlQNet.forward": _NET, "hirl_nets.HirlAgent.forward": _NET,
-    "hirl_nets.HirlAgent.type_values": _NET, "hirl_nets.HirlAgent.degree_values": _NET,
-    "label_free.PolicyNet.forward": _NET, "pixelrl.ConvGRU.forward": _NET, "pixelrl.PixelRLNet.forward": _NET,
-    "pixelrl.PixelRLNet.policy": _NET,
-    "pixelrl_color.GlobalActionNet.forward": _NET, "pixelrl_color_method.ColorCNN.forward": _NET,
-    "pixelrl_env.PixelEnv.observe": _INNER,
-    "pixelrl_color_method.ColorMethod.restore": "needs a trained colour model's folder, and none is shipped yet; its "
+    "rlrestore.nets.RLRestoreNet.features": _NET, "rlrestore.nets.RLRestoreNet.forward": _NET,
+    "rlrestore.nets.RLRestoreNet.forward_sequence": _NET, "joint.baselines.PlainResidualCNN.forward": _NET,
+    "hirl.nets.ResBlock.forward": _NET, "hirl.nets.HirlQNet.forward": _NET, "hirl.nets.HirlAgent.forward": _NET,
+    "hirl.nets.HirlAgent.type_values": _NET, "hirl.nets.HirlAgent.degree_values": _NET,
+    "labelfree.policy.PolicyNet.forward": _NET, "pixelrl.nets.ConvGRU.forward": _NET, "pixelrl.nets.PixelRLNet.forward": _NET,
+    "pixelrl.nets.PixelRLNet.policy": _NET,
+    "pixelrl.color.GlobalActionNet.forward": _NET, "pixelrl.color_method.ColorCNN.forward": _NET,
+    "pixelrl.env.PixelEnv.observe": _INNER,
+    "pixelrl.color_method.ColorMethod.restore": "needs a trained colour model's folder, and none is shipped yet; its "
                                                 "check_images call is the one ColorCNN.enhance is tested with",
-    "pixelrl_baselines.Denoiser.forward": _NET, "quality_net.QualityNet.forward": _NET,
-    "tools.SmallTool.forward": _NET, "tools.LargeTool.forward": _NET,
-    "baselines.compare": _DICT, "evaluate.evaluate": _DICT, "evaluate.evaluate_no_reference": _DICT,
-    "patches.patch_bank": _DICT, "patches.CropSampler.__init__": _DICT, "quality.fit_niqe": _DICT,
-    "banks.train_set_record": _DICT, "explorer.toolchain_explorer": _DICT, "hirl_restore.degraded_patches": _DICT,
-    "pixelrl_baselines.degraded_pairs": _DICT, "search_record.search_baselines": _DICT,
-    "search_record.record_of": _DICT, "toolbox_training.validation_pairs": _DICT,
-    "training.tool_batch": _TRAIN, "training.evaluate_pair": _TRAIN, "training.dead_units": _TRAIN,
-    "quality_net.quality_batch": _TRAIN, "pixelrl_training.sample_crops": _TRAIN,
-    "pixelrl_training.draw_crops": _TRAIN,
-    "restore.AgentRestorer.restore_image": _INNER, "restore.AgentRestorer.rollout": _INNER,
-    "restore.apply_tiled": _INNER, "restore.restore_by_votes": _INNER, "restore.ImageResult.__init__": _INNER,
-    "hirl_restore.HirlRestorer.restore_image": _INNER, "hirl_restore.HirlRestorer.rollout": _INNER,
-    "label_free.LabelFreeRestorer.restore_image": _INNER, "label_free.LabelFreeRestorer.rollout": _INNER,
-    "methods.Method.restore": "the protocol every method follows (no code of its own)",
-    "methods.Restored.__init__": "a result holder: its images are a method's outputs",
-    "search.SearchResult.__init__": "a result holder: its images are a search's outputs",
-    "search.brute_force_curve": _INNER + " (brute_force)",
-    "static_explorer.all_chains": _INNER + " (run_chains), at build time on the shipped photos",
-    "static_explorer.Case.__init__": "a result holder of the static explorer, built from shipped photos",
-    "static_explorer.encode_jpeg": "the static explorer's encoder of its own outputs, at build time",
-    "env.Observation.__init__": "a result holder: what the environment shows the agent",
-    "env.RestoreEnv.reset": "checks degraded and clean itself (tests/test_env.py)",
-    "hirl.choose": _INNER + " (HIRL's rollout, on patches it has checked)",
-    "hirl.greedy_gain": _TRAIN, "joint.joint_step": _TRAIN,
-    "checks.beam_search": "the exercises' reference, compared with a student's function on seeded cases",
-    "explorer.ToolchainSession.__init__": "the notebook explorer, on images it has read itself",
-    "plotting.show_images": "plots; imshow shows any values, and 0-255 is a plotting choice",
-    "imagefile.write_restored": _INNER + " (save_image)",
-    "pixelrl.pixelrl_restore": _INNER + " (PixelRLMethod.restore)",
-    "pixelrl_baselines.denoise": "chapter 7's comparison, on patches of the shipped sets",
-    "pixelrl_actions.box_filter": _INNER + " (filter_bank)", "pixelrl_actions.gaussian_filter": _INNER + " (filter_bank)",
-    "pixelrl_actions.bilateral_filter": _INNER + " (filter_bank)",
-    "pixelrl_actions.median_filter": _INNER + " (filter_bank)",
-    "pixelrl_actions.resolve_backend": "picks a filter backend for a tensor's device; reads no values",
-    "pixelrl_actions.pixel_reward": _TRAIN,
-    "pixelrl_actions.overlay_text": "draws text on clean training crops (the text task)",
-    "quality.quality_pairs": _TRAIN, "quality.rank_correlation": _TRAIN,
-    "banks.draw_clean": _TRAIN, "baselines.get_baseline": _TRAIN, "baselines.train_baseline": _TRAIN,
-    "dqn.train_dqn": _TRAIN, "dqn.get_agent": _TRAIN, "hirl.train_hirl": _TRAIN, "hirl_restore.get_hirl": _TRAIN,
-    "hirl_restore.equal_trials": _TRAIN, "joint.get_joint_toolbox": _TRAIN, "joint.train_joint": _TRAIN,
-    "label_free.get_label_free": _TRAIN, "label_free.train_label_free": _TRAIN, "pixelrl.train_pixelrl": _TRAIN,
-    "pixelrl_method.get_pixelrl": _TRAIN, "pixelrl_training.pretrain_shared": _TRAIN,
-    "pixelrl_baselines.train_denoiser": _TRAIN, "pixelrl_baselines.filter_sweep": _TRAIN,
-    "quality_net.train_quality_net": _TRAIN, "training.train_tool": _TRAIN, "dqn.act": _INNER,
-    "evaluate.gain_matrix": _TRAIN, "dqn.dqn_loss": _TRAIN,
-    "replay.EpisodeMemory.add": _TRAIN + " (the replay memory of episodes the environment made)",
-    "checks.env_stepwise_reward": "the exercises' reference, compared with a student's function on seeded cases",
+    "pixelrl.baselines.Denoiser.forward": _NET, "labelfree.quality_net.QualityNet.forward": _NET,
+    "toolbox.tools.SmallTool.forward": _NET, "toolbox.tools.LargeTool.forward": _NET,
+    "joint.baselines.compare": _DICT, "core.evaluation.evaluate": _DICT, "core.evaluation.evaluate_no_reference": _DICT,
+    "core.patches.patch_bank": _DICT, "core.patches.CropSampler.__init__": _DICT, "core.quality.fit_niqe": _DICT,
+    "core.banks.train_set_record": _DICT, "teaching.explorer.toolchain_explorer": _DICT, "hirl.restore.degraded_patches": _DICT,
+    "pixelrl.baselines.degraded_pairs": _DICT, "search.record.search_baselines": _DICT,
+    "search.record.record_of": _DICT, "toolbox.train_toolbox.validation_pairs": _DICT,
+    "toolbox.training.tool_batch": _TRAIN, "toolbox.training.evaluate_pair": _TRAIN, "toolbox.training.dead_units": _TRAIN,
+    "labelfree.quality_net.quality_batch": _TRAIN, "pixelrl.training.sample_crops": _TRAIN,
+    "pixelrl.training.draw_crops": _TRAIN,
+    "rlrestore.restore.AgentRestorer.restore_image": _INNER, "rlrestore.restore.AgentRestorer.rollout": _INNER,
+    "core.tiling.apply_tiled": _INNER, "rlrestore.restore.restore_by_votes": _INNER, "rlrestore.restore.ImageResult.__init__": _INNER,
+    "hirl.restore.HirlRestorer.restore_image": _INNER, "hirl.restore.HirlRestorer.rollout": _INNER, "hirl.hirl.greedy_rollout": _INNER,
+    "rlrestore.restore.ChainAgentMethod.patches": _INNER, "rlrestore.restore.AgentMethod.patches": _INNER,
+    "hirl.restore.HirlMethod.patches": _INNER, "labelfree.policy.LabelFreeMethod.patches": _INNER,
+    "labelfree.policy.LabelFreeRestorer.restore_image": _INNER, "labelfree.policy.LabelFreeRestorer.rollout": _INNER,
+    "core.method.Method.restore": "the protocol every method follows (no code of its own)",
+    "core.method.Restored.__init__": "a result holder: its images are a method's outputs",
+    "search.chains.SearchResult.__init__": "a result holder: its images are a search's outputs",
+    "search.chains.brute_force_curve": _INNER + " (brute_force)",
+    "teaching.static_explorer.all_chains": _INNER + " (run_chains), at build time on the shipped photos",
+    "teaching.static_explorer.Case.__init__": "a result holder of the static explorer, built from shipped photos",
+    "teaching.static_explorer.encode_jpeg": "the static explorer's encoder of its own outputs, at build time",
+    "rlrestore.env.Observation.__init__": "a result holder: what the environment shows the agent",
+    "rlrestore.env.RestoreEnv.reset": "checks degraded and clean itself (tests/test_env.py)",
+    "hirl.hirl.choose": _INNER + " (HIRL's rollout, on patches it has checked)",
+    "hirl.hirl.greedy_gain": _TRAIN, "joint.joint.joint_step": _TRAIN,
+    "teaching.checks.beam_search": "the exercises' reference, compared with a student's function on seeded cases",
+    "teaching.explorer.ToolchainSession.__init__": "the notebook explorer, on images it has read itself",
+    "teaching.plotting.show_images": "plots; imshow shows any values, and 0-255 is a plotting choice",
+    "core.imagefile.write_restored": _INNER + " (save_image)",
+    "pixelrl.a2c.pixelrl_restore": _INNER + " (PixelRLMethod.restore)",
+    "pixelrl.baselines.denoise": "chapter 7's comparison, on patches of the shipped sets",
+    "pixelrl.actions.box_filter": _INNER + " (filter_bank)", "pixelrl.actions.gaussian_filter": _INNER + " (filter_bank)",
+    "pixelrl.actions.bilateral_filter": _INNER + " (filter_bank)",
+    "pixelrl.actions.median_filter": _INNER + " (filter_bank)",
+    "pixelrl.actions.resolve_backend": "picks a filter backend for a tensor's device; reads no values",
+    "pixelrl.actions.pixel_reward": _TRAIN,
+    "pixelrl.actions.overlay_text": "draws text on clean training crops (the text task)",
+    "core.quality.quality_pairs": _TRAIN, "core.quality.rank_correlation": _TRAIN,
+    "core.banks.draw_clean": _TRAIN, "joint.baselines.get_baseline": _TRAIN, "joint.baselines.train_baseline": _TRAIN,
+    "rlrestore.dqn.train_dqn": _TRAIN, "rlrestore.dqn.get_agent": _TRAIN, "hirl.hirl.train_hirl": _TRAIN, "hirl.restore.get_hirl": _TRAIN,
+    "hirl.restore.equal_trials": _TRAIN, "joint.joint.get_joint_toolbox": _TRAIN, "joint.joint.train_joint": _TRAIN,
+    "labelfree.policy.get_label_free": _TRAIN, "labelfree.policy.train_label_free": _TRAIN, "pixelrl.a2c.train_pixelrl": _TRAIN,
+    "pixelrl.method.get_pixelrl": _TRAIN, "pixelrl.baselines.pretrain_shared": _TRAIN,
+    "pixelrl.baselines.train_denoiser": _TRAIN, "pixelrl.baselines.filter_sweep": _TRAIN,
+    "labelfree.quality_net.train_quality_net": _TRAIN, "toolbox.training.train_tool": _TRAIN, "rlrestore.dqn.act": _INNER,
+    "core.evaluation.gain_matrix": _TRAIN, "rlrestore.dqn.dqn_loss": _TRAIN,
+    "rlrestore.replay.EpisodeMemory.add": _TRAIN + " (the replay memory of episodes the environment made)",
+    "teaching.checks.env_stepwise_reward": "the exercises' reference, compared with a student's function on seeded cases",
 }
 
 
 def public_image_functions() -> set[str]:
     """``module.function`` / ``module.Class.method`` of every public callable of the API page's modules that takes
     an image parameter (annotated as a tensor, named as in ``IMAGE_ARGS``)."""
-    modules = sorted(set(re.findall(r"automodule:: restorelib\.(\w+)", (ROOT / "book" / "api.md").read_text())))
+    modules = sorted(set(re.findall(r"automodule:: restorelib\.([\w.]+)", (ROOT / "book" / "api.md").read_text())))
     found = set()
     for name in modules:
         mod = importlib.import_module(f"restorelib.{name}")
@@ -267,14 +271,14 @@ def test_bad_images_are_refused_by_name(fn, bad):
 @pytest.mark.parametrize("fn", sorted(FUNCTIONS))
 def test_good_images_pass_every_function(fn, tmp_path):
     call, _, _, size = FUNCTIONS[fn]
-    if fn == "imagefile.save_image":
+    if fn == "core.imagefile.save_image":
         call = lambda x: data.save_image(one_image(x), tmp_path / "ok.png")          # noqa: E731
     call(good(size))                                     # no error: the checks refuse only bad values
 
 
 @pytest.mark.parametrize("bad", sorted(BAD))
 def test_bad_banks_are_refused_by_name(bad):
-    from restorelib.banks import check_bank
+    from restorelib.core.banks import check_bank
     make, words = BAD[bad]
     with pytest.raises((ValueError, TypeError)) as err:
         check_bank(make(S), name="bank")
@@ -297,16 +301,16 @@ def test_non_finite_levels_are_refused(fn, call, level):
 # numbers: name -> (call with the number and a PNG's path, the argument's name); each gets NaN, inf, -1, a bool, a
 # string
 NUMBERS = {
-    "patches.rescale(scale)": (lambda v, _: patches.rescale(good()[0], v), "scale"),
-    "patches.grid_patches(size)": (lambda v, _: patches.grid_patches(good()[0], v, 8), "size"),
-    "patches.random_patches(n)": (lambda v, _: patches.random_patches(good()[0], v, 8, G), "n"),
-    "search.greedy(max_len)": (lambda v, _: search.greedy(_box, good(), good(), max_len=v), "max_len"),
-    "search.brute_force(budget)": (lambda v, _: search.brute_force(_box, good(), good(), max_len=1, budget=v),
+    "core.patches.rescale(scale)": (lambda v, _: patches.rescale(good()[0], v), "scale"),
+    "core.patches.grid_patches(size)": (lambda v, _: patches.grid_patches(good()[0], v, 8), "size"),
+    "core.patches.random_patches(n)": (lambda v, _: patches.random_patches(good()[0], v, 8, G), "n"),
+    "search.chains.greedy(max_len)": (lambda v, _: search.greedy(_box, good(), good(), max_len=v), "max_len"),
+    "search.chains.brute_force(budget)": (lambda v, _: search.brute_force(_box, good(), good(), max_len=1, budget=v),
                                    "budget"),
-    "degradations.jpeg(quality)": (lambda v, _: D.jpeg(good(), v), "quality"),
-    "metrics.psnr(data_range)": (lambda v, _: metrics.psnr(good(), good(), data_range=v), "data_range"),
-    "metrics.ssim(data_range)": (lambda v, _: metrics.ssim(good(), good(), data_range=v), "data_range"),
-    "imagefile.read_image(max_pixels)": (lambda v, path: imagefile.read_image(path, max_pixels=v), "max_pixels"),
+    "core.degradations.jpeg(quality)": (lambda v, _: D.jpeg(good(), v), "quality"),
+    "core.metrics.psnr(data_range)": (lambda v, _: metrics.psnr(good(), good(), data_range=v), "data_range"),
+    "core.metrics.ssim(data_range)": (lambda v, _: metrics.ssim(good(), good(), data_range=v), "data_range"),
+    "core.imagefile.read_image(max_pixels)": (lambda v, path: imagefile.read_image(path, max_pixels=v), "max_pixels"),
 }
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from restorelib import evaluate as E
-from restorelib.baselines import BaselineConfig, build_baseline, load_baseline, save_baseline, train_baseline
-from restorelib.tools import count_macs, count_params
+from restorelib.joint.baselines import BaselineConfig, build_baseline, load_baseline, save_baseline, train_baseline
+from restorelib.toolbox.tools import count_macs, count_params
 
 from standins import gen
 
@@ -74,8 +74,8 @@ def _killed_at(module, name: str, call: int, monkeypatch):
 
 
 def test_train_baseline_resumes_from_its_checkpoint_to_the_same_net(tmp_path, monkeypatch):
-    import restorelib.baselines as B
-    from restorelib.patches import CropSampler
+    import restorelib.joint.baselines as B
+    from restorelib.core.patches import CropSampler
     sampler = CropSampler([torch.rand(3, 70, 80, generator=gen(2))], 32, scales=(1.0,))
     cfg = BaselineConfig(steps=6, batch=2, log_every=2, crop=24, spec="noise:30")
     torch.manual_seed(0)

@@ -5,9 +5,9 @@ import pytest
 import torch
 from standins import Blend, Scale, Shift, gen
 
-from restorelib.metrics import psnr
-from restorelib.search import best_fixed_chain, brute_force, brute_force_curve, brute_force_trials
-from restorelib.tools import Toolbox, ToolSpec, shipped_tools_available
+from restorelib.core.metrics import psnr
+from restorelib.search.chains import best_fixed_chain, brute_force, brute_force_curve, brute_force_trials
+from restorelib.toolbox.tools import Toolbox, ToolSpec, shipped_tools_available
 
 
 def walk(toolbox, x, max_len, budget=None):
@@ -98,7 +98,7 @@ def test_batched_brute_force_with_the_shipped_tools():
     """Real tools: the batched search runs them channels-last on the CPU, in larger calls, which changes the
     rounding of a convolution (about 1e-7), not the chains."""
     tb = Toolbox.load()
-    from restorelib.degradations import degrade
+    from restorelib.core.degradations import degrade
     clean = torch.rand(3, 3, 24, 24, generator=gen(0)) * 0.5 + 0.25
     clean = torch.nn.functional.avg_pool2d(clean, 3, 1, 1)    # some structure for the blur tools
     x, _ = degrade(clean, "moderate", generator=gen(1))

@@ -13,8 +13,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from restorelib import checks, degradations as D, search
-from restorelib.tools import LargeTool, SmallTool, count_params
+from restorelib.teaching import checks
+from restorelib.core import degradations as D
+from restorelib.search import chains as search
+from restorelib.toolbox.tools import LargeTool, SmallTool, count_params
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = [ROOT / "notebooks" / f"{n}.ipynb" for n in ("01_degradations", "02_toolbox", "03_search")]
@@ -114,9 +116,9 @@ def test_blur_check_names_typical_mistakes():
 
 # ----------------------------------------------------------------------------- chapter 3: a beam search
 def test_beam_search_spans_greedy_to_brute_force():
-    from restorelib import data
-    from restorelib.patches import random_patches
-    from restorelib.tools import Toolbox
+    from restorelib.core import data
+    from restorelib.core.patches import random_patches
+    from restorelib.toolbox.tools import Toolbox
     box, g = Toolbox.load(), torch.Generator().manual_seed(0)
     clean = random_patches(data.to_rgb(data.embedded("chelsea")), 4, 24, generator=g)
     x, _ = D.degrade(clean, "moderate", generator=g)

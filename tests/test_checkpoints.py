@@ -14,10 +14,14 @@ import pytest
 import torch
 from PIL import Image
 
-from restorelib import baselines, dqn, hirl_restore, label_free, pixelrl, quality_net
+from restorelib.joint import baselines
+from restorelib.rlrestore import dqn
+from restorelib.hirl import restore as hirl_restore
+from restorelib.labelfree import policy as label_free, quality_net
+from restorelib.pixelrl import a2c as pixelrl
 from restorelib.cli import main
-from restorelib.config import weights_dir
-from restorelib.tools import SmallTool, Toolbox, sha256_bytes
+from restorelib.core.config import weights_dir
+from restorelib.toolbox.tools import SmallTool, Toolbox, sha256_bytes
 
 W = weights_dir()
 # kind -> (shipped folder, loader, a positive-int config field, the CLI method that loads such a folder)
@@ -213,7 +217,7 @@ def test_the_command_line_refuses_bad_checkpoints_in_one_line(kind, case, photo,
                                             (json.dumps({"mean": [float("nan")] * 36, "cov": [[0] * 36] * 36}),
                                              "36 finite numbers")])
 def test_a_bad_niqe_model_file_is_named(content, words, tmp_path):
-    from restorelib.quality import NIQEModel
+    from restorelib.core.quality import NIQEModel
     path = tmp_path / "niqe.json"
     path.write_text(content)
     with pytest.raises(ValueError, match=words) as err:
@@ -223,7 +227,7 @@ def test_a_bad_niqe_model_file_is_named(content, words, tmp_path):
 
 @pytest.mark.parametrize("content", [b"", b"not a torch file", b"PK\x03\x04broken"])
 def test_a_corrupt_training_state_is_named(content, tmp_path):
-    from restorelib.resume import Checkpointer
+    from restorelib.core.resume import Checkpointer
     path = tmp_path / "run.state.pt"
     path.write_bytes(content)
     with pytest.raises(ValueError, match=r"training state .*run.state.pt cannot be loaded .*delete it") as err:

@@ -1,11 +1,14 @@
-"""restorelib.checks: each check passes the library's reference and names the problem in typical wrong answers."""
+"""restorelib.teaching.checks: each check passes the library's reference and names the problem in typical wrong answers."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from restorelib import agents, checks, metrics, search
+from restorelib.rlrestore import nets as agents
+from restorelib.teaching import checks
+from restorelib.core import metrics
+from restorelib.search import chains as search
 
 
 def fails(check, fn, *words, **kwargs):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from restorelib import dqn
+from restorelib.rlrestore import dqn
 from restorelib.cli import main
 
 from test_restore import forced_net
@@ -77,8 +77,8 @@ def test_restore_keeps_gray_alpha_and_converts_16_bit(agent_dir, tmp_path, capsy
 
 
 def test_restore_identity_and_tool_match_the_library(photo, tmp_path, capsys):
-    from restorelib import data
-    from restorelib.tools import Toolbox
+    from restorelib.core import data
+    from restorelib.toolbox.tools import Toolbox
     rc, _, err = run([photo, "-o", tmp_path / "id.png", "--method", "identity"], capsys)
     assert rc == 0, err
     assert np.array_equal(np.asarray(Image.open(tmp_path / "id.png")), np.asarray(Image.open(photo)))
@@ -124,7 +124,7 @@ def test_evaluate_rl_restore_from_the_command_line(agent_dir, photo, tmp_path, c
 
 
 def test_restore_no_reference_prints_the_scores_of_input_and_output(photo, tmp_path, capsys):
-    from restorelib.quality import get_scorer
+    from restorelib.core.quality import get_scorer
     out = tmp_path / "out.png"
     rc, text, err = run([photo, "-o", out, "--method", "tool:noise-2", "--no-reference", "--scorer", "neg-sigma"],
                         capsys)

@@ -18,10 +18,10 @@ import pytest
 import torch
 from PIL import Image
 
-from restorelib import dqn
+from restorelib.rlrestore import dqn
 from restorelib.cli import main
 from restorelib.evaluate import Identity
-from restorelib.tools import SmallTool, Toolbox, sha256_bytes
+from restorelib.toolbox.tools import SmallTool, Toolbox, sha256_bytes
 
 from test_restore import forced_net
 
@@ -199,7 +199,7 @@ def test_bad_checkpoints_are_one_line_errors(bad, needle, agent_dir, photo, tmp_
 
 # ----------------------------------------------------------------------------- 11: --tile
 def test_tile_runs_a_tool_in_tiles(tmp_path, capsys, monkeypatch):
-    from restorelib import data
+    from restorelib.core import data
     photo = tmp_path / "big.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (150, 170, 3), dtype=np.uint8)).save(photo)
     calls = []
@@ -284,7 +284,7 @@ def test_a_decompression_bomb_is_refused_and_the_limit_can_be_raised(tmp_path, c
 
 
 def test_baselines_run_in_tiles_and_take_float64():
-    from restorelib.baselines import BaselineMethod, build_baseline
+    from restorelib.joint.baselines import BaselineMethod, build_baseline
     net = build_baseline("vdsr-s")
     torch.manual_seed(0)
     for p in net.parameters():                              # a trained-looking network, not the identity
@@ -311,20 +311,20 @@ def test_a_bad_device_variable_is_named(folder, capsys, monkeypatch, no_work):
 
 @pytest.mark.parametrize("text", ["1_0", "١٢", "１２", "0x10", "1.5", "", "nan"])
 def test_integer_flags_take_ascii_digits_only(text):
-    from restorelib._checks import flag_int
+    from restorelib.core.validation import flag_int
     with pytest.raises(argparse.ArgumentTypeError, match="integer in ASCII digits"):
         flag_int(text)
 
 
 @pytest.mark.parametrize("text", ["1_0.5", "١", "nan", "inf", "-inf", "1e", "."])
 def test_real_flags_take_finite_ascii_numbers_only(text):
-    from restorelib._checks import flag_float
+    from restorelib.core.validation import flag_float
     with pytest.raises(argparse.ArgumentTypeError, match="finite number"):
         flag_float(text)
 
 
 def test_good_numeric_flags_still_parse():
-    from restorelib._checks import flag_float, flag_int
+    from restorelib.core.validation import flag_float, flag_int
     assert [flag_int(t) for t in ("12", "-3", "+4", " 5 ")] == [12, -3, 4, 5]
     assert [flag_float(t) for t in ("0.5", "-2", "1e-6", ".25", "3.")] == [0.5, -2.0, 1e-6, 0.25, 3.0]
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from restorelib.cli import main
-from restorelib.tools import TOOL_NAMES, shipped_tools_available
+from restorelib.toolbox.tools import TOOL_NAMES, shipped_tools_available
 
 pytestmark = pytest.mark.skipif(not shipped_tools_available(), reason="no shipped tool checkpoints")
 

@@ -13,12 +13,12 @@ import torch
 matplotlib.use("Agg")
 
 from restorelib import evaluate as E  # noqa: E402
-from restorelib import plotting  # noqa: E402
-from restorelib.baselines import (BaselineConfig, build_baseline, compare, load_comparison, params_used,  # noqa: E402
+from restorelib.teaching import plotting  # noqa: E402
+from restorelib.joint.baselines import (BaselineConfig, build_baseline, compare, load_comparison, params_used,  # noqa: E402
                                   save_baseline, train_baseline)
 from PIL import Image  # noqa: E402
 from restorelib.cli import main  # noqa: E402
-from restorelib.tools import TOOLSETS, Toolbox, count_params, toolset_dir  # noqa: E402
+from restorelib.toolbox.tools import TOOLSETS, Toolbox, count_params, toolset_dir  # noqa: E402
 
 from standins import gen  # noqa: E402
 
@@ -129,7 +129,7 @@ def test_cost_scatter_one_panel_per_group():
 
 
 def test_agent_macs_follow_the_checks_reference_and_the_check_names_mistakes():
-    from restorelib import checks
+    from restorelib.teaching import checks
     agent = E.get_method("rl-restore", "cpu")
     r = E.evaluate(agent, {"a": torch.rand(3, 80, 80, generator=gen(3)), "b": torch.rand(3, 70, 90, generator=gen(4))},
                    "severe", patch=63, patches_per_image=3)
@@ -143,9 +143,9 @@ def test_agent_macs_follow_the_checks_reference_and_the_check_names_mistakes():
 
 
 def test_get_baseline_and_joint_toolbox_train_at_ci_scale():
-    from restorelib.baselines import get_baseline
-    from restorelib.config import get_profile
-    from restorelib.joint import get_joint_toolbox
+    from restorelib.joint.baselines import get_baseline
+    from restorelib.core.config import get_profile
+    from restorelib.joint.joint import get_joint_toolbox
     bank = torch.rand(6, 3, 63, 63, generator=gen(5))
     ci = get_profile("ci")
     net, rec = get_baseline("vdsr-s", ci, bank)

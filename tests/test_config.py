@@ -1,4 +1,4 @@
-"""restorelib.config: profile precedence, seeding, device, cache and data folders."""
+"""restorelib.core.config: profile precedence, seeding, device, cache and data folders."""
 from __future__ import annotations
 
 import platform
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from restorelib import config
-from restorelib.config import PROFILES, cache_dir, data_dir, get_device, get_profile, seed_everything, weights_dir
+from restorelib.core import config
+from restorelib.core.config import PROFILES, cache_dir, data_dir, get_device, get_profile, seed_everything, weights_dir
 
 
 @pytest.fixture
@@ -192,6 +192,6 @@ def test_get_device_cuda_without_a_gpu(no_cuda):
 
 
 def test_hardware_names_the_processor_and_its_bf16():
-    from restorelib.config import hardware
+    from restorelib.core.config import hardware
     text = hardware()
     assert "bf16" in text and "torch thread" in text and platform.machine() in text

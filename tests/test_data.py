@@ -1,4 +1,4 @@
-"""restorelib.data: embedded photos, image I/O, the registry, named sets and the checked downloader.
+"""restorelib.core.data: embedded photos, image I/O, the registry, named sets and the checked downloader.
 
 The downloader is tested against a loopback HTTP server; no test contacts any other address (conftest.py
 refuses non-loopback connections).
@@ -20,8 +20,8 @@ import pytest
 import torch
 from PIL import Image
 
-from restorelib import data
-from restorelib.data import (
+from restorelib.core import data
+from restorelib.core.data import (
     EMBEDDED, EMBEDDED_TEST, EMBEDDED_TRAIN, DownloadError, RemoteFile, dataset_names, download, embedded,
     load_folder, load_set, read_image, registry, save_image, set_files, sha256_file, to_rgb, to_tensor, to_uint8)
 

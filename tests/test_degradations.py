@@ -1,4 +1,4 @@
-"""restorelib.degradations: the operators against reference implementations, the level grid and specs."""
+"""restorelib.core.degradations: the operators against reference implementations, the level grid and specs."""
 from __future__ import annotations
 
 import io
@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from restorelib import degradations as D
-from restorelib.data import embedded
-from restorelib.degradations import (
+from restorelib.core import degradations as D
+from restorelib.core.data import embedded
+from restorelib.core.degradations import (
     GROUPS, STAGE_ORDER, Spec, Stage, add_gaussian_noise, add_poisson_noise, add_salt_pepper, apply_levels,
     degrade, gaussian_blur, group_triples, interval, jpeg, parse_spec, register_spec, severity)
-from restorelib.metrics import psnr
+from restorelib.core.metrics import psnr
 
 
 def gen(seed: int = 0) -> torch.Generator:

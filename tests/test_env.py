@@ -8,9 +8,9 @@ import torch
 import torch.nn as nn
 from standins import Blend, Scale, Shift, gen
 
-from restorelib.env import REWARDS, RestoreEnv
-from restorelib.metrics import mse, psnr, ssim
-from restorelib.tools import Toolbox
+from restorelib.rlrestore.env import REWARDS, RestoreEnv
+from restorelib.core.metrics import mse, psnr, ssim
+from restorelib.toolbox.tools import Toolbox
 
 
 class Counter(nn.Module):
@@ -324,7 +324,7 @@ def test_nr_reward_is_the_score_gain_minus_the_tool_cost(box, degraded):
 
 
 def test_nr_reward_takes_a_registered_scorer_by_name(box, degraded, clean):
-    from restorelib.quality import noise_sigma
+    from restorelib.core.quality import noise_sigma
     env = RestoreEnv(box, t_max=1, reward="nr", scorer="neg-sigma")
     env.reset(degraded, clean)                                         # clean is accepted and not needed
     obs, reward, _, _ = env.step(torch.tensor([0, 0, 0, 0]))

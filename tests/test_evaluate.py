@@ -4,11 +4,11 @@ import math
 import pytest
 import torch
 
-from restorelib import data
+from restorelib.core import data
 from restorelib.evaluate import (GRID_LEVELS, Identity, SingleTool, evaluate, gain_matrix, get_method,
                                  method_names, register_method, summary)
-from restorelib.metrics import psnr
-from restorelib.tools import Toolbox
+from restorelib.core.metrics import psnr
+from restorelib.toolbox.tools import Toolbox
 
 KEYS = {"method", "distortion", "images", "psnr_in", "psnr_out", "ssim_in", "ssim_out", "tool_calls", "params",
         "macs", "seconds", "per_image"}
@@ -117,7 +117,7 @@ def test_summary_mentions_the_figures(images):
 def test_psnr_out_matches_manual(images):
     clean = data.to_rgb(images["chelsea"])[None]
     r = evaluate("identity", {"chelsea": images["chelsea"]}, "noise:30", seed=5)
-    from restorelib.degradations import degrade
+    from restorelib.core.degradations import degrade
     y, _ = degrade(clean, "noise:30", generator=torch.Generator().manual_seed(5 * 1_000_003))
     assert r["psnr_in"] == pytest.approx(psnr(y, clean).item(), abs=1e-5)
 
@@ -137,7 +137,7 @@ def test_random_method_is_seeded_by_evaluate(images):
 
 def test_fixed_chain_applies_the_same_chain_to_every_image():
     from restorelib.evaluate import FixedChain
-    from restorelib.tools import Toolbox
+    from restorelib.toolbox.tools import Toolbox
     box = Toolbox()                                    # untrained tools: the identity, so the result is the input
     m = FixedChain(["noise-2", "blur-3"], box)
     x = torch.rand(3, 3, 20, 24, generator=torch.Generator().manual_seed(0))
@@ -151,10 +151,10 @@ def test_evaluate_no_reference_scores_inputs_and_outputs(tmp_path, capsys):
     import json
 
     from restorelib.cli import main
-    from restorelib.data import save_image, to_rgb
-    from restorelib.degradations import degrade
+    from restorelib.core.data import save_image, to_rgb
+    from restorelib.core.degradations import degrade
     from restorelib.evaluate import evaluate_no_reference
-    from restorelib.quality import noise_sigma
+    from restorelib.core.quality import noise_sigma
     g = torch.Generator().manual_seed(5)
     images = {"a": torch.rand(3, 48, 64, generator=g), "b": torch.rand(1, 40, 40, generator=g)}
     r = evaluate_no_reference("identity", images, "neg-sigma", "noise:20")

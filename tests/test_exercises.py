@@ -6,7 +6,7 @@ The conventions every chapter follows (see "Use it in a course" in book/how_to_u
   ``★★`` or ``★★★`` (``{exercise} ★★ The reward of one step``), not decreasing, labelled ``ch<N>-ex1``, ``ch<N>-ex2``,
   ...;
 * each has a ``{solution} <label>`` block with ``:class: dropdown``, so the rendered book hides it until opened;
-* at least one exercise of a chapter is checked by a ``restorelib.checks`` function;
+* at least one exercise of a chapter is checked by a ``restorelib.teaching.checks`` function;
 * the Python code of every solution (fenced ``python`` blocks, and indented blocks that parse as Python) runs as it
   is, from ``notebooks/`` at CI scale; a block whose first line starts with ``# slow:`` runs only with
   ``RESTORELIB_SLOW_SOLUTIONS=1``;
@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from restorelib import checks
+from restorelib.teaching import checks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -104,7 +104,7 @@ def test_exercises_are_graded_labelled_and_their_solutions_hidden(nb):
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_chapter_has_an_exercise_checked_by_restorelib(nb):
     called = set(re.findall(r"checks\.(check_\w+)\(", exercises_text(nb)))
-    assert called, f"{nb.name}: no exercise ends with a restorelib.checks call"
+    assert called, f"{nb.name}: no exercise ends with a restorelib.teaching.checks call"
     assert all(callable(getattr(checks, name, None)) for name in called), called
 
 

@@ -7,10 +7,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from restorelib.explorer import ToolchainSession, toolchain_explorer  # noqa: E402
-from restorelib.metrics import psnr  # noqa: E402
-from restorelib.restore import ImageResult  # noqa: E402
-from restorelib.tools import Toolbox  # noqa: E402
+from restorelib.teaching.explorer import ToolchainSession, toolchain_explorer  # noqa: E402
+from restorelib.core.metrics import psnr  # noqa: E402
+from restorelib.rlrestore.restore import ImageResult  # noqa: E402
+from restorelib.toolbox.tools import Toolbox  # noqa: E402
 
 from standins import Blend, gen  # noqa: E402
 

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from restorelib import baselines, dqn, hirl, joint, label_free, pixelrl, quality_net
-from restorelib.toolbox_training import TOOLBOX_SCALES
+from restorelib.joint import baselines
+from restorelib.rlrestore import dqn
+from restorelib.labelfree import policy as label_free, quality_net
+from restorelib.hirl import hirl as hirl
+from restorelib.joint import joint as joint
+from restorelib.pixelrl import a2c as pixelrl
+from restorelib.toolbox.train_toolbox import TOOLBOX_SCALES
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -14,14 +14,14 @@ import torch
 import torch.nn as nn
 
 from restorelib import evaluate as E
-from restorelib.degradations import HIRL_MIXTURES, degrade, hirl_blur_sigma, parse_spec
-from restorelib.hirl import (
+from restorelib.core.degradations import HIRL_MIXTURES, degrade, hirl_blur_sigma, parse_spec
+from restorelib.hirl.hirl import (
     SCALES, HirlAgent, HirlConfig, HirlQNet, HirlRecord, TransitionMemory, choose, hirl_epsilon, hirl_targets,
     mixture_degrader, train_hirl)
-from restorelib.hirl_restore import HirlMethod, HirlRestorer, hirl_factory, load_hirl, save_hirl
-from restorelib.hirl_tools import HIRL_TOOL_NAMES, HIRL_TOOLS, TYPES, hirl_toolbox, tool_index, type_degree
-from restorelib.metrics import psnr
-from restorelib.tools import LargeTool, SmallTool, Toolbox, ToolSpec
+from restorelib.hirl.restore import HirlMethod, HirlRestorer, hirl_factory, load_hirl, save_hirl
+from restorelib.hirl.tools import HIRL_TOOL_NAMES, HIRL_TOOLS, TYPES, hirl_toolbox, tool_index, type_degree
+from restorelib.core.metrics import psnr
+from restorelib.toolbox.tools import LargeTool, SmallTool, Toolbox, ToolSpec
 
 from standins import Shift, gen
 
@@ -302,8 +302,8 @@ def test_train_hirl_script_agent_part(tmp_path):
 
 # ----------------------------------------------------------------------------- chapter 6's experiments
 def test_equal_trials_brute_force_against_hirl():
-    from restorelib.hirl_restore import equal_trials
-    from restorelib.search import brute_force
+    from restorelib.hirl.restore import equal_trials
+    from restorelib.search.chains import brute_force
     tb = standin_toolbox()
     clean = flat_bank(3, 8)
     x = brighten(clean, gen(9))
@@ -322,7 +322,7 @@ def test_equal_trials_brute_force_against_hirl():
 
 
 def test_degraded_patches_are_seeded_one_per_image():
-    from restorelib.hirl_restore import degraded_patches
+    from restorelib.hirl.restore import degraded_patches
     images = {"a": torch.rand(3, 80, 90, generator=gen(1)), "b": torch.rand(3, 70, 70, generator=gen(2))}
     d1, c1, lv = degraded_patches(images, "hirl-moderate", seed=3)
     d2, c2, _ = degraded_patches(images, "hirl-moderate", seed=3)
@@ -331,9 +331,9 @@ def test_degraded_patches_are_seeded_one_per_image():
 
 
 def test_get_hirl_trains_at_ci_scale_and_loads_when_shipped(tmp_path, monkeypatch):
-    from restorelib import config
-    from restorelib import hirl_restore as HR
-    from restorelib.hirl_restore import get_hirl
+    from restorelib.core import config
+    from restorelib.hirl import restore as HR
+    from restorelib.hirl.restore import get_hirl
     tb = standin_toolbox()
     r, rec = get_hirl(config.get_profile("ci"), tb, flat_bank(8, 1))
     assert isinstance(r, HirlRestorer) and rec["curve"]["steps"][-1] == SCALES["ci"].steps and rec["seconds"] > 0
@@ -346,7 +346,7 @@ def test_get_hirl_trains_at_ci_scale_and_loads_when_shipped(tmp_path, monkeypatc
 
 
 def test_search_methods_take_hirl_tools(tmp_path, monkeypatch):
-    from restorelib import hirl_tools
+    from restorelib.hirl import tools as hirl_tools
     Toolbox(HIRL_TOOLS).save(tmp_path / "tools")
     monkeypatch.setattr(hirl_tools, "HIRL_TOOLS_DIR", tmp_path / "tools")
     m = E.get_method("brute-force:hirl", "cpu", max_length=2, budget=20)
@@ -359,7 +359,7 @@ def test_search_methods_take_hirl_tools(tmp_path, monkeypatch):
 
 
 def test_restore_cli_prints_the_hirl_chain(tmp_path, monkeypatch, capsys):
-    from restorelib import data
+    from restorelib.core import data
     from restorelib.cli import main
     folder = saved_agent(tmp_path)
     img = tmp_path / "in.png"
@@ -372,8 +372,8 @@ def test_restore_cli_prints_the_hirl_chain(tmp_path, monkeypatch, capsys):
 
 
 def test_hierarchical_tool_and_its_check():
-    from restorelib import checks
-    from restorelib.hirl import hierarchical_tool
+    from restorelib.teaching import checks
+    from restorelib.hirl.hirl import hierarchical_tool
     tv = torch.tensor([[1.0, 0.0, 0.5], [0.0, 0.0, 2.0]])
     dv = torch.tensor([[[0.1, 0.3, 0.2], [0, 0, 0], [0.9, 0, 0]], [[5.0, 0, 0], [0, 0, 0], [0, 0.1, 0.2]]])
     assert hierarchical_tool(tv, dv).tolist() == [1, 8]
@@ -385,7 +385,7 @@ def test_hierarchical_tool_and_its_check():
 def test_equal_trials_same_budget_is_the_mean_over_tool_orders():
     import itertools
 
-    from restorelib.hirl_restore import equal_trials
+    from restorelib.hirl.restore import equal_trials
     tb = standin_toolbox()
     clean = flat_bank(2, 10)
     x = brighten(clean, gen(11))
@@ -420,8 +420,8 @@ def test_eval_hirl_script_writes_results_and_card(tmp_path):
 
 
 def test_train_hirl_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch):
-    import restorelib.hirl as H
-    from restorelib.patches import CropSampler
+    import restorelib.hirl.hirl as H
+    from restorelib.core.patches import CropSampler
     tb = standin_toolbox()
     sampler = CropSampler([torch.rand(3, 80, 90, generator=gen(4)) * 0.3 + 0.3], 63, scales=(1.0,))
     cfg = HirlConfig(**{**TINY, "steps": 30, "env_batch": 3, "max_len": 3, "memory": 20, "t_start": 6,

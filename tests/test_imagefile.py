@@ -1,4 +1,4 @@
-"""restorelib.imagefile: every supported pixel format read faithfully with its note, or refused by name; the pixel
+"""restorelib.core.imagefile: every supported pixel format read faithfully with its note, or refused by name; the pixel
 limit; atomic image writes."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import tifffile
 import torch
 from PIL import Image
 
-from restorelib import data, imagefile
-from restorelib.data import describe, read_for_restore, read_image
+from restorelib.core import data, imagefile
+from restorelib.core.data import describe, read_for_restore, read_image
 
 
 def rgb16(seed: int = 0, shape: tuple[int, int] = (9, 11)) -> np.ndarray:

@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from restorelib.joint import JointConfig, joint_step, train_joint
-from restorelib.tools import Toolbox
+from restorelib.joint.joint import JointConfig, joint_step, train_joint
+from restorelib.toolbox.tools import Toolbox
 
 from standins import gen
 
@@ -104,8 +104,8 @@ def test_train_joint_script_writes_a_loadable_toolbox_and_record(tmp_path):
 
 
 def test_train_joint_resumes_from_its_checkpoint_to_the_same_tools(tmp_path, monkeypatch):
-    import restorelib.joint as J
-    from restorelib.patches import CropSampler
+    import restorelib.joint.joint as J
+    from restorelib.core.patches import CropSampler
     sampler = CropSampler([torch.rand(3, 80, 90, generator=gen(3)) * 0.5 + 0.25], 63, scales=(1.0,))
     cfg = JointConfig(steps=8, batch=3, lr=0.01, spec="noise:10", log_every=3)
     names = bias_box().names

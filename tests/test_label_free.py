@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from restorelib import evaluate as E
-from restorelib.label_free import (
+from restorelib.labelfree.policy import (
     LabelFreeConfig, LabelFreeMethod, LabelFreeRestorer, PolicyNet, clipped_surrogate, group_advantages,
     load_label_free, save_label_free, train_label_free)
-from restorelib.tools import Toolbox
+from restorelib.toolbox.tools import Toolbox
 
 from standins import Shift, gen
 
@@ -91,7 +91,7 @@ def test_checkpoint_method_and_cli(tmp_path, capsys):
     assert r["tool_calls"] <= 2 and r["macs"] > 0
     whole = m.restore(torch.rand(1, 3, 70, 90))
     assert whole.images.shape == (1, 3, 70, 90) and whole.tool_calls[0] <= 2
-    from restorelib import data as D
+    from restorelib.core import data as D
     from restorelib.cli import main
     D.save_image(torch.rand(3, 70, 90, generator=gen(4)), tmp_path / "in.png")
     assert main(["restore", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--method",
@@ -137,8 +137,9 @@ def test_train_label_free_script_ci(tmp_path):
 
 
 def test_get_label_free_trains_at_ci_scale_and_the_group_check():
-    from restorelib import checks, config
-    from restorelib.label_free import SCALES, get_label_free
+    from restorelib.teaching import checks
+    from restorelib.core import config
+    from restorelib.labelfree.policy import SCALES, get_label_free
     tb = bright_toolbox()
     r, rec = get_label_free(config.get_profile("ci"), tb, bank(), "cpu")
     assert isinstance(r, LabelFreeRestorer) and rec["curve"]["iters"][-1] == SCALES["ci"].iters
@@ -151,8 +152,8 @@ def test_get_label_free_trains_at_ci_scale_and_the_group_check():
 
 @pytest.mark.parametrize("baseline", ["group", "value"])
 def test_train_label_free_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch, baseline):
-    import restorelib.label_free as L
-    from restorelib.patches import CropSampler
+    import restorelib.labelfree.policy as L
+    from restorelib.core.patches import CropSampler
     tb = bright_toolbox()
     sampler = CropSampler([torch.rand(3, 80, 90, generator=gen(9)) * 0.1 + 0.4], 63, scales=(1.0,))
     cfg = LabelFreeConfig(**{**TINY, "iters": 9, "batch": 2, "group": 2, "log_every": 2, "baseline": baseline})

@@ -8,11 +8,17 @@ from dataclasses import replace
 import pytest
 import torch
 
-from restorelib import baselines, dqn, hirl, joint, label_free, long_runs, pixelrl, resume
-from restorelib.agents import RLRestoreNet
-from restorelib.config import cache_dir, get_profile
-from restorelib.long_runs import Progress, checkpoint_dir, duration, fingerprint, run_checkpoint, run_kwargs
-from restorelib.tools import Toolbox
+from restorelib.joint import baselines
+from restorelib.rlrestore import dqn
+from restorelib.labelfree import policy as label_free
+from restorelib.core import long_runs, resume
+from restorelib.hirl import hirl as hirl
+from restorelib.joint import joint as joint
+from restorelib.pixelrl import a2c as pixelrl
+from restorelib.rlrestore.nets import RLRestoreNet
+from restorelib.core.config import cache_dir, get_profile
+from restorelib.core.long_runs import Progress, checkpoint_dir, duration, fingerprint, run_checkpoint, run_kwargs
+from restorelib.toolbox.tools import Toolbox
 
 from standins import gen
 
@@ -121,7 +127,7 @@ def _bank(channels: int = 3, size: int = 63, n: int = 12) -> torch.Tensor:
 
 
 def _hirl_toolbox() -> Toolbox:
-    from restorelib.hirl_tools import hirl_toolbox
+    from restorelib.hirl.tools import hirl_toolbox
     box = hirl_toolbox(trained=False)
     with torch.no_grad():
         for net in box.nets:
@@ -139,12 +145,12 @@ def _dqn(profile):
 
 
 def _hirl(profile):
-    from restorelib.hirl_restore import get_hirl
+    from restorelib.hirl.restore import get_hirl
     return get_hirl(profile, _hirl_toolbox(), _bank())[0].agent
 
 
 def _joint(profile):
-    from restorelib.restore import AgentRestorer
+    from restorelib.rlrestore.restore import AgentRestorer
     torch.manual_seed(0)
     agent = AgentRestorer(RLRestoreNet(), dqn.DQNConfig(), _toolbox())
     return joint.get_joint_toolbox(profile, agent, _bank())[0]
@@ -156,7 +162,7 @@ def _baseline(profile):
 
 
 def _pixelrl(profile):
-    from restorelib.pixelrl_method import get_pixelrl
+    from restorelib.pixelrl.method import get_pixelrl
     return get_pixelrl(profile, _bank(1, 32), "noise:25")[0]
 
 

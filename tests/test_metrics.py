@@ -1,4 +1,4 @@
-"""restorelib.metrics: PSNR values and SSIM against scikit-image."""
+"""restorelib.core.metrics: PSNR values and SSIM against scikit-image."""
 from __future__ import annotations
 
 import math
@@ -8,11 +8,11 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from restorelib.data import embedded
-from restorelib.degradations import degrade
+from restorelib.core.data import embedded
+from restorelib.core.degradations import degrade
 from restorelib.evaluate import Identity, SingleTool, evaluate
-from restorelib.metrics import MSE_FLOOR, mse, paired_difference, psnr, ssim
-from restorelib.tools import Toolbox
+from restorelib.core.metrics import MSE_FLOOR, mse, paired_difference, psnr, ssim
+from restorelib.toolbox.tools import Toolbox
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -1,10 +1,10 @@
-"""restorelib.patches: grid and random patches, rescaling, the patch bank, augmentation, splits by image."""
+"""restorelib.core.patches: grid and random patches, rescaling, the patch bank, augmentation, splits by image."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from restorelib.patches import PATCH, SCALES, augment, grid_patches, patch_bank, random_patches, rescale, split_names
+from restorelib.core.patches import PATCH, SCALES, augment, grid_patches, patch_bank, random_patches, rescale, split_names
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -187,7 +187,7 @@ def test_split_names_errors():
 
 # ----------------------------------------------------------------------------- crops on the fly
 def test_crop_sampler_crops_come_from_the_images():
-    from restorelib.patches import CropSampler
+    from restorelib.core.patches import CropSampler
     img = coord_image(90, 120)
     img = torch.cat([img, img[:1]])                                   # 3 channels: row, column, row
     sampler = CropSampler({"a": img}, 20, scales=(1.0,))
@@ -204,7 +204,7 @@ def test_crop_sampler_crops_come_from_the_images():
 
 
 def test_crop_sampler_scales_weights_and_errors():
-    from restorelib.patches import CropSampler
+    from restorelib.core.patches import CropSampler
     sampler = CropSampler([torch.rand(1, 60, 60, generator=gen(3)), torch.rand(3, 100, 100, generator=gen(4))], 40)
     assert [tuple(im.shape) for im in sampler.images] == [(3, 60, 60), (3, 40, 40), (3, 100, 100), (3, 67, 67)]
     assert sampler.weights.tolist() == [21.0 ** 2, 1.0, 61.0 ** 2, 28.0 ** 2]   # drawn by number of positions

@@ -1,4 +1,4 @@
-"""restorelib.pixelrl (chapter 7): OpenCV-exact actions, the network, rewards, RMC returns, A2C, training, the script."""
+"""restorelib.pixelrl.a2c (chapter 7): OpenCV-exact actions, the network, rewards, RMC returns, A2C, training, the script."""
 import json
 import os
 import subprocess
@@ -11,13 +11,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from restorelib import pixelrl_actions
-from restorelib.metrics import psnr
-from restorelib.pixelrl import (
+from restorelib.pixelrl import actions as pixelrl_actions
+from restorelib.core.metrics import psnr
+from restorelib.pixelrl.a2c import (
     ACTIONS, N_ACTIONS, SCALES, PixelRLConfig, PixelRLNet, RewardMapConv, a2c_loss, action_counts, apply_actions,
     draw_text_mask, filter_bank, load_pixelrl, make_task, nstep_returns, overlay_text,
     pixel_reward, pixelrl_restore, pretrain_shared, reward_map_step, train_pixelrl)
-from restorelib.pixelrl_actions import (
+from restorelib.pixelrl.actions import (
     bilateral_filter, box_filter, gaussian_filter, median_filter, resolve_backend)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +176,7 @@ def test_rmc_kernel_spreads_the_return_to_neighbours():
 
 
 def test_check_reward_map_conv_accepts_ours_and_names_mistakes():
-    from restorelib.checks import check_reward_map_conv
+    from restorelib.teaching.checks import check_reward_map_conv
     assert "all 2 cases pass" in check_reward_map_conv(reward_map_step)
     with pytest.raises(AssertionError, match="flipped"):
         check_reward_map_conv(lambda R, r, g, w: reward_map_step(R, r, g, w.flip(-1, -2)))
@@ -348,7 +348,7 @@ def test_train_script_ci_scale_writes_a_checked_checkpoint(tmp_path):
 
 # ----------------------------------------------------------------------------- the evaluate / restore method
 def _saved_pixelrl(tmp_path):
-    from restorelib.pixelrl import PixelRLConfig, PixelRLNet, TrainRecord, save_pixelrl
+    from restorelib.pixelrl.a2c import PixelRLConfig, PixelRLNet, TrainRecord, save_pixelrl
     torch.manual_seed(0)
     cfg = PixelRLConfig(episodes=1, batch=1, crop=24, t_max=2, width=8, pretrain_steps=0)
     net = PixelRLNet(1, width=8, gru=True, rmc=True)
@@ -360,7 +360,7 @@ def _saved_pixelrl(tmp_path):
 
 def test_pixelrl_method_restores_each_channel_on_its_own(tmp_path):
     from restorelib import evaluate as E
-    from restorelib.pixelrl import pixelrl_restore
+    from restorelib.pixelrl.a2c import pixelrl_restore
     folder, net = _saved_pixelrl(tmp_path)
     m = E.get_method(f"pixelrl:{folder}", "cpu")
     assert m.name == "pixelrl:noise25-test(t=2)" and m.params == sum(p.numel() for p in net.parameters())
@@ -386,7 +386,7 @@ def test_pixelrl_method_restores_each_channel_on_its_own(tmp_path):
 
 
 def test_restore_cli_with_pixelrl_prints_the_actions(tmp_path, capsys):
-    from restorelib import data
+    from restorelib.core import data
     from restorelib.cli import main
     folder, _ = _saved_pixelrl(tmp_path)
     img = tmp_path / "in.png"
@@ -399,8 +399,8 @@ def test_restore_cli_with_pixelrl_prints_the_actions(tmp_path, capsys):
 
 
 def test_get_pixelrl_trains_at_ci_scale_and_loads_the_shipped_agent_at_book_scale():
-    from restorelib.config import get_profile
-    from restorelib.pixelrl_method import DEFAULT_MODEL, get_pixelrl
+    from restorelib.core.config import get_profile
+    from restorelib.pixelrl.method import DEFAULT_MODEL, get_pixelrl
     bank = rand(6, 1, 32, 32)
     net, cfg, rec = get_pixelrl(get_profile("ci"), bank, "saltpepper:0.5")
     assert cfg == SCALES["ci"] and rec["task"] == "saltpepper:0.5" and not net.training
@@ -413,7 +413,7 @@ def test_get_pixelrl_trains_at_ci_scale_and_loads_the_shipped_agent_at_book_scal
 
 
 def test_time_inference_reports_both_medians_and_their_ratio():
-    from restorelib.pixelrl_method import time_inference
+    from restorelib.pixelrl.method import time_inference
     r = time_inference(PixelRLNet(1, width=8), size=(20, 24), t_max=2, repeats=2)
     assert r["size"] == [20, 24] and r["t_max"] == 2 and r["repeats"] == 2 and r["backend"] in ("cv2", "torch")
     assert r["network_s"] > 0 and r["inference_s"] > 0
@@ -427,8 +427,8 @@ def test_time_inference_reports_both_medians_and_their_ratio():
 
 
 def test_train_pixelrl_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch):
-    import restorelib.pixelrl as P
-    from restorelib.patches import CropSampler
+    import restorelib.pixelrl.a2c as P
+    from restorelib.core.patches import CropSampler
     sampler = CropSampler([rand(3, 50, 60, seed=4)], 24, scales=(1.0,))      # RGB crops, made gray
     cfg = replace(SCALES["ci"], episodes=7, rmc_start=0.5, pretrain_steps=2, log_every=2, width=8)
     net_a, rec_a = train_pixelrl(sampler, "noise:25", cfg, device="cpu")

@@ -1,4 +1,4 @@
-"""restorelib.pixelrl_baselines (chapter 7): test pairs, the classical-filter sweep, the supervised twin, the script."""
+"""restorelib.pixelrl.baselines (chapter 7): test pairs, the classical-filter sweep, the supervised twin, the script."""
 import json
 import os
 import subprocess
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from restorelib.metrics import psnr
-from restorelib.pixelrl import PixelRLConfig, PixelRLNet, TrainRecord, pretrain_shared, save_pixelrl
-from restorelib.pixelrl_actions import ACTIONS, filter_bank, median_filter
-from restorelib.pixelrl_baselines import (
+from restorelib.core.metrics import psnr
+from restorelib.pixelrl.a2c import PixelRLConfig, PixelRLNet, TrainRecord, pretrain_shared, save_pixelrl
+from restorelib.pixelrl.actions import ACTIONS, filter_bank, median_filter
+from restorelib.pixelrl.baselines import (
     FILTERS, Denoiser, best_filter, denoise, filter_sweep, degraded_pairs, train_denoiser)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,7 +125,7 @@ def test_eval_script_writes_the_tables_for_the_agents_it_is_given(tmp_path):
 
 
 def test_load_baselines_reads_the_script_output_and_names_a_missing_file(tmp_path):
-    from restorelib.pixelrl_baselines import PAPER, load_baselines
+    from restorelib.pixelrl.baselines import PAPER, load_baselines
     f = tmp_path / "b.json"
     f.write_text(json.dumps({"tasks": {"noise:25": {"input": 20.0}}}))
     assert load_baselines(str(f)) == {"noise:25": {"input": 20.0}}

@@ -11,16 +11,16 @@ import pytest
 import torch
 from PIL import Image, ImageEnhance
 
-from restorelib.pixelrl import PixelRLNet, a2c_loss, sample_actions, train_pixelrl
-from restorelib.pixelrl_color import (
+from restorelib.pixelrl.a2c import PixelRLNet, a2c_loss, sample_actions, train_pixelrl
+from restorelib.pixelrl.color import (
     COLOR_ACTIONS, COLOR_DO_NOTHING, COLOR_SCALES, N_COLOR_ACTIONS, GlobalActionNet, apply_color_actions,
     color_action_counts, color_bank, color_env, color_restore, lab_distance, lab_input, lab_reward, mean_lab_error,
     rgb_to_lab)
-from restorelib.pixelrl_color_data import (
+from restorelib.pixelrl.color_data import (
     PairSampler, check_yan2016, popout, style_target, styled_pairs, subject_mask, watercolor, yan2016_pairs)
-from restorelib.pixelrl_color_method import (
+from restorelib.pixelrl.color_method import (
     ColorCNN, ColorMethod, color_table, enhancer, load_color_model, oracle_enhance, save_color_model, train_color_cnn)
-from restorelib.pixelrl_training import draw_crops
+from restorelib.pixelrl.training import draw_crops
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = COLOR_SCALES["ci"]
@@ -246,7 +246,7 @@ def test_cnn_table_save_load_and_restore_method(tmp_path, pairs):
     assert res.images.shape == x.shape and len(res.chains[0]) == CI.t_max
     assert all(c in COLOR_ACTIONS for c in res.chains[0])
     from restorelib.cli import main
-    from restorelib.data import save_image
+    from restorelib.core.data import save_image
     save_image(pairs["p1"][0], tmp_path / "photo.png")
     rc = main(["restore", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"), "--method",
                f"pixelrl-color:{tmp_path / 'pixelrl'}"])

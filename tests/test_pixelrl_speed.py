@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from restorelib.pixelrl import PixelRLNet, load_pixelrl, pixelrl_restore, sample_actions
-from restorelib.pixelrl_method import PIXELRL_DIR, PixelRLMethod
+from restorelib.pixelrl.a2c import PixelRLNet, load_pixelrl, pixelrl_restore, sample_actions
+from restorelib.pixelrl.method import PIXELRL_DIR, PixelRLMethod
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "6ecfb4f"                     # HEAD when issue 20's speed-ups began
@@ -25,7 +25,7 @@ TOL = 1e-6                             # float32 rounding; the policy path does 
 _BEFORE_SCRIPT = """
 import sys, torch
 sys.path.insert(0, sys.argv[1])
-from restorelib.pixelrl import load_pixelrl, pixelrl_restore
+from restorelib.pixelrl import load_pixelrl, pixelrl_restore      # the flat modules of the code at BEFORE
 from restorelib.pixelrl_method import PixelRLMethod
 inputs = torch.load(sys.argv[2])
 out = {}

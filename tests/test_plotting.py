@@ -4,7 +4,7 @@ import pytest
 import torch
 
 matplotlib.use("Agg")
-from restorelib import plotting  # noqa: E402
+from restorelib.teaching import plotting  # noqa: E402
 
 
 def test_show_images_grid_and_errors():
@@ -53,7 +53,7 @@ def test_action_maps_and_histogram_draw_one_panel_per_step_and_check_shapes():
     import numpy as np
     import torch
 
-    from restorelib.plotting import action_histogram, action_maps
+    from restorelib.teaching.plotting import action_histogram, action_maps
     names = [f"a{k}" for k in range(9)]
     fig = action_maps([torch.randint(9, (6, 7)) for _ in range(3)], names)
     assert len(fig.axes) == 3 and fig.axes[0].get_title() == "t = 1" and len(fig.legends[0].get_texts()) == 9

@@ -1,7 +1,7 @@
-"""restorelib.prose: numbers worded for generated sentences, and glue that works outside the book build."""
+"""restorelib.teaching.prose: numbers worded for generated sentences, and glue that works outside the book build."""
 import sys
 
-from restorelib import prose
+from restorelib.teaching import prose
 
 
 def test_signed_and_spans():

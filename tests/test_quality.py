@@ -19,16 +19,17 @@ from scipy import stats
 from scipy.special import gammaln
 from standins import Shift, gen
 
-from restorelib import data, quality
-from restorelib.degradations import degrade
-from restorelib.env import RestoreEnv
-from restorelib.metrics import psnr
-from restorelib.patches import patch_bank
-from restorelib.quality import (fit_aggd, fit_ggd, fit_niqe, get_scorer, load_niqe_model, mscn, niqe,
+from restorelib.core import data
+from restorelib.core import quality
+from restorelib.core.degradations import degrade
+from restorelib.rlrestore.env import RestoreEnv
+from restorelib.core.metrics import psnr
+from restorelib.core.patches import patch_bank
+from restorelib.core.quality import (fit_aggd, fit_ggd, fit_niqe, get_scorer, load_niqe_model, mscn, niqe,
                                 niqe_features, noise_sigma, rank_correlation, register_scorer, scorer_names)
-from restorelib.quality_net import (PSNR_RANGE, SCALES, QualityNet, load_quality_net, quality_batch,
+from restorelib.labelfree.quality_net import (PSNR_RANGE, SCALES, QualityNet, load_quality_net, quality_batch,
                                     quality_net_scorer, save_quality_net, train_quality_net)
-from restorelib.tools import Toolbox
+from restorelib.toolbox.tools import Toolbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -307,7 +308,7 @@ def test_fit_niqe_script_writes_model_record_and_card(tmp_path):
 
 
 def test_quality_batch_runs_a_share_through_tool_chains(bank):
-    from restorelib.tools import Toolbox
+    from restorelib.toolbox.tools import Toolbox
 
     from standins import Shift
     tb = Toolbox()
@@ -325,8 +326,8 @@ def test_quality_batch_runs_a_share_through_tool_chains(bank):
 
 
 def test_train_quality_net_resumes_from_its_checkpoint_to_the_same_net(tmp_path, monkeypatch):
-    import restorelib.quality_net as Q
-    from restorelib.patches import CropSampler
+    import restorelib.labelfree.quality_net as Q
+    from restorelib.core.patches import CropSampler
     tb = Toolbox()
     for i in range(len(tb)):
         tb.nets[i] = Shift(0.05 * (i % 3 - 1))

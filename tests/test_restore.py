@@ -4,11 +4,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from restorelib import dqn
-from restorelib.agents import RLRestoreNet
+from restorelib.rlrestore import dqn
+from restorelib.rlrestore.nets import RLRestoreNet
 from restorelib.evaluate import evaluate, get_method
-from restorelib.restore import AgentMethod, AgentRestorer, apply_tiled, patch_grid, tool_usage
-from restorelib.tools import Toolbox
+from restorelib.rlrestore.restore import AgentMethod, AgentRestorer, apply_tiled, patch_grid, tool_usage
+from restorelib.toolbox.tools import Toolbox
 
 from standins import Blend, gen
 

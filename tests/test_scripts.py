@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from restorelib.tools import Toolbox
+from restorelib.toolbox.tools import Toolbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,10 +95,11 @@ def test_train_agent_validates_and_keeps_the_best_snapshot(tmp_path):
     assert val["kept_step"] == best and f"kept the snapshot of step {best}" in p.stdout
     assert f"the snapshot of step {best:,} is kept" in (out / "README.md").read_text()
     # the saved weights are the kept snapshot: re-validating them gives the recorded best PSNR
-    from restorelib import data, dqn
+    from restorelib.core import data
+    from restorelib.rlrestore import dqn
     from restorelib.evaluate import evaluate
-    from restorelib.restore import AgentMethod, AgentRestorer
-    from restorelib.tools import Toolbox
+    from restorelib.rlrestore.restore import AgentMethod, AgentRestorer
+    from restorelib.toolbox.tools import Toolbox
     net, cfg = dqn.load_agent(out)
     r = evaluate(AgentMethod(AgentRestorer(net, cfg, Toolbox.load())), data.load_set("embedded-test"), "moderate",
                  patch=63, patches_per_image=4, seed=0)

@@ -8,10 +8,10 @@ import torch
 import torch.nn as nn
 from standins import Blend, Scale, Shift, gen
 
-from restorelib.metrics import psnr
-from restorelib.search import (best_fixed_chain, brute_force, brute_force_trials, greedy, random_chains,
+from restorelib.core.metrics import psnr
+from restorelib.search.chains import (best_fixed_chain, brute_force, brute_force_trials, greedy, random_chains,
                                reverse_chain, run_chains)
-from restorelib.tools import TOOL_NAMES, Toolbox, ToolSpec
+from restorelib.toolbox.tools import TOOL_NAMES, Toolbox, ToolSpec
 
 
 

@@ -1,4 +1,4 @@
-"""The shipped search records of chapters 3 and 4 (restorelib.search_record): used only when they hold these very
+"""The shipped search records of chapters 3 and 4 (restorelib.search.record): used only when they hold these very
 searches with these tools on these patches, every recorded PSNR found again; scripts/record_search.py's refusals."""
 import json
 import sys
@@ -8,7 +8,7 @@ import pytest
 import torch
 from standins import search_inputs, toy_toolbox
 
-from restorelib.search_record import KINDS, RECORDS, record_of, search_baselines
+from restorelib.search.record import KINDS, RECORDS, record_of, search_baselines
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -1,4 +1,4 @@
-"""The static explorer of the book (restorelib/static_explorer.py, book/_ext/restorelib_explorer.py, book/explorer.md).
+"""The static explorer of the book (restorelib/teaching/static_explorer.py, book/_ext/restorelib_explorer.py, book/explorer.md).
 
 Without a browser: the index's shape, the number of chains, the identity's PSNR equal to the degraded input's, the
 best chain equal to chapter 3's brute force, the agent's chain equal to the agent's own, decodable images, and a
@@ -18,12 +18,12 @@ import pytest
 import torch
 import yaml
 
-from restorelib import degradations as D
-from restorelib import static_explorer as S
-from restorelib.metrics import psnr
-from restorelib.restore import AgentRestorer
-from restorelib.search import brute_force
-from restorelib.tools import TOOL_NAMES, Toolbox
+from restorelib.core import degradations as D
+from restorelib.teaching import static_explorer as S
+from restorelib.core.metrics import psnr
+from restorelib.rlrestore.restore import AgentRestorer
+from restorelib.search.chains import brute_force
+from restorelib.toolbox.tools import TOOL_NAMES, Toolbox
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"

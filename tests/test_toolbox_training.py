@@ -1,4 +1,4 @@
-"""restorelib.toolbox_training: a whole toolbox trained, resumed across processes, and refused when a tool did not
+"""restorelib.toolbox.train_toolbox: a whole toolbox trained, resumed across processes, and refused when a tool did not
 learn; the mid-levels and floors; scripts/train_tools.py's checks of its arguments."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from restorelib.hirl_tools import HIRL_TOOLS
-from restorelib.tools import TOOL_NAMES, Toolbox, tool_spec
-from restorelib.toolbox_training import (TOOL_FLOORS, ToolDidNotLearn, mid_level, train_toolbox,
+from restorelib.hirl.tools import HIRL_TOOLS
+from restorelib.toolbox.tools import TOOL_NAMES, Toolbox, tool_spec
+from restorelib.toolbox.train_toolbox import (TOOL_FLOORS, ToolDidNotLearn, mid_level, train_toolbox,
                                          validation_pairs)
-from restorelib.training import dead_units
+from restorelib.toolbox.training import dead_units
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = (HIRL_TOOLS[0], HIRL_TOOLS[8])                      # a 3-layer denoiser and an 8-layer deblurrer
@@ -27,7 +27,7 @@ def test_mid_levels_and_floors():
 
 
 def test_validation_pairs_at_mid_level():
-    from restorelib import data
+    from restorelib.core import data
     imgs = data.load_set("embedded-test", limit=2)
     x, y = validation_pairs(tool_spec("noise-3"), imgs, 3, seed=0, mid=True)
     assert x.shape == y.shape == (6, 3, 63, 63)
@@ -71,7 +71,7 @@ def test_rejects_unknown_only_and_steps(tmp_path):
 
 
 def test_dead_units_finds_a_dead_layer():
-    from restorelib.tools import LargeTool, SmallTool
+    from restorelib.toolbox.tools import LargeTool, SmallTool
     x = torch.rand(4, 3, 20, 20, generator=torch.Generator().manual_seed(0))
     net = SmallTool()
     assert dead_units(net, x)["conv2"][1] == 16

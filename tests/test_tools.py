@@ -1,4 +1,4 @@
-"""restorelib.tools: the 12 tools of Table 1, their sizes and costs, the Toolbox and safe checkpoints."""
+"""restorelib.toolbox.tools: the 12 tools of Table 1, their sizes and costs, the Toolbox and safe checkpoints."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from restorelib.tools import (
+from restorelib.toolbox.tools import (
     TOOL_NAMES, TOOL_SPECS, LargeTool, SmallTool, Toolbox, build_tool, count_macs, count_params, load_state,
     save_state, sha256_bytes, tool_spec)
 

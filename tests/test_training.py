@@ -1,4 +1,4 @@
-"""restorelib.training: training levels and batches, and a short real training run of a noise tool."""
+"""restorelib.toolbox.training: training levels and batches, and a short real training run of a noise tool."""
 from __future__ import annotations
 
 import math
@@ -6,11 +6,11 @@ import math
 import pytest
 import torch
 
-from restorelib.data import embedded
-from restorelib.degradations import degrade
-from restorelib.patches import patch_bank, random_patches
-from restorelib.tools import TOOL_SPECS, SmallTool, build_tool, tool_spec
-from restorelib.training import SLIGHT_JPEG, SLIGHT_NOISE, TrainLog, evaluate_pair, tool_batch, tool_levels, train_tool
+from restorelib.core.data import embedded
+from restorelib.core.degradations import degrade
+from restorelib.core.patches import patch_bank, random_patches
+from restorelib.toolbox.tools import TOOL_SPECS, SmallTool, build_tool, tool_spec
+from restorelib.toolbox.training import SLIGHT_JPEG, SLIGHT_NOISE, TrainLog, evaluate_pair, tool_batch, tool_levels, train_tool
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -136,9 +136,9 @@ def test_train_tool_rejects_bad_log_every():
 
 
 def test_train_toolbox_with_other_specs(tmp_path):
-    from restorelib.hirl_tools import HIRL_TOOLS
-    from restorelib.tools import Toolbox
-    from restorelib.toolbox_training import train_toolbox
+    from restorelib.hirl.tools import HIRL_TOOLS
+    from restorelib.toolbox.tools import Toolbox
+    from restorelib.toolbox.train_toolbox import train_toolbox
     specs = (HIRL_TOOLS[0], HIRL_TOOLS[8])                         # a 3-layer denoiser and an 8-layer deblurrer
     box, record = train_toolbox("ci", tmp_path, val_set="embedded-test", val_per_image=1, specs=specs, log=None)
     assert box.names == ["denoise-15", "deblur-15"] and set(record["tools"]) == set(box.names)
@@ -163,7 +163,7 @@ def test_tool_levels_robust_probability():
 
 
 def test_tool_batch_from_crop_sampler():
-    from restorelib.patches import CropSampler
+    from restorelib.core.patches import CropSampler
     sampler = CropSampler({"astronaut": embedded("astronaut")}, 24)
     x, y = tool_batch(sampler, tool_spec("noise-3"), 5, generator=gen(8), robust_p=0.5)
     assert x.shape == y.shape == (5, 3, 24, 24)
@@ -172,7 +172,7 @@ def test_tool_batch_from_crop_sampler():
 
 def _interrupted_at(step: int):
     """A tool_batch that raises at call ``step``, standing in for a run killed mid-way."""
-    import restorelib.training as tr
+    import restorelib.toolbox.training as tr
     real, calls = tr.tool_batch, [0]
 
     def batch(*a, **k):
@@ -185,7 +185,7 @@ def _interrupted_at(step: int):
 
 @pytest.mark.parametrize("amp", [False, True])
 def test_train_tool_resumes_to_the_same_weights(tmp_path, monkeypatch, amp):
-    import restorelib.training as tr
+    import restorelib.toolbox.training as tr
     bank = patch_bank({"astronaut": embedded("astronaut")}, size=24, stride=96)
     kw = dict(steps=12, batch=4, lr=3e-4, log_every=3, amp=amp)
     torch.manual_seed(0)
@@ -212,7 +212,7 @@ def test_train_tool_resumes_to_the_same_weights(tmp_path, monkeypatch, amp):
 
 def test_amp_on_a_cpu_without_native_bf16_trains_in_float32(monkeypatch):
     """Emulated bf16 is about ten times slower than float32 on a CPU without AVX-512-BF16: amp falls back to fp32."""
-    from restorelib import resume
+    from restorelib.core import resume
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
     assert not resume.amp_active("cpu") and resume.precision("cpu", True) == "fp32"
     with resume.autocast("cpu", True):

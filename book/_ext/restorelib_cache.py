@@ -22,7 +22,7 @@ def fingerprint(root: Path = ROOT) -> str:
     """sha256 of the package's files (code, registry, weights; not a training's ``.partial`` state) and settings."""
     import torch
 
-    from restorelib.config import get_device, get_profile
+    from restorelib.core.config import get_device, get_profile
     h = hashlib.sha256()
     package = root / "restorelib"
     for path in sorted(p for p in package.rglob("*") if p.is_file() and ".partial" not in p.parts

@@ -3,7 +3,7 @@
 The directive ``restorelib-explorer`` places the widget: a ``<div class="rx-explorer">`` and the three files it loads
 from ``_static/explorer/`` (``index.js``, the data; ``explorer.js`` and ``explorer.css``, the widget, next to this
 file). At the end of an HTML build (``html-collect-pages``) the data are computed by
-:func:`restorelib.static_explorer.write_explorer` with the shipped tools and agent, kept in
+:func:`restorelib.teaching.static_explorer.write_explorer` with the shipped tools and agent, kept in
 ``<build>/.restorelib_explorer/<fingerprint>/`` (so a rebuild with nothing changed costs a copy), and copied into the
 HTML's ``_static/explorer/``. Nothing is committed; the page reads no network.
 
@@ -60,7 +60,7 @@ def settings(app) -> dict:
 def assets(app) -> Path:
     """The folder holding the explorer's data for the current package, weights and settings; computed when missing
     (written to a temporary folder first, so that an interrupted build leaves no half of it)."""
-    from restorelib.static_explorer import fingerprint, write_explorer
+    from restorelib.teaching.static_explorer import fingerprint, write_explorer
     kwargs = settings(app)
     cache = Path(app.doctreedir).parent / ".restorelib_explorer"
     folder = cache / fingerprint(kwargs)

@@ -1,0 +1,218 @@
+"""Chapter 7's colour-enhancement comparison (the paper's Table 6) and its agents on disk.
+
+The table compares, on whole test photos, the mean CIELab error (:func:`~restorelib.pixelrl.color.mean_lab_error`)
+of: the original photo, a global-action agent (:class:`~restorelib.pixelrl.color.GlobalActionNet`, one action per
+image and step), a supervised CNN with PixelRL's layers (:class:`ColorCNN`, trained on the same crops for as many
+updates), and PixelRL +convGRU without and with RMC (:func:`~restorelib.pixelrl.color.color_env` runs of
+:func:`~restorelib.pixelrl.a2c.train_pixelrl`). :func:`save_color_model` / :func:`load_color_model` keep any of them in a
+folder with ``record.json`` (sha256-checked on load); :class:`ColorMethod` is ``pixelrl-color:FOLDER`` for
+``python -m restorelib restore``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+from ..core.config import get_device
+from ..core.method import Capabilities, OptionError, Restored, register_method
+from .a2c import PixelRLConfig, PixelRLNet, draw_crops
+from ..core.validation import check_images
+from .color import (
+    COLOR_ACTIONS, N_COLOR_ACTIONS, GlobalActionNet, color_action_counts, color_bank, color_restore, lab_input,
+    mean_lab_error, rgb_to_lab)
+from .color_data import PairSampler
+from .training import TrainRecord
+from ..toolbox.tools import count_params, load_state, write_checkpoint
+
+KINDS = ("pixelrl", "global", "cnn")
+#: The paper's Table 6 (mean L2 test error in CIELab on Yan et al.'s 45 test photos), per style.
+PAPER_TABLE6 = {"styles": ("Foreground Pop-Out", "Local Xpro", "Watercolor"),
+                "Original": (13.86, 19.71, 15.30), "Lasso": (11.44, 12.01, 9.34),
+                "Random Forest": (9.05, 7.51, 11.41), "DNN (Yan et al. 2016)": (7.08, 7.43, 7.20),
+                "Pix2pix (Isola et al. 2017)": (5.85, 6.56, 8.84), "PixelRL +convGRU": (6.75, 6.17, 6.44),
+                "PixelRL +convGRU +RMC": (6.69, 5.67, 6.41)}
+
+
+class ColorCNN(nn.Module):
+    """The supervised twin of a colour agent: PixelRL's trunk (dilations 1, 2, 3, 4), a branch's dilation-3 and -2
+    convs and a 3x3 conv to an RGB residual, fed CIELab like the agent. x (N, 3, H, W) in [0, 1] -> (N, 3, H, W),
+    clipped at inference (:meth:`enhance`). Chapter 7."""
+
+    def __init__(self, width: int = 64) -> None:
+        super().__init__()
+        twin = PixelRLNet(3, N_COLOR_ACTIONS, width=width, gru=False)     # built as the agent's: the layers match
+        self.width, self.trunk, self.head = width, twin.trunk, twin.v_head
+        self.out = nn.Conv2d(width, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.out(self.head(self.trunk(lab_input(x))))
+
+    @torch.no_grad()
+    def enhance(self, x: torch.Tensor) -> torch.Tensor:
+        """RGB x (N, 3, H, W) in [0, 1] -> the CNN's enhanced photos (N, 3, H, W), clamped to [0, 1]."""
+        check_images(x, "x", channels=3)
+        return self(x.to(next(self.parameters()).device)).clamp(0, 1)
+
+
+def train_color_cnn(sampler: PairSampler, cfg: PixelRLConfig, device: torch.device | str | None = None,
+                    log: Callable[[str], None] | None = None) -> tuple[ColorCNN, TrainRecord]:
+    """Train a :class:`ColorCNN` on the mean CIELab distance to the targets: ``cfg.episodes`` Adam steps (lr
+    ``cfg.lr``, the agents' poly decay) of ``cfg.batch`` crops of ``cfg.crop`` pixels from ``sampler``, i.e. as many
+    updates on the same crops as an agent gets. Returns (model in eval mode, record: loss per logged step in
+    ``losses``, seconds). Chapter 7."""
+    if not isinstance(sampler, PairSampler) or sampler.size != cfg.crop:
+        raise ValueError(f"sampler must be a PairSampler of size {cfg.crop} (cfg.crop), got {type(sampler).__name__}")
+    dev = get_device(device)
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    model = ColorCNN(cfg.width).to(dev).train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    rec, recent, t0 = TrainRecord(), [], time.perf_counter()
+    for step in range(cfg.episodes):
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * (1 - step / cfg.episodes) ** cfg.lr_power
+        pairs = draw_crops(sampler, cfg.batch, cfg.crop, 3, g).to(dev)
+        # sqrt(. + 1e-6): the distance, with a finite gradient where a pixel is already on target
+        d = (rgb_to_lab(model(pairs[:, :3])) - rgb_to_lab(pairs[:, 3:])).square().sum(1).add(1e-6).sqrt()
+        loss = d.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        recent.append(loss.item())
+        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.episodes:
+            rec.episodes.append(step + 1)
+            rec.losses.append(sum(recent) / len(recent))
+            recent = []
+            if log:
+                log(f"[color-cnn] step {step + 1}: CIELab error {rec.losses[-1]:.3f}, {time.perf_counter() - t0:.0f} s")
+    rec.seconds = time.perf_counter() - t0
+    return model.eval(), rec
+
+
+# ----------------------------------------------------------------------------- the models on disk
+def save_color_model(model: nn.Module, kind: str, cfg: PixelRLConfig, rec: TrainRecord, folder: str | Path,
+                     command: str, scale: str, style: str, device: torch.device | str = "cpu",
+                     extra: dict | None = None) -> Path:
+    """Write ``model.pt`` and ``record.json`` (command, kind, style, config, seconds, sha256, curves, ``extra`` such
+    as the test table) into ``folder``; ``kind`` is one of :data:`KINDS`. Returns the record's path."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    write_checkpoint(model, folder, "model.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
+                     seconds=rec.seconds, kind=kind, style=style, task=f"color:{style}",
+                     actions=list(COLOR_ACTIONS) if kind != "cnn" else [], curve=rec.curve(), **(extra or {}))
+    return Path(folder) / "record.json"
+
+
+def load_color_model(folder: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """A model saved by :func:`save_color_model`, sha256-checked, in eval mode; returns (model, record)."""
+    folder = Path(folder)
+    if not (folder / "record.json").is_file():
+        raise FileNotFoundError(f"folder must hold record.json, got {str(folder)!r}; train a colour model with "
+                                "`python scripts/train_pixelrl_color.py`")
+    record = json.loads((folder / "record.json").read_text())
+    if record.get("kind") not in KINDS:
+        raise ValueError(f"{folder / 'record.json'} is not a colour model's record (kind {record.get('kind')!r})")
+    cfg = replace(PixelRLConfig(), **record["config"])
+    if record["kind"] == "cnn":
+        model: nn.Module = ColorCNN(cfg.width)
+    else:
+        net_class = GlobalActionNet if record["kind"] == "global" else PixelRLNet
+        model = net_class(3, N_COLOR_ACTIONS, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)
+    load_state(model, folder / record["file"], record["sha256"])
+    return model.to(device).eval(), record
+
+
+def enhancer(model: nn.Module, t_max: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``x (N, 3, H, W) -> enhanced (N, 3, H, W)`` on CPU for a colour agent (``t_max`` greedy steps) or a CNN."""
+    if isinstance(model, ColorCNN):
+        return lambda x: model.enhance(x).cpu()
+    return lambda x: color_restore(model, x, t_max)[0].cpu()
+
+
+@torch.no_grad()
+def oracle_enhance(x: torch.Tensor, target: torch.Tensor, t_max: int = 10) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The greedy per-pixel oracle: at each of ``t_max`` steps every pixel takes the action of
+    :data:`~restorelib.pixelrl.color.COLOR_ACTIONS` that brings it closest to ``target`` in CIELab (it sees the
+    target, so it bounds what a greedy agent with these actions can reach). x, target: RGB (N, 3, H, W) in [0, 1].
+    Returns (output (N, 3, H, W), the action maps (N, H, W) of the steps). Chapter 7."""
+    check_images(x, "x", channels=3)
+    if check_images(target, "target", channels=3).shape != x.shape:
+        raise ValueError(f"target must have the shape of x {tuple(x.shape)}, got {tuple(target.shape)}")
+    t_lab, state, maps = rgb_to_lab(target), x, []
+    for _ in range(t_max):
+        bank = color_bank(state)                                        # (N, 13, 3, H, W)
+        n, a, c, h, w = bank.shape
+        d = (rgb_to_lab(bank.reshape(n * a, c, h, w)).reshape(n, a, c, h, w) - t_lab[:, None]).square().sum(2)
+        best = d.argmin(dim=1)                                          # (N, H, W); "do nothing" keeps it monotone
+        state = bank.gather(1, best[:, None, None].expand(n, 1, c, h, w))[:, 0]
+        maps.append(best)
+    return state, maps
+
+
+@torch.no_grad()
+def color_table(pairs: dict[str, tuple[torch.Tensor, torch.Tensor]],
+                methods: dict[str, Callable[[torch.Tensor], torch.Tensor]]) -> dict:
+    """Our Table 6: the mean CIELab error of the original photos and of each method's output on whole ``pairs``
+    ({name: (input, target)}, (3, H, W) each). ``methods``: {row name: x (1, 3, H, W) -> (1, 3, H, W)}.
+
+    Returns ``{"rows": {name: mean error}, "per_image": {name: {image: error}}, "images": count}``. Chapter 7.
+    """
+    if not pairs:
+        raise ValueError("pairs must hold at least one (input, target) pair")
+    per: dict[str, dict[str, float]] = {"Original": {}, **{k: {} for k in methods}}
+    for image, (inp, tgt) in pairs.items():
+        x, t = inp[None], tgt[None]
+        per["Original"][image] = mean_lab_error(x, t).item()
+        for name, fn in methods.items():
+            per[name][image] = mean_lab_error(fn(x).clamp(0, 1), t).item()
+    rows = {k: sum(v.values()) / len(v) for k, v in per.items()}
+    return {"rows": rows, "per_image": per, "images": len(pairs)}
+
+
+# ----------------------------------------------------------------------------- restore
+class ColorMethod:
+    """``pixelrl-color:FOLDER`` for ``python -m restorelib restore``: a colour agent or CNN of
+    :func:`load_color_model` enhances the photo; ``chains`` name the most used action of each step. Chapter 7."""
+
+    def __init__(self, folder: str | Path, device: torch.device | str = "cpu", t_max: int | None = None) -> None:
+        if not folder:
+            raise ValueError("method pixelrl-color:FOLDER needs the folder of a colour model (record.json)")
+        self.model, self.record = load_color_model(folder, device)
+        self.t_max = self.record["config"]["t_max"] if t_max is None else t_max
+        if not isinstance(self.t_max, int) or isinstance(self.t_max, bool) or not 1 <= self.t_max <= 20:
+            raise OptionError("max_length", f"max_length must be an int in 1..20 (the colour agent's steps), "
+                              f"got {t_max!r}")
+        self.can = Capabilities(steps=self.t_max)          # per-pixel actions, but reported as a chain of the most used
+        self.name = f"pixelrl-color:{Path(folder).name}({self.record['kind']}, t={self.t_max})"
+        self.params = count_params(self.model)
+        self.step_counts: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def restore(self, degraded: torch.Tensor, **_: object) -> Restored:
+        """degraded: RGB photos (N, 3, H, W) in [0, 1] -> Restored (the enhanced photos)."""
+        n = check_images(degraded, "degraded", channels=3).shape[0]
+        if isinstance(self.model, ColorCNN):
+            return Restored(self.model.enhance(degraded).cpu(), [1] * n, [0] * n, [["cnn"] for _ in range(n)])
+        out, maps = color_restore(self.model, degraded, self.t_max)
+        self.step_counts = color_action_counts(maps)                  # (t_max, 13) shares of the pixels
+        chain = [COLOR_ACTIONS[int(c.argmax())] for c in self.step_counts]
+        return Restored(out.cpu(), [self.t_max] * n, [0] * n, [list(chain) for _ in range(n)], [self.t_max] * n)
+
+
+def color_factory(arg: str, device: torch.device | str, max_length: int | None = None, **_: object) -> ColorMethod:
+    """The ``pixelrl-color:FOLDER`` method (registered below)."""
+    return ColorMethod(arg, device, t_max=max_length)
+
+
+register_method("pixelrl-color", color_factory, "PixelRL's local colour enhancement (chapter 7): "
+                "pixelrl-color:FOLDER, a model of scripts/train_pixelrl_color.py; --max-length sets the steps")
+
+
+__all__ = ["KINDS", "PAPER_TABLE6", "ColorCNN", "ColorMethod", "color_factory", "color_table", "enhancer",
+           "load_color_model", "oracle_enhance", "save_color_model", "train_color_cnn"]

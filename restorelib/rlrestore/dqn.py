@@ -1,0 +1,453 @@
+"""Deep Q-learning of RL-Restore's agent (chapter 4), and the trained agent as a restorer.
+
+As in the paper and the authors' code: whole episodes are stored in a replay memory and replayed sequentially
+through the LSTM (from a zero state), a target network gives the bootstrap values, the loss is Huber, exploration is
+epsilon-greedy with a linear decay, gamma = 0.99, Adam. An episode ends on ``stop`` or after ``t_max`` tools.
+Training patches are 63x63 crops of the training photos degraded on the fly by the ``moderate`` group.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..core.atomic import write_text
+from .nets import PATCH, RLRestoreNet, epsilon, td_targets
+from ..core.config import weights_dir
+from ..core.validation import positive_ints
+from ..core.checkpoints import load_checkpoint, read_record
+from ..core.degradations import degrade, parse_spec
+from .env import REWARDS, RestoreEnv
+from ..core.banks import check_bank, draw_clean
+from ..core.long_runs import Progress, progress_label, run_kwargs
+from ..core.patches import CropSampler
+from .replay import EpisodeMemory
+from ..core.resume import Checkpointer
+from ..toolbox.tools import Toolbox, write_checkpoint
+
+#: The 6-tool ablation (paper Table 4): the upper tool of each size, i.e. levels 2 and 4 of every distortion.
+SIX_TOOLS = ["blur-2", "blur-4", "noise-2", "noise-4", "jpeg-2", "jpeg-4"]
+
+
+@dataclass
+class DQNConfig:
+    """Hyper-parameters; the defaults are the paper's (2M steps is GPU scale; chapter 4 lists the CPU ones)."""
+
+    steps: int = 2_000_000          # environment steps (one tool choice of one patch)
+    env_batch: int = 32             # patches rolled out in parallel
+    batch_episodes: int = 32        # episodes per gradient step
+    memory: int = 100_000           # episodes kept in the replay memory
+    learn_start: int = 5_000        # environment steps before learning starts
+    train_every: int = 4            # environment steps per gradient step (counted per patch-step)
+    target_every: int = 10_000      # environment steps between target-network copies
+    lr: float = 1e-4
+    lr_min: float = 2.5e-5
+    gamma: float = 0.99
+    eps_start: float = 1.0
+    eps_end: float = 0.1
+    eps_decay: int = 1_000_000
+    t_max: int = 3
+    reward: str = "psnr"
+    group: str = "moderate"
+    tools: list[str] | None = None  # a subset of tool names (ablation), None = all 12
+    stop_action: bool = True
+    reward_scale: float = 1.0       # rewards are multiplied by this in training (final -MSE is ~100x a PSNR gain)
+    end_if_worse: bool = False      # end an episode when PSNR falls below the input's (the authors' environment)
+    double: bool = False            # Double DQN targets (not in the paper; chapter 4 explains)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive_ints(self, "steps", "env_batch", "batch_episodes", "memory", "train_every", "target_every",
+                      "eps_decay", "t_max")
+        if not isinstance(self.learn_start, int) or isinstance(self.learn_start, bool) or self.learn_start < 0:
+            raise ValueError(f"learn_start must be a non-negative int, got {self.learn_start!r}")
+        if not 0 < self.lr_min <= self.lr:
+            raise ValueError(f"lr and lr_min must satisfy 0 < lr_min <= lr, got {self.lr!r}, {self.lr_min!r}")
+        if not 0 <= self.gamma <= 1 or not 0 <= self.eps_end <= self.eps_start <= 1:
+            raise ValueError(f"gamma must lie in [0, 1] and 0 <= eps_end <= eps_start <= 1, got {self.gamma!r}, "
+                             f"{self.eps_end!r}, {self.eps_start!r}")
+        if self.reward not in REWARDS:
+            raise ValueError(f"reward must be one of {REWARDS}, got {self.reward!r}")
+        if not self.reward_scale > 0:
+            raise ValueError(f"reward_scale must be positive, got {self.reward_scale!r}")
+        if self.tools is not None and (not self.tools or len(set(self.tools)) != len(self.tools)):
+            raise ValueError(f"tools must be None (all) or distinct tool names, got {self.tools!r}")
+        parse_spec(self.group)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def dqn_loss(net: RLRestoreNet, target: RLRestoreNet, batch: dict[str, torch.Tensor],
+             gamma: float, double: bool = False) -> torch.Tensor:
+    """Huber loss of Q(s_t, a_t) against r_t + gamma max_a Q'(s_{t+1}, a), over the
+    valid steps of whole episodes (chapter 4 shows this function).
+
+    ``batch``: B episodes of T steps (:meth:`restorelib.rlrestore.replay.EpisodeMemory.sample`);
+    ``double`` uses Double DQN targets (see :func:`restorelib.rlrestore.nets.td_targets`)."""
+    imgs = batch["images"].transpose(0, 1)                   # (T+1, B, 3, 63, 63)
+    prev = batch["prev"].transpose(0, 1)                     # (T+1, B)
+    t = batch["actions"].shape[1]
+    # The LSTM is causal: the first T outputs of the whole sequence are Q(s_0..s_{T-1});
+    # Double DQN uses the rest.
+    q_all = net.forward_sequence(imgs if double else imgs[:t],
+                                 prev if double else prev[:t])
+    q = q_all[:t]                                            # (T, B, A)
+    q_taken = q.gather(2, batch["actions"].transpose(0, 1)[..., None])[..., 0]  # (T, B)
+    with torch.no_grad():
+        q_next = target.forward_sequence(imgs, prev)[1:]     # Q'(s_{t+1}), (T, B, A)
+        q_online = q_all[1:].detach() if double else None
+        y = td_targets(q_next, batch["rewards"].transpose(0, 1),
+                       batch["dones"].transpose(0, 1), gamma, q_online)  # (T, B)
+    valid = torch.arange(t, device=q.device)[:, None] < batch["lengths"][None]
+    return F.smooth_l1_loss(q_taken[valid], y[valid])
+
+
+@torch.no_grad()
+def act(net: RLRestoreNet, image: torch.Tensor, prev: torch.Tensor, state, eps: float,
+        generator: torch.Generator | None = None):
+    """Epsilon-greedy actions (B,) and the new LSTM state."""
+    q, state = net(image, prev, state)
+    greedy = q.argmax(dim=1)
+    explore = torch.rand(q.shape[0], generator=generator).to(q.device) < eps
+    rand = torch.randint(q.shape[1], (q.shape[0],), generator=generator).to(q.device)
+    return torch.where(explore, rand, greedy), state
+
+
+@dataclass
+class TrainRecord:
+    """What a DQN run measured: per logged step the mean episode return, epsilon and loss; total seconds."""
+
+    steps: list[int] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    eps: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Loop:
+    """The counters of a DQN run between two rollouts (saved in its checkpoint)."""
+
+    steps: int = 0
+    next_train: int = 0
+    next_target: int = 0
+    next_log: int = 0
+    recent_returns: list[float] = field(default_factory=list)
+    recent_losses: list[float] = field(default_factory=list)
+
+
+def _rollout(env: RestoreEnv, net: RLRestoreNet, memory: EpisodeMemory, bank, cfg: DQNConfig, loop: _Loop,
+             g: torch.Generator, device: torch.device | str) -> None:
+    """Roll out one batch of episodes with epsilon-greedy actions and store them, padded to t_max, in ``memory``."""
+    clean = draw_clean(bank, cfg.env_batch, g)
+    deg, _ = degrade(clean, cfg.group, generator=g)
+    clean, deg = clean.to(device), deg.to(device)
+    obs, state = env.reset(deg, clean), None
+    imgs, prevs, acts, rews, dones = [obs.image], [obs.prev_action], [], [], []
+    for _ in range(cfg.t_max):
+        active = ~env.done
+        a, state = act(net, obs.image, obs.prev_action, state,
+                       epsilon(loop.steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay), g)
+        obs, r, done, _ = env.step(a)
+        loop.steps += int(active.sum())
+        imgs.append(obs.image), prevs.append(obs.prev_action), acts.append(a)
+        rews.append(r * cfg.reward_scale), dones.append(done)
+        if done.all():
+            break
+    pad = cfg.t_max - len(acts)
+    imgs += [imgs[-1]] * pad
+    prevs += [prevs[-1]] * pad
+    acts += [torch.zeros_like(acts[0])] * pad
+    rews += [torch.zeros_like(rews[0])] * pad
+    dones += [torch.ones_like(dones[0])] * pad
+    ims, P, A, R, D = (torch.stack(v, 1) for v in (imgs, prevs, acts, rews, dones))
+    lengths = (~D).sum(1) + 1                                  # steps until (and including) the ending one
+    for i in range(cfg.env_batch):
+        memory.add(ims[i], P[i], A[i], R[i], D[i], int(lengths[i].clamp(max=cfg.t_max)))
+    loop.recent_returns.append(R.sum(1).mean().item())
+
+
+def _learn(net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer, memory: EpisodeMemory,
+           cfg: DQNConfig, loop: _Loop, g: torch.Generator, device: torch.device | str) -> None:
+    """The gradient steps due after a rollout (one per ``train_every`` patch-steps) and the target-network copy."""
+    while loop.steps >= cfg.learn_start and loop.next_train <= loop.steps and memory.size >= cfg.batch_episodes:
+        batch = {k: v.to(device) for k, v in memory.sample(cfg.batch_episodes, g).items()}
+        loss = dqn_loss(net, target, batch, cfg.gamma, cfg.double)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loop.recent_losses.append(loss.item())
+        loop.next_train += cfg.train_every
+        for pg in opt.param_groups:                              # exponential decay to lr_min over the run
+            pg["lr"] = max(cfg.lr_min, cfg.lr * (cfg.lr_min / cfg.lr) ** (loop.steps / max(1, cfg.steps)))
+    if loop.steps >= loop.next_target:
+        target.load_state_dict(net.state_dict())
+        loop.next_target += cfg.target_every
+
+
+def _log_point(rec: TrainRecord, loop: _Loop, cfg: DQNConfig, seconds: float, log) -> None:
+    rec.steps.append(loop.steps)
+    rec.returns.append(sum(loop.recent_returns) / max(1, len(loop.recent_returns)))
+    rec.losses.append(sum(loop.recent_losses) / len(loop.recent_losses) if loop.recent_losses else float("nan"))
+    rec.eps.append(epsilon(loop.steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay))
+    loop.recent_returns, loop.recent_losses = [], []
+    if log:
+        log(f"[dqn] step {loop.steps}: return {rec.returns[-1]:+.3f} dB, loss {rec.losses[-1]:.4f}, "
+            f"eps {rec.eps[-1]:.2f}, {seconds:.0f} s", flush=True)
+
+
+def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConfig,
+              device: torch.device | str = "cpu", log_every: int = 10_000, log=None, progress: bool | str = False,
+              init: RLRestoreNet | None = None, callback: Callable[[int, RLRestoreNet], None] | None = None,
+              checkpoint: str | Path | None = None, checkpoint_every: float = 300.0
+              ) -> tuple[RLRestoreNet, TrainRecord]:
+    """Train the agent on clean 63x63 patches degraded on the fly; returns (net, record). Chapter 4.
+
+    ``bank``: a patch bank (P, 3, 63, 63) or a :class:`~restorelib.core.patches.CropSampler` of size 63. ``log`` (e.g.
+    ``print``) receives a line every ``log_every`` steps; ``progress`` shows a tqdm bar with an ETA and, after the
+    first half minute, the estimated time of the whole run (a string labels it, e.g. ``"paper scale"``: see
+    :class:`restorelib.core.long_runs.Progress`); ``init`` starts from a
+    trained agent's weights instead of a fresh network; ``callback(steps, net)`` is called at every logged step
+    (e.g. to validate and keep the best snapshot; its ``state_dict()``/``load_state_dict()``, when it has them,
+    travel with the checkpoint). ``checkpoint``: a file that holds the whole run (networks, optimiser, replay
+    memory, counters, random state) every ``checkpoint_every`` seconds and when the run is done; a run started with
+    an existing one continues from it to the same result (a finished one returns at once).
+    """
+    check_bank(bank, size=PATCH)
+    g = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    env = RestoreEnv(toolbox, t_max=cfg.t_max, reward=cfg.reward, tools=cfg.tools, stop_action=cfg.stop_action,
+                     end_if_worse=cfg.end_if_worse)
+    net = RLRestoreNet(len(env.tool_ids), env.n_actions).to(device)
+    if init is not None:
+        if (init.n_tools, init.n_actions) != (net.n_tools, net.n_actions):
+            raise ValueError(f"init must have {net.n_tools} tools and {net.n_actions} actions like cfg, got "
+                             f"{init.n_tools} and {init.n_actions}")
+        net.load_state_dict(init.state_dict())
+    target = copy.deepcopy(net).eval()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    memory, rec, loop, ck = EpisodeMemory(cfg.memory, cfg.t_max), TrainRecord(), _Loop(), \
+        Checkpointer(checkpoint, checkpoint_every)
+    spent = 0.0
+    if (state := ck.load()) is not None:
+        spent = _resume(state, cfg, net, target, opt, memory, rec, loop, g, callback)
+    t0 = time.perf_counter()
+    bar = Progress(progress, cfg.steps, loop.steps, "DQN steps")
+    while loop.steps < cfg.steps:
+        _rollout(env, net, memory, bank, cfg, loop, g, device)
+        bar.update_to(loop.steps)
+        _learn(net, target, opt, memory, cfg, loop, g, device)
+        if loop.steps >= loop.next_log or loop.steps >= cfg.steps:
+            _log_point(rec, loop, cfg, spent + time.perf_counter() - t0, log)
+            loop.next_log += log_every
+            if callback is not None:
+                callback(loop.steps, net)
+                net.train()
+        if ck.due():
+            ck.save(_dqn_state(cfg, net, target, opt, memory, rec, loop, g, callback,
+                               spent + time.perf_counter() - t0))
+    bar.close()
+    rec.seconds = spent + time.perf_counter() - t0
+    if ck.path is not None:                                      # the finished run, for a chapter run again
+        ck.save(_dqn_state(cfg, net, target, opt, memory, rec, loop, g, callback, rec.seconds))
+    return net.eval(), rec
+
+
+def _dqn_state(cfg: DQNConfig, net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer,
+               memory: EpisodeMemory, rec: TrainRecord, loop: _Loop, g: torch.Generator, callback,
+               seconds: float) -> dict:
+    return {"config": cfg.to_dict(), "net": net.state_dict(), "target": target.state_dict(),
+            "opt": opt.state_dict(), "generator": g.get_state(), "seconds": seconds, "loop": asdict(loop),
+            "record": asdict(rec), "memory": memory.state_dict(),
+            "callback": callback.state_dict() if hasattr(callback, "state_dict") else None}
+
+
+def _resume(state: dict, cfg: DQNConfig, net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer,
+            memory: EpisodeMemory, rec: TrainRecord, loop: _Loop, g: torch.Generator, callback) -> float:
+    """Load a :func:`_dqn_state` back into the run's objects; returns the seconds spent before."""
+    if state["config"] != cfg.to_dict():
+        changed = sorted(k for k, v in cfg.to_dict().items() if state["config"].get(k) != v)
+        raise ValueError(f"checkpoint was made with another configuration (differs in {changed})")
+    net.load_state_dict(state["net"])
+    target.load_state_dict(state["target"])
+    opt.load_state_dict(state["opt"])
+    g.set_state(state["generator"])
+    memory.load_state_dict(state["memory"])
+    for k, v in state["loop"].items():
+        setattr(loop, k, v)
+    for k, v in state["record"].items():
+        setattr(rec, k, v)
+    if state["callback"] is not None and hasattr(callback, "load_state_dict"):
+        callback.load_state_dict(state["callback"])
+    return state["seconds"]
+
+
+# ----------------------------------------------------------------------------- scales and shipped agents
+#: Schedules by scale. ``paper`` is the authors' (2M steps, a GPU). ``book`` fits a 2-core CPU in about an hour:
+#: 1/20 of the steps, so fewer but larger updates (train every 16 patch-steps, lr 5e-4). ``ablation`` is the
+#: shorter budget shared by every ablation run of chapter 4, so that they compare with one another. ``gpu`` and
+#: ``ablation-gpu`` are the book's recipe sized so that chapter 4 (the agent and its six ablations) trains in about
+#: ten minutes on a Colab T4 (estimated from measured throughput and FLOP counts: ``scripts/size_gpu_scale.py``).
+SCALES: dict[str, DQNConfig] = {
+    "paper": DQNConfig(),
+    "book": DQNConfig(steps=100_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
+                      lr=5e-4, lr_min=1e-4, eps_decay=50_000),
+    "ablation": DQNConfig(steps=24_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
+                          lr=5e-4, lr_min=1e-4, eps_decay=12_000),
+    "gpu": DQNConfig(steps=200_000, memory=10_000, learn_start=2_000, train_every=16, target_every=2_500,
+                     lr=5e-4, lr_min=1e-4, eps_decay=100_000),
+    "ablation-gpu": DQNConfig(steps=20_000, memory=10_000, learn_start=2_000, train_every=16, target_every=2_500,
+                              lr=5e-4, lr_min=1e-4, eps_decay=10_000),
+    "ci": DQNConfig(steps=240, env_batch=8, batch_episodes=8, memory=200, learn_start=32, train_every=8,
+                    target_every=100, lr=1e-3, eps_decay=120),
+}
+
+#: The schedule of the ablation agents at each scale (``ablation`` where a scale is not named).
+ABLATION_SCHEDULE: dict[str, str] = {"ci": "ci", "gpu": "ablation-gpu"}
+
+
+#: Chapter 4's ablations (paper Tables 4, 6, 7): each changes one setting of the ``ablation`` schedule.
+ABLATIONS: dict[str, dict] = {
+    "ablation-base": {},
+    "ablation-no-stop": {"stop_action": False},
+    "ablation-final-mse": {"reward": "final-mse", "reward_scale": 0.01},
+    "ablation-6-tools": {"tools": SIX_TOOLS},
+    "ablation-tmax2": {"t_max": 2},
+    "ablation-tmax4": {"t_max": 4},
+}
+
+
+def ablation_name(cfg: DQNConfig) -> str:
+    """The folder name of an ablation run: ``ablation-base`` or the one setting that differs from it."""
+    parts = []
+    if cfg.reward != "psnr":
+        parts.append(cfg.reward)
+    if not cfg.stop_action:
+        parts.append("no-stop")
+    if cfg.tools is not None:
+        parts.append(f"{len(cfg.tools)}-tools")
+    if cfg.t_max != 3:
+        parts.append(f"tmax{cfg.t_max}")
+    return "ablation-" + ("-".join(parts) or "base")
+
+
+def save_agent(net: RLRestoreNet, cfg: DQNConfig, rec: TrainRecord, folder: str | Path, command: str,
+               scale: str, device: torch.device | str = "cpu", train_patches: int | None = None,
+               extra: dict | None = None) -> Path:
+    """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve, ``extra``) and a
+    README card. ``extra={"init_from": record}`` keeps the record of the run a continued run started from."""
+    write_checkpoint(net, folder, "agent.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
+                     seconds=rec.seconds, train_patches=train_patches,
+                     curve={"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps},
+                     **(extra or {}))
+    write_card(folder)
+    return Path(folder) / "record.json"
+
+
+def agent_config(name: str, scale: str) -> DQNConfig:
+    """The training config of agent ``name`` (``rl-restore`` or a key of :data:`ABLATIONS`) at ``scale``.
+
+    The main agent uses the scale's schedule; an ablation uses the shorter ``ablation`` schedule at book and paper
+    scale, ``ablation-gpu`` at gpu scale (the CI scale shrinks both) with its one change applied.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
+    if name == "rl-restore":
+        return SCALES[scale]
+    if name not in ABLATIONS:
+        raise ValueError(f"name must be 'rl-restore' or one of {sorted(ABLATIONS)}, got {name!r}")
+    return replace(SCALES[ABLATION_SCHEDULE.get(scale, "ablation")], **ABLATIONS[name])
+
+
+def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = None,
+              device: torch.device | str = "cpu", log=None, progress: bool | str = False
+              ) -> tuple[RLRestoreNet, DQNConfig, dict]:
+    """Chapter 4's agents at the active scale: trained here when ``profile.train`` (CI: seconds; gpu: minutes on a
+    Colab T4; paper: hours), else the shipped checkpoint. ``bank`` (P, 3, 63, 63) holds the clean training patches
+    when training. Where ``profile.long_runs`` the run shows a progress bar and keeps its state in
+    :func:`restorelib.core.long_runs.run_checkpoint`'s folder, so that it resumes after a disconnect.
+
+    Returns (net, config, record) where the record has ``seconds`` and the learning ``curve``
+    (``steps``, ``return_db``, ``loss``, ``eps``), as in a shipped ``record.json``.
+    """
+    if not profile.train:
+        net, cfg = load_agent(name, device)
+        return net, cfg, read_record(weights_dir() / "agents" / name)
+    if bank is None:
+        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
+    cfg = agent_config(name, profile.name)
+    net, rec = train_dqn(toolbox, bank, cfg, device=device, log_every=max(1, cfg.steps // 10), log=log,
+                         progress=progress_label(profile, progress),
+                         **run_kwargs(profile, f"dqn-{name}", cfg.to_dict(), toolbox, bank))
+    return net, cfg, {"seconds": rec.seconds, "command": f"train_dqn at {profile.name} scale",
+                      "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
+
+
+def write_card(folder: str | Path) -> Path:
+    """(Re)write the README.md model card of an agent folder from its ``record.json`` (and its ``test`` results)."""
+    folder = Path(folder)
+    r = json.loads((folder / "record.json").read_text())
+    c = r["curve"]
+    tail = ", ".join(f"{s}: {v:+.2f}" for s, v in list(zip(c["steps"], c["return_db"]))[-3:])
+    lines = [f"# RL-Restore agent `{folder.name}` ({r['scale']} scale)", "",
+             f"Produced by `{r['command']}` on {r['date']} ({r['hardware']}, {r['device']}, torch {r['torch']}), "
+             f"{r['seconds'] / 60:.0f} min.", "",
+             f"Configuration: `{json.dumps(r['config'])}`; "
+             + (f"fresh 63x63 crops ({r['train_patches']:,} positions) of {r['train_images']} images of "
+                if "train_images" in r else f"{r['train_patches']} training patches from ")
+             + f"{', '.join(f'`{n}`' for n in r.get('train_sets', ['embedded-train']))}, degraded by the "
+             f"`{r['config']['group']}` group.", "",
+             f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
+             f"is in `record.json`; the sha256 of `agent.pt` there is checked on load.", ""]
+    if "validation" in r:
+        v = r["validation"]
+        lines += [f"Validated on {v['set']} ({v['group']} group, {v['patches_per_image']} patches per image, seed "
+                  f"{v['seed']}) at steps {', '.join(f'{s:,}' for s in v['steps'])}: "
+                  f"{', '.join(f'{p:.2f}' for p in v['psnr'])} dB; the snapshot of step {v['kept_step']:,} "
+                  "is kept.", ""]
+    if "init_from" in r:
+        i = r["init_from"]
+        lines += [f"This run continued the agent made by `{i['command']}` ({i['config']['steps']:,} steps, "
+                  f"{i['seconds'] / 60:.0f} min; its record is kept under `init_from`): "
+                  f"{(i['seconds'] + r['seconds']) / 60:.0f} min of training in all.", ""]
+    if "test" in r:
+        t = r["test"]
+        lines += [f"Test (`{t['command']}`, {t['images']} patches of {t['set']} per group, 63x63, seed {t['seed']}):",
+                  "", "| group | PSNR in | PSNR out | SSIM in | SSIM out | tools |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {g} | {v['psnr_in']:.2f} | {v['psnr_out']:.2f} | {v['ssim_in']:.4f} | {v['ssim_out']:.4f} | "
+                  f"{v['tool_calls']:.2f} |" for g, v in t["groups"].items()]
+        lines.append("")
+    write_text(folder / "README.md", "\n".join(lines), overwrite=True)
+    return folder / "README.md"
+
+
+def shipped_agents() -> list[str]:
+    """Names of the agents shipped in ``restorelib/weights/agents`` (e.g. ``rl-restore``, ``ablation-base``)."""
+    root = weights_dir() / "agents"
+    return sorted(p.parent.name for p in root.glob("*/record.json")) if root.is_dir() else []
+
+
+def load_agent(name: str | Path = "rl-restore", device: torch.device | str = "cpu"
+               ) -> tuple[RLRestoreNet, DQNConfig]:
+    """A trained agent: a shipped name (see :func:`shipped_agents`) or a folder holding ``record.json`` + weights.
+
+    The weights are loaded with ``weights_only=True`` after a sha256 check; returns (net in eval mode, config).
+    """
+    folder = Path(name) if Path(name).is_dir() else weights_dir() / "agents" / str(name)
+    if not (folder / "record.json").is_file():
+        raise FileNotFoundError(f"agent must be one of {shipped_agents()} or a folder with record.json, got "
+                                f"{str(name)!r}; train one with `python scripts/train_agent.py`")
+    net, cfg, _ = load_checkpoint(folder, DQNConfig, _build_agent, device)    # the record checked first
+    return net, cfg
+
+
+def _build_agent(cfg: DQNConfig, record: dict) -> RLRestoreNet:
+    n_tools = len(cfg.tools) if cfg.tools is not None else 12
+    return RLRestoreNet(n_tools, n_tools + int(cfg.stop_action))
