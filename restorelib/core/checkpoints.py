@@ -35,6 +35,8 @@ from .config import hardware as config_hardware
 
 T = TypeVar("T")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: The name of every checkpoint folder's record (the only place it is spelled).
+RECORD = "record.json"
 
 
 class CheckpointError(ValueError):
@@ -143,7 +145,7 @@ def check_fields(values: object, cls: type[T], where: str | Path, label: str = "
 
 def read_record(folder: str | Path) -> dict:
     """``folder/record.json`` read and checked for its ``file`` and mandatory ``sha256`` (:func:`weights_file`)."""
-    path = Path(folder) / "record.json"
+    path = Path(folder) / RECORD
     record = read_json(path)
     weights_file(folder, record, path)
     return record
@@ -179,7 +181,7 @@ def write_checkpoint(module: torch.nn.Module, folder: str | Path, file: str, *, 
     record = {"command": command, "scale": scale, "config": config, "device": str(device), "hardware": hardware,
               "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "seconds": round(seconds, 1),
               "file": file, "sha256": digest, "params": sum(p.numel() for p in module.parameters()), **fields}
-    write_text(folder / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
+    write_text(folder / RECORD, json.dumps(record, indent=2) + "\n", overwrite=True)
     return record
 
 
@@ -221,7 +223,7 @@ def load_checkpoint(folder: str | Path, config_cls: type[T] | None,
     :class:`CheckpointError` naming the file.
     """
     folder = Path(folder)
-    where = folder / "record.json"
+    where = folder / RECORD
     record = read_record(folder)
     cfg = check_fields(record.get("config", {}), config_cls, where) if config_cls is not None else None
     path, digest = weights_file(folder, record, where)
@@ -233,5 +235,5 @@ def load_checkpoint(folder: str | Path, config_cls: type[T] | None,
     return net.to(device).eval(), cfg, record
 
 
-__all__ = ["CheckpointError", "check_fields", "load_checkpoint", "load_state", "read_json", "read_record", "save_state",
-           "sha256_bytes", "weights_file", "write_checkpoint"]
+__all__ = ["RECORD", "CheckpointError", "check_fields", "load_checkpoint", "load_state", "read_json", "read_record",
+           "save_state", "sha256_bytes", "weights_file", "write_checkpoint"]

@@ -17,15 +17,15 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..core.atomic import write_text
 from .nets import PATCH, RLRestoreNet, epsilon, td_targets
 from ..core.config import weights_dir
 from ..core.validation import positive_ints
-from ..core.checkpoints import load_checkpoint, read_record
+from ..core.artifacts import ArtifactKind, load_or_train, produced, write_readme
+from ..core.checkpoints import RECORD, read_json
 from ..core.degradations import degrade, parse_spec
 from .env import REWARDS, RestoreEnv
 from ..core.banks import check_bank, draw_clean
-from ..core.long_runs import Progress, progress_label, run_kwargs
+from ..core.long_runs import Progress
 from ..core.patches import CropSampler
 from .replay import EpisodeMemory
 from ..core.resume import Checkpointer
@@ -344,11 +344,13 @@ def save_agent(net: RLRestoreNet, cfg: DQNConfig, rec: TrainRecord, folder: str 
     """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve, ``extra``) and a
     README card. ``extra={"init_from": record}`` keeps the record of the run a continued run started from."""
     write_checkpoint(net, folder, "agent.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
-                     seconds=rec.seconds, train_patches=train_patches,
-                     curve={"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps},
-                     **(extra or {}))
+                     seconds=rec.seconds, train_patches=train_patches, curve=_curve(rec), **(extra or {}))
     write_card(folder)
-    return Path(folder) / "record.json"
+    return Path(folder) / RECORD
+
+
+def _curve(rec: TrainRecord) -> dict:
+    return {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}
 
 
 def agent_config(name: str, scale: str) -> DQNConfig:
@@ -377,28 +379,22 @@ def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = 
     Returns (net, config, record) where the record has ``seconds`` and the learning ``curve``
     (``steps``, ``return_db``, ``loss``, ``eps``), as in a shipped ``record.json``.
     """
-    if not profile.train:
-        net, cfg = load_agent(name, device)
-        return net, cfg, read_record(weights_dir() / "agents" / name)
-    if bank is None:
-        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
-    cfg = agent_config(name, profile.name)
-    net, rec = train_dqn(toolbox, bank, cfg, device=device, log_every=max(1, cfg.steps // 10), log=log,
-                         progress=progress_label(profile, progress),
-                         **run_kwargs(profile, f"dqn-{name}", cfg.to_dict(), toolbox, bank))
-    return net, cfg, {"seconds": rec.seconds, "command": f"train_dqn at {profile.name} scale",
-                      "curve": {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}}
+    def train(cfg: DQNConfig, **run: object) -> tuple[RLRestoreNet, DQNConfig, dict]:
+        net, rec = train_dqn(toolbox, bank, cfg, device=device, log_every=max(1, cfg.steps // 10), log=log, **run)
+        return net, cfg, {"seconds": rec.seconds, "command": f"train_dqn at {profile.name} scale",
+                          "curve": _curve(rec)}
+    return load_or_train(profile, bank, lambda: AGENTS.load(name, device), train,
+                         config=lambda scale: agent_config(name, scale), run=f"dqn-{name}", inputs=(toolbox, bank),
+                         progress=progress)
 
 
 def write_card(folder: str | Path) -> Path:
     """(Re)write the README.md model card of an agent folder from its ``record.json`` (and its ``test`` results)."""
     folder = Path(folder)
-    r = json.loads((folder / "record.json").read_text())
+    r = read_json(folder / RECORD)
     c = r["curve"]
     tail = ", ".join(f"{s}: {v:+.2f}" for s, v in list(zip(c["steps"], c["return_db"]))[-3:])
-    lines = [f"# RL-Restore agent `{folder.name}` ({r['scale']} scale)", "",
-             f"Produced by `{r['command']}` on {r['date']} ({r['hardware']}, {r['device']}, torch {r['torch']}), "
-             f"{r['seconds'] / 60:.0f} min.", "",
+    lines = [f"# RL-Restore agent `{folder.name}` ({r['scale']} scale)", "", produced(r), "",
              f"Configuration: `{json.dumps(r['config'])}`; "
              + (f"fresh 63x63 crops ({r['train_patches']:,} positions) of {r['train_images']} images of "
                 if "train_images" in r else f"{r['train_patches']} training patches from ")
@@ -424,14 +420,22 @@ def write_card(folder: str | Path) -> Path:
         lines += [f"| {g} | {v['psnr_in']:.2f} | {v['psnr_out']:.2f} | {v['ssim_in']:.4f} | {v['ssim_out']:.4f} | "
                   f"{v['tool_calls']:.2f} |" for g, v in t["groups"].items()]
         lines.append("")
-    write_text(folder / "README.md", "\n".join(lines), overwrite=True)
-    return folder / "README.md"
+    return write_readme(folder, lines)
+
+
+def _build_agent(cfg: DQNConfig, record: dict) -> RLRestoreNet:
+    n_tools = len(cfg.tools) if cfg.tools is not None else 12
+    return RLRestoreNet(n_tools, n_tools + int(cfg.stop_action))
+
+
+#: Chapter 4's agents on disk: ``restorelib/weights/agents/NAME`` (``agent.pt``, ``record.json``, README card).
+AGENTS = ArtifactKind(folder=weights_dir() / "agents", config_cls=DQNConfig, build=_build_agent, default="rl-restore",
+                      what="agent", hint="train one with `python scripts/train_agent.py`")
 
 
 def shipped_agents() -> list[str]:
     """Names of the agents shipped in ``restorelib/weights/agents`` (e.g. ``rl-restore``, ``ablation-base``)."""
-    root = weights_dir() / "agents"
-    return sorted(p.parent.name for p in root.glob("*/record.json")) if root.is_dir() else []
+    return AGENTS.shipped()
 
 
 def load_agent(name: str | Path = "rl-restore", device: torch.device | str = "cpu"
@@ -440,14 +444,5 @@ def load_agent(name: str | Path = "rl-restore", device: torch.device | str = "cp
 
     The weights are loaded with ``weights_only=True`` after a sha256 check; returns (net in eval mode, config).
     """
-    folder = Path(name) if Path(name).is_dir() else weights_dir() / "agents" / str(name)
-    if not (folder / "record.json").is_file():
-        raise FileNotFoundError(f"agent must be one of {shipped_agents()} or a folder with record.json, got "
-                                f"{str(name)!r}; train one with `python scripts/train_agent.py`")
-    net, cfg, _ = load_checkpoint(folder, DQNConfig, _build_agent, device)    # the record checked first
+    net, cfg, _ = AGENTS.load(name, device)               # the record checked first
     return net, cfg
-
-
-def _build_agent(cfg: DQNConfig, record: dict) -> RLRestoreNet:
-    n_tools = len(cfg.tools) if cfg.tools is not None else 12
-    return RLRestoreNet(n_tools, n_tools + int(cfg.stop_action))
