@@ -96,6 +96,7 @@ FUNCTIONS = {
     "core.degradations.apply_levels": (lambda x: D.apply_levels(x, [{"noise": 5.0}] * 2, G), "x", ANY, S),
     "toolbox.tools.Toolbox.apply": (lambda x: _box.apply(x, 0), "x", ANY, S),
     "toolbox.tools.Toolbox.run_chain": (lambda x: _box.run_chain(x, [0, 4]), "x", ANY, S),
+    "toolbox.tools.Toolbox.apply_each": (lambda x: _box.apply_each(x, torch.full((len(x),), -1)), "x", ANY, S),
     # to_uint8 clips, by its docstring; an empty (C, 0, 0) image is an image
     "core.imagefile.to_uint8": (lambda x: data.to_uint8(one_image(x)), "image", OWN + ("empty",), S),
     "core.imagefile.to_rgb": (lambda x: imagefile.to_rgb(one_image(x)), "image", ("empty",), S),

@@ -251,7 +251,8 @@ def test_save_load_roundtrip_and_sha256(tmp_path):
 
 def test_hirl_method_registers_and_evaluates(tmp_path, monkeypatch):
     folder = saved_agent(tmp_path)
-    monkeypatch.setattr(E, "_METHODS", dict(E._METHODS))
+    from restorelib.core import method as M
+    monkeypatch.setattr(M, "_METHODS", dict(M._METHODS))
     E.register_method("hirl", hirl_factory, "HIRL's hierarchical agent (chapter 6)")
     method = E.get_method(f"hirl:{folder}", "cpu", max_length=2, budget=7, seed=0)
     assert isinstance(method, HirlMethod) and method.name.endswith("(L=2)") and method.params > 0
@@ -432,11 +433,11 @@ def test_train_hirl_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monk
     ck = tmp_path / "state.pt"
     real, calls = H.choose, [0]
 
-    def killed(*a, **k):                             # stopped in the middle of the 4th episode (its 2nd step)
-        calls[0] += 1
+    def killed(agent, x, eps=0.0, *a, **k):          # stopped in the middle of the 4th episode (its 2nd step)
+        calls[0] += eps > 0                          # count the training steps' choices, not validation's (eps 0)
         if calls[0] == 11:
             raise KeyboardInterrupt
-        return real(*a, **k)
+        return real(agent, x, eps, *a, **k)
     monkeypatch.setattr(H, "choose", killed)
     with pytest.raises(KeyboardInterrupt):
         train_hirl(tb, sampler, cfg, checkpoint=ck, checkpoint_every=1e-9, **kw)

@@ -99,6 +99,22 @@ def test_toolbox_indexing(box):
         assert not torch.equal(box.apply(x, 4), box.apply(x, 5))
 
 
+def test_apply_each_gives_every_image_its_own_tool(box):
+    """The agents' batched step: one call per distinct tool, the same as each image's tool alone; -1 keeps it."""
+    x = torch.rand(5, 3, 20, 20, generator=torch.Generator().manual_seed(4))
+    tools = torch.tensor([4, -1, 11, 4, 0])
+    with torch.no_grad():
+        out = box.apply_each(x, tools)
+        for i, t in enumerate(tools.tolist()):
+            want = x[i:i + 1] if t < 0 else box.apply(x[i:i + 1], t)
+            assert torch.allclose(out[i:i + 1], want, atol=1e-6), i
+    assert torch.equal(out[1], x[1]) and out.data_ptr() != x.data_ptr()
+    with pytest.raises(ValueError, match="tools must be a long tensor of shape"):
+        box.apply_each(x, torch.tensor([4, 1]))
+    with pytest.raises(ValueError, match="tools must be a long tensor of shape"):
+        box.apply_each(x, tools.float())
+
+
 def test_toolbox_apply_clips():
     tb = Toolbox()
     with torch.no_grad():

@@ -417,12 +417,10 @@ def greedy_rollout(agent: HirlAgent, toolbox: Toolbox | nn.Module, tool_ids: lis
         t, d, v = choose(agent, x[idx])
         go = v > 0
         running[idx[~go]] = False                       # no gain predicted: this patch's chain is over
-        idx, tools = idx[go], (t * agent.n_degrees + d)[go]
-        for a in tools.unique().tolist():               # one call per distinct tool
-            sel = idx[tools == a]
-            x[sel] = toolbox.apply(x[sel], tool_ids[a])
-            for i in sel.tolist():
-                chains[i].append(toolbox.names[tool_ids[a]])
+        idx, tools = idx[go], torch.tensor(tool_ids, device=dev)[(t * agent.n_degrees + d)[go]]
+        x[idx] = toolbox.apply_each(x[idx], tools)
+        for i, tool in zip(idx.tolist(), tools.tolist()):
+            chains[i].append(toolbox.names[tool])
         calls[idx] += 1
     return x, chains, calls
 

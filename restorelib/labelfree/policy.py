@@ -32,7 +32,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..core.atomic import write_text
 from ..core.validation import check_images, positive_ints
 from ..rlrestore.nets import PATCH, _same_conv
 from ..core.config import get_device, weights_dir
@@ -40,14 +39,15 @@ from ..core.banks import check_bank, crops_phrase, draw_clean
 from ..core.degradations import degrade, parse_spec
 from ..rlrestore.env import RestoreEnv
 from ..core.metrics import psnr
-from ..core.long_runs import Progress, progress_label, run_kwargs
+from ..core.long_runs import Progress
 from .ppo import clipped_surrogate, group_advantages, ppo_update, sample_chains
 from ..core.patches import CropSampler
 from ..core.method import OptionError, register_method
 from ..core.tiling import apply_tiled
 from ..rlrestore.restore import ChainAgentMethod, ImageResult, restore_by_votes
 from ..core.resume import RunCheckpoint
-from ..core.checkpoints import load_checkpoint
+from ..core.artifacts import ArtifactKind, load_or_train, write_readme
+from ..core.checkpoints import RECORD
 from ..toolbox.tools import Toolbox, count_macs, count_params, write_checkpoint
 
 AGENTS_DIR: Path = weights_dir() / "agents-label-free"
@@ -210,34 +210,36 @@ def save_label_free(net: PolicyNet, cfg: LabelFreeConfig, rec: LabelFreeRecord, 
     c = rec.curve()
     tail = ", ".join(f"{i}: {r:+.3f} / {p:+.2f} dB / {k:.2f} tools" for i, r, p, k in
                      list(zip(c["iters"], c["return"], c["psnr_gain_db"], c["tool_calls"]))[-3:])
-    write_text(folder / "README.md",
+    write_readme(folder,
         f"# Label-free agent `{folder.name}` ({scale} scale)\n\nProduced by `{command}` ({rec.seconds / 60:.1f} min). "
         f"Reward: the gain of the no-reference scorer `{cfg.scorer}` minus {cfg.tool_cost} per tool; baseline "
         f"`{cfg.baseline}`; training patches{data} degraded by `{cfg.spec}`. Configuration: `{json.dumps(cfg.to_dict())}`."
         f"\n\nAt the last logs (iteration: return / PSNR gain of the batch, measured and never used for learning / "
         f"tools): {tail}. The curves are in `record.json`; the sha256 of `agent.pt` there is checked on load "
-        f"(chapter 8).\n", overwrite=True)
-    return folder / "record.json"
+        f"(chapter 8).\n")
+    return folder / RECORD
 
 
 def shipped_label_free() -> list[str]:
     """Names of the label-free agents shipped in ``restorelib/weights/agents-label-free``."""
-    return sorted(p.parent.name for p in AGENTS_DIR.glob("*/record.json")) if AGENTS_DIR.is_dir() else []
+    return LABEL_FREE_AGENTS.shipped()
 
 
 def load_label_free(name: str | Path = "label-free", device: torch.device | str = "cpu"
                     ) -> tuple[PolicyNet, LabelFreeConfig, dict]:
     """A trained agent (shipped name or folder), sha256-checked and loaded with ``weights_only=True``."""
-    folder = Path(name) if Path(name).is_dir() else AGENTS_DIR / str(name)
-    if not (folder / "record.json").is_file():
-        raise FileNotFoundError(f"agent must be one of {shipped_label_free()} or a folder with record.json, got "
-                                f"{str(name)!r}; train one with `python scripts/train_label_free.py`")
-    return load_checkpoint(folder, LabelFreeConfig, _build_policy, device)
+    return LABEL_FREE_AGENTS.load(name, device)
 
 
 def _build_policy(cfg: LabelFreeConfig, record: dict) -> PolicyNet:
     n_tools = len(cfg.tools) if cfg.tools else len(Toolbox().specs)
     return PolicyNet(n_tools, n_tools + 1, cfg.t_max)
+
+
+#: Chapter 8's agents on disk (``AGENTS_DIR`` read on each use).
+LABEL_FREE_AGENTS = ArtifactKind(folder=lambda: AGENTS_DIR, config_cls=LabelFreeConfig, build=_build_policy,
+                                 default="label-free", what="agent",
+                                 hint="train one with `python scripts/train_label_free.py`")
 
 
 def get_label_free(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
@@ -248,16 +250,17 @@ def get_label_free(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, 
     ``profile.long_runs`` the run shows a progress bar and keeps its state in
     :func:`restorelib.core.long_runs.run_checkpoint`'s folder (it resumes). Returns (restorer, record with ``seconds``,
     ``command``, ``config`` and ``curve``)."""
-    if not profile.train:
+    def load() -> tuple[LabelFreeRestorer, dict]:
         net, cfg, record = load_label_free(name, device)
         return LabelFreeRestorer(net, cfg, toolbox), record
-    if bank is None:
-        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
-    cfg = SCALES[profile.name]
-    net, rec = train_label_free(toolbox, bank, cfg, device=device, log=log, progress=progress_label(profile, progress),
-                                **run_kwargs(profile, "label-free", cfg.to_dict(), toolbox, bank))
-    return LabelFreeRestorer(net, cfg, toolbox), {"seconds": rec.seconds, "command": f"train_label_free at "
-                                                  f"{profile.name} scale", "config": cfg.to_dict(), "curve": rec.curve()}
+
+    def train(cfg: LabelFreeConfig, **run: object) -> tuple[LabelFreeRestorer, dict]:
+        net, rec = train_label_free(toolbox, bank, cfg, device=device, log=log, **run)
+        return LabelFreeRestorer(net, cfg, toolbox), {"seconds": rec.seconds, "command": f"train_label_free at "
+                                                      f"{profile.name} scale", "config": cfg.to_dict(),
+                                                      "curve": rec.curve()}
+    return load_or_train(profile, bank, load, train, config=SCALES.__getitem__, run="label-free",
+                         inputs=(toolbox, bank), progress=progress)
 
 
 class LabelFreeRestorer:
@@ -301,10 +304,10 @@ class LabelFreeRestorer:
                 break
             a = self._policy(x[idx], prev[idx], t)
             running[idx[a == self.stop]] = False
-            for tool in a[a != self.stop].unique().tolist():        # one call per distinct tool
-                sel = idx[a == tool]
-                x[sel] = self.toolbox.apply(x[sel], self.tool_ids[tool])
-                for i in sel.tolist():
+            ids = torch.tensor(self.tool_ids + [-1], device=x.device)        # stop -> -1: left as it is
+            x[idx] = self.toolbox.apply_each(x[idx], ids[a])
+            for i, tool in zip(idx.tolist(), a.tolist()):
+                if tool != self.stop:
                     chains[i].append(self.action_name(tool))
             prev[idx] = a
         return x, chains
@@ -370,5 +373,5 @@ register_method("label-free", label_free_factory, "the agent trained on a no-ref
                 "label-free:AGENT picks a shipped agent or a folder; --max-length")
 
 
-__all__ = ["LabelFreeConfig", "LabelFreeMethod", "LabelFreeRestorer", "PolicyNet", "SCALES", "clipped_surrogate",
-           "get_label_free", "group_advantages", "label_free_factory", "load_label_free", "save_label_free", "train_label_free"]
+__all__ = ["LABEL_FREE_AGENTS", "LabelFreeConfig", "LabelFreeMethod", "LabelFreeRestorer", "PolicyNet", "SCALES",
+           "clipped_surrogate", "get_label_free", "group_advantages", "label_free_factory", "load_label_free", "save_label_free", "train_label_free"]

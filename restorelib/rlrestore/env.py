@@ -127,9 +127,8 @@ class RestoreEnv:
         stopping = (active & (actions == self.stop) if self.stop is not None
                     else torch.zeros_like(active))
         acting = active & ~stopping
-        for a in actions[acting].unique().tolist():         # one call per distinct tool
-            sel = (acting & (actions == a)).nonzero().flatten()
-            self.image[sel] = self.toolbox.apply(self.image[sel], self.tool_ids[a])
+        ids = torch.tensor(self.tool_ids + [-1], device=actions.device)     # the stop action (if any) maps to -1
+        self.image = self.toolbox.apply_each(self.image, torch.where(acting, ids[actions], -1))
         self.tool_calls += acting.long()
         self.t += 1
         if self.reward_kind == "nr":            # score only the images a tool changed

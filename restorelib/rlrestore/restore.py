@@ -127,6 +127,7 @@ class AgentRestorer:
         done = torch.zeros(n, dtype=torch.bool, device=self.device)
         chains: list[list[str]] = [[] for _ in range(n)]
         actions, state = [], None
+        ids = torch.tensor(self.tool_ids + [-1], device=x.device)      # action -> toolbox index (stop: -1)
         for _ in range(t_max):
             q, state = self.net(x, prev, state)
             a = q.argmax(dim=1)
@@ -134,11 +135,9 @@ class AgentRestorer:
             if self.stop is not None:
                 done = done | (a == self.stop)
             acting = ~done
-            for tool in a[acting].unique().tolist():                    # one tool call per distinct tool
-                sel = (acting & (a == tool)).nonzero().flatten()
-                x[sel] = self.toolbox.apply(x[sel], self.tool_ids[tool])
-                for i in sel.tolist():
-                    chains[i].append(self.action_name(tool))
+            x = self.toolbox.apply_each(x, torch.where(acting, ids[a], -1))
+            for i in acting.nonzero().flatten().tolist():
+                chains[i].append(self.action_name(int(a[i])))
             prev = torch.where(acting, a, prev)
             if done.all():
                 break

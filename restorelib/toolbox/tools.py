@@ -170,6 +170,19 @@ class Toolbox(nn.Module):
         y = y if y.dtype == x.dtype else y.to(x.dtype)
         return y.clamp(0, 1) if clip else y
 
+    def apply_each(self, x: torch.Tensor, tools: torch.Tensor) -> torch.Tensor:
+        """Give each image its own tool: x (N, 3, H, W) in [0, 1], tools (N,) long toolbox indices, -1 leaving an
+        image as it is. One call per distinct tool (the agents' batched step, chapters 3-8); returns a new tensor
+        (the same as applying each image's tool on its own, since a tool treats every image alone)."""
+        check_images(x, "x", channels=3, slack=0.5)
+        if not isinstance(tools, torch.Tensor) or tools.dtype != torch.long or tools.shape != (x.shape[0],):
+            raise ValueError(f"tools must be a long tensor of shape ({x.shape[0]},), got {getattr(tools, 'shape', tools)}")
+        out = x.clone()
+        for t in tools[tools >= 0].unique().tolist():
+            sel = (tools == t).nonzero().flatten()
+            out[sel] = self.apply(x[sel], t)
+        return out
+
     @torch.no_grad()
     def run_chain(self, x: torch.Tensor, chain: list[int | str]) -> list[torch.Tensor]:
         """Apply the tools of ``chain`` in turn to (N, 3, H, W); returns [x, after tool 1, ..., after the last]."""
