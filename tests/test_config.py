@@ -175,7 +175,7 @@ def test_data_dir_not_a_folder_is_none(monkeypatch, tmp_path, kind):
 
 
 def test_weights_dir_is_in_package():
-    assert weights_dir() == Path(config.__file__).resolve().parent / "weights"
+    assert weights_dir() == Path(config.__file__).resolve().parents[1] / "weights"
 
 
 @pytest.mark.parametrize("device, message", [("bogus", "device must be cpu, cuda"), ("cuda:x", "device must be")])
