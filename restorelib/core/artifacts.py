@@ -111,7 +111,7 @@ def write_readme(folder: str | Path, text: str | Sequence[str]) -> Path:
     return path
 
 
-def load_or_train(profile: Profile, bank: object, load: Callable[[], R], train: Callable[..., R], *,
+def load_or_train(profile: Profile, train_data: object, load: Callable[[], R], train: Callable[..., R], *,
                   config: Callable[[str], Any], run: str, inputs: Sequence[object] = (),
                   progress: bool | str = False, shape: str = "(P, 3, 63, 63)") -> R:
     """A chapter's model at the active scale: ``load()`` (the shipped model) unless ``profile.train``, else trained
@@ -119,12 +119,13 @@ def load_or_train(profile: Profile, bank: object, load: Callable[[], R], train: 
 
     Where ``profile.long_runs`` (gpu and paper scales) the run shows a bar and keeps its state in
     :func:`restorelib.core.long_runs.run_checkpoint`'s folder named ``run`` and keyed by the config and the
-    fingerprint of ``inputs`` (toolbox, agent, bank), so it resumes after a disconnect. A missing ``bank`` when
-    training is a ``ValueError`` naming its ``shape`` before any work. Chapters 4-8.
+    fingerprint of ``inputs`` (toolbox, agent, bank), so it resumes after a disconnect. ``train_data`` is the
+    ``bank`` argument of the ``get_X``: when training, None is a ``ValueError`` naming its ``shape`` before any work
+    (the trainer checks its values). Chapters 4-8.
     """
     if not profile.train:
         return load()
-    if bank is None:
+    if train_data is None:
         raise ValueError(f"bank must hold clean training patches {shape} when the profile trains")
     cfg = config(profile.name)
     return train(cfg, progress=progress_label(profile, progress),

@@ -5,7 +5,7 @@
 """
 from .joint import JointConfig, JointRecord, SCALES, get_joint_toolbox, joint_step, train_joint
 from .baselines import (
-    ARCHS, BaselineConfig, BaselineMethod, COMPARISON_FILE, GROUPS, PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE5,
+    ARCHS, BASELINES, BaselineConfig, BaselineMethod, COMPARISON_FILE, GROUPS, PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE5,
     PlainResidualCNN, build_baseline, compare, get_baseline, load_baseline, load_comparison, params_used,
     save_baseline, train_baseline)
 from . import joint, baselines  # the modules themselves, e.g. joint.joint

@@ -25,16 +25,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..core.atomic import write_text
 from ..core.validation import check_images
 from ..core.config import get_device, weights_dir
 from ..core.degradations import GROUPS as _GROUP_LEVELS, degrade
-from ..core.long_runs import Progress, progress_label, run_kwargs
+from ..core.long_runs import Progress
 from ..core.metrics import psnr
 from ..core.banks import check_bank, crops_phrase, draw_clean
 from ..core.patches import CropSampler
 from ..core.resume import RunCheckpoint
-from ..core.checkpoints import CheckpointError, load_checkpoint
+from ..core.artifacts import ArtifactKind, load_or_train, write_readme
+from ..core.checkpoints import RECORD, CheckpointError
 from ..core.evaluation import evaluate
 from ..core.method import Capabilities, Restored, get_method, register_method
 from ..core.tiling import apply_tiled, receptive_radius
@@ -178,22 +178,17 @@ def save_baseline(net: nn.Module, name: str, cfg: BaselineConfig, rec: BaselineR
     gain = f"{rec.psnr_gain[-1]:+.2f} dB" if rec.psnr_gain else "n/a"
     photos = "of the embedded training photos" if "train_sets" not in (extra or {}) else \
         "from " + crops_phrase(extra.get("train_patches"), extra["train_sets"], extra["train_images"])
-    write_text(folder / "README.md",
+    write_readme(folder,
         f"# Baseline `{name}` ({scale} scale)\n\nProduced by `{command}` ({rec.seconds / 60:.1f} min). "
         f"{params:,} parameters, {macs / 1e9:.3f} G multiply-adds per 63x63 patch. Trained on `{cfg.spec}` patches "
         f"{photos}: `{json.dumps(cfg.to_dict())}`. PSNR gain on the last training batches: "
-        f"{gain}. The sha256 of `model.pt` in `record.json` is checked on load (chapter 5).\n", overwrite=True)
-    return folder / "record.json"
+        f"{gain}. The sha256 of `model.pt` in `record.json` is checked on load (chapter 5).\n")
+    return folder / RECORD
 
 
 def load_baseline(name: str | Path, device: torch.device | str = "cpu") -> tuple[PlainResidualCNN, dict]:
     """A trained baseline (a shipped name or a folder with ``record.json``), sha256-checked, ``weights_only``."""
-    folder = Path(name) if Path(name).is_dir() else BASELINES_DIR / str(name)
-    if not (folder / "record.json").is_file():
-        shipped = sorted(p.parent.name for p in BASELINES_DIR.glob("*/record.json")) if BASELINES_DIR.is_dir() else []
-        raise FileNotFoundError(f"baseline must be one of {shipped} or a folder with record.json, got {str(name)!r}; "
-                                f"train one with `python scripts/train_baseline.py --model NAME`")
-    net, _, record = load_checkpoint(folder, BaselineConfig, _build_from_record, device)
+    net, _, record = BASELINES.load(name, device)
     return net, record
 
 
@@ -203,6 +198,11 @@ def _build_from_record(cfg: BaselineConfig, record: dict) -> PlainResidualCNN:
     return build_baseline(record["model"])
 
 
+#: Chapter 5's baselines on disk (``BASELINES_DIR`` read on each use).
+BASELINES = ArtifactKind(folder=lambda: BASELINES_DIR, config_cls=BaselineConfig, build=_build_from_record,
+                         what="baseline", hint="train one with `python scripts/train_baseline.py --model NAME`")
+
+
 def get_baseline(name: str, profile, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
                  log: Callable | None = None, progress: bool | str = False) -> tuple[PlainResidualCNN, dict]:
     """A baseline at the active scale (chapter 5): trained here when ``profile.train`` (CI: seconds; gpu: minutes on
@@ -210,16 +210,13 @@ def get_baseline(name: str, profile, bank: torch.Tensor | None = None, device: t
     ``profile.long_runs`` the run shows a progress bar and keeps its state in
     :func:`restorelib.core.long_runs.run_checkpoint`'s folder (it resumes). Returns (net in eval mode, record with
     ``seconds``, ``command`` and the ``curve``)."""
-    if not profile.train:
-        return load_baseline(name, device)
-    if bank is None:
-        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
-    net = build_baseline(name)
-    cfg = SCALES[profile.name]
-    rec = train_baseline(net, bank, cfg, device, log, progress=progress_label(profile, progress),
-                         **run_kwargs(profile, f"baseline-{name}", cfg.to_dict(), bank))
-    return net, {"seconds": rec.seconds, "command": f"train_baseline at {profile.name} scale", "model": name,
-                 "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+    def train(cfg: BaselineConfig, **run: object) -> tuple[PlainResidualCNN, dict]:
+        net = build_baseline(name)
+        rec = train_baseline(net, bank, cfg, device, log, **run)
+        return net, {"seconds": rec.seconds, "command": f"train_baseline at {profile.name} scale", "model": name,
+                     "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+    return load_or_train(profile, bank, lambda: load_baseline(name, device), train, config=SCALES.__getitem__,
+                         run=f"baseline-{name}", inputs=(bank,), progress=progress)
 
 
 class BaselineMethod:
@@ -318,6 +315,6 @@ def load_comparison(path: str | Path | None = None) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-__all__ = ["ARCHS", "BaselineConfig", "BaselineMethod", "COMPARISON_FILE", "GROUPS", "PAPER_TABLE2", "PAPER_TABLE3",
+__all__ = ["ARCHS", "BASELINES", "BaselineConfig", "BaselineMethod", "COMPARISON_FILE", "GROUPS", "PAPER_TABLE2", "PAPER_TABLE3",
            "PAPER_TABLE5", "PlainResidualCNN", "SCALES", "build_baseline", "compare", "get_baseline", "load_baseline",
            "load_comparison", "params_used", "save_baseline", "train_baseline"]

@@ -5,6 +5,6 @@ from .quality_net import (
     save_quality_net, load_quality_net, quality_net_scorer)
 from .ppo import sample_chains, ppo_update
 from .policy import (
-    LabelFreeConfig, LabelFreeMethod, LabelFreeRestorer, PolicyNet, get_label_free, label_free_factory,
-    load_label_free, save_label_free, train_label_free)
+    LABEL_FREE_AGENTS, LabelFreeConfig, LabelFreeMethod, LabelFreeRestorer, PolicyNet, get_label_free,
+    label_free_factory, load_label_free, save_label_free, train_label_free)
 from . import quality_net, ppo, policy  # the modules themselves, e.g. labelfree.quality_net

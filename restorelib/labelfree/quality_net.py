@@ -16,7 +16,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..core.atomic import write_text
 from ..core.validation import check_images, positive_ints
 from ..core.config import get_device
 from ..core.degradations import apply_levels, parse_spec
@@ -26,7 +25,8 @@ from ..core.banks import check_bank, crops_phrase, draw_clean
 from ..core.patches import CropSampler
 from ..core.quality import QUALITY_DIR, Scorer, register_scorer
 from ..core.resume import RunCheckpoint
-from ..core.checkpoints import load_checkpoint
+from ..core.artifacts import has_record, write_readme
+from ..core.checkpoints import RECORD, load_checkpoint
 from ..toolbox.tools import write_checkpoint
 
 
@@ -197,7 +197,7 @@ def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, fo
                               device=device, seconds=rec.seconds, train_patches=train_patches,
                               target=f"PSNR (dB) clipped to {PSNR_RANGE}",
                               curve={"steps": rec.steps, "l1_db": rec.losses}, **(extra or {}))
-    write_text(folder / "README.md",
+    write_readme(folder,
         f"# Quality network ({scale} scale)\n\nProduced by `{command}` on {record['date']} ({record['hardware']}, "
         f"{device}, torch {torch.__version__}), {rec.seconds / 60:.1f} min.\n\n"
         f"Predicts the PSNR (dB, clipped to [{PSNR_RANGE[0]:g}, {PSNR_RANGE[1]:g}]) of a degraded image against its "
@@ -206,9 +206,8 @@ def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, fo
         f"({cfg.clean_fraction:.0%}); {cfg.chain_fraction:.0%} of them then went through a random chain of 1-3 "
         f"tools of the toolbox. Configuration: `{json.dumps(cfg.to_dict())}`.\n\n"
         f"Final training L1 error: {rec.losses[-1]:.2f} dB. The sha256 of `quality-net.pt` is in `record.json` and "
-        f"is checked on load; the rank correlations with true PSNR are measured by chapter 8 of the book.\n",
-        overwrite=True)
-    return folder / "record.json"
+        f"is checked on load; the rank correlations with true PSNR are measured by chapter 8 of the book.\n")
+    return folder / RECORD
 
 
 def _training_data(train_patches: int | None, extra: dict | None) -> str:
@@ -224,8 +223,8 @@ def load_quality_net(folder: str | Path | None = None,
     Loaded with ``weights_only=True`` after a sha256 check; returns (net in eval mode, config).
     """
     folder = Path(folder) if folder is not None else QUALITY_DIR / "quality-net"
-    if not (folder / "record.json").is_file():
-        raise FileNotFoundError(f"no quality network in {folder} (record.json missing); train one with "
+    if not has_record(folder):
+        raise FileNotFoundError(f"no quality network in {folder} ({RECORD} missing); train one with "
                                 "`python scripts/train_quality.py --scale book`")
     net, cfg, _ = load_checkpoint(folder, QualityConfig, lambda c, _: QualityNet(), device)
     return net, cfg

@@ -13,13 +13,13 @@ from .env import PixelEnv, denoise_env, as_env
 from .training import sample_crops, draw_crops, TrainRecord
 from .a2c import (
     sample_actions, reward_map_step, nstep_returns, a2c_loss, PixelRLConfig, SCALES, train_pixelrl, pixelrl_restore,
-    action_counts, save_pixelrl, load_pixelrl)
+    action_counts, save_pixelrl, load_pixelrl, build_pixelrl)
 from .baselines import (
     TEST_SEED, FILTERS, degraded_pairs, filter_sweep, best_filter, Denoiser, train_denoiser, denoise, PAPER,
     pretrain_shared, load_baselines)
 from .method import (
-    DEFAULT_MODEL, INFERENCE_GOAL, PixelRLMethod, describe_actions, get_pixelrl, pixelrl_factory, pixelrl_folder,
-    shipped_pixelrl, time_inference)
+    DEFAULT_MODEL, INFERENCE_GOAL, PIXELRL_MODELS, PixelRLMethod, describe_actions, get_pixelrl, pixelrl_factory,
+    pixelrl_folder, shipped_pixelrl, time_inference)
 from .color import (
     COLOR_ACTIONS, COLOR_DO_NOTHING, COLOR_SCALES, COLOR_T_MAX, GlobalActionNet, N_COLOR_ACTIONS,
     apply_color_actions, color_action_counts, color_bank, color_env, color_restore, lab_distance, lab_input,

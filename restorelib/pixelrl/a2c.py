@@ -36,8 +36,8 @@ from .nets import RMC_SIZE, ConvGRU, PixelRLNet, RewardMapConv  # noqa: F401  (r
 from .training import (  # noqa: F401  (re-exported: the pieces of the training loop)
     TrainRecord, _check_bank, draw_crops, sample_crops)
 from ..core.resume import RunCheckpoint
-from ..core.atomic import write_text
-from ..core.checkpoints import load_checkpoint
+from ..core.artifacts import has_record, write_readme
+from ..core.checkpoints import RECORD, load_checkpoint
 from ..toolbox.tools import write_checkpoint
 
 def sample_actions(log_probs: torch.Tensor, greedy: bool = False,
@@ -310,15 +310,14 @@ def save_pixelrl(net: PixelRLNet, cfg: PixelRLConfig, rec: TrainRecord, folder: 
     mean = (evaluation or {}).get("mean", {})
     ev = (f" Greedy test on `{evaluation.get('set')}`: PSNR {mean['psnr_in']:.2f} -> {mean['psnr_out']:.2f} dB."
           if {"psnr_in", "psnr_out"} <= set(mean) else "")
-    write_text(folder / "README.md",
+    write_readme(folder,
         f"# PixelRL agent `{folder.name}` ({scale} scale, task `{task}`)\n\n"
         f"Produced by `{command}` on {record['date']} ({record['hardware']}, {device}, torch {torch.__version__}), "
         f"{rec.seconds / 60:.1f} min. Network: the paper's FCN{' + ' + ' + '.join(parts) if parts else ''}.\n\n"
         f"Configuration: `{json.dumps(cfg.to_dict())}`; {data}.\n\n"
         f"PSNR gain of the training episodes (dB, sampled actions) at the last logged episodes: {tail}.{ev} The "
-        f"curves are in `record.json`; the sha256 of `pixelrl.pt` there is checked on load (chapter 7).\n",
-        overwrite=True)
-    return folder / "record.json"
+        f"curves are in `record.json`; the sha256 of `pixelrl.pt` there is checked on load (chapter 7).\n")
+    return folder / RECORD
 
 
 def load_pixelrl(folder: str | Path, device: torch.device | str = "cpu") -> tuple[PixelRLNet, PixelRLConfig]:
@@ -326,10 +325,13 @@ def load_pixelrl(folder: str | Path, device: torch.device | str = "cpu") -> tupl
 
     Returns (net in eval mode, config). Raises ValueError when the checkpoint's sha256 does not match.
     """
-    folder = Path(folder)
-    if not (folder / "record.json").is_file():
-        raise FileNotFoundError(f"folder must hold record.json, got {str(folder)!r}; train an agent with "
+    if not has_record(folder):
+        raise FileNotFoundError(f"folder must hold {RECORD}, got {str(folder)!r}; train an agent with "
                                 "`python scripts/train_pixelrl.py`")
-    net, cfg, _ = load_checkpoint(folder, PixelRLConfig, lambda c, _: PixelRLNet(c.channels, width=c.width,
-                                                                                  gru=c.gru, rmc=c.rmc), device)
+    net, cfg, _ = load_checkpoint(folder, PixelRLConfig, build_pixelrl, device)
     return net, cfg
+
+
+def build_pixelrl(cfg: PixelRLConfig, record: dict | None = None) -> PixelRLNet:
+    """A fresh :class:`PixelRLNet` of ``cfg``'s channels, width, convGRU and RMC (a checkpoint's network, chapter 7)."""
+    return PixelRLNet(cfg.channels, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)

@@ -10,9 +10,7 @@ folder with ``record.json`` (sha256-checked on load); :class:`ColorMethod` is ``
 """
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -28,7 +26,9 @@ from .color import (
     mean_lab_error, rgb_to_lab)
 from .color_data import PairSampler
 from .training import TrainRecord
-from ..toolbox.tools import count_params, load_state, write_checkpoint
+from ..core.artifacts import has_record
+from ..core.checkpoints import RECORD, load_checkpoint, read_record
+from ..toolbox.tools import count_params, write_checkpoint
 
 KINDS = ("pixelrl", "global", "cnn")
 #: The paper's Table 6 (mean L2 test error in CIELab on Yan et al.'s 45 test photos), per style.
@@ -106,26 +106,27 @@ def save_color_model(model: nn.Module, kind: str, cfg: PixelRLConfig, rec: Train
     write_checkpoint(model, folder, "model.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
                      seconds=rec.seconds, kind=kind, style=style, task=f"color:{style}",
                      actions=list(COLOR_ACTIONS) if kind != "cnn" else [], curve=rec.curve(), **(extra or {}))
-    return Path(folder) / "record.json"
+    return Path(folder) / RECORD
 
 
 def load_color_model(folder: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
-    """A model saved by :func:`save_color_model`, sha256-checked, in eval mode; returns (model, record)."""
-    folder = Path(folder)
-    if not (folder / "record.json").is_file():
-        raise FileNotFoundError(f"folder must hold record.json, got {str(folder)!r}; train a colour model with "
+    """A model saved by :func:`save_color_model`, its record checked (file, sha256, config), in eval mode; returns
+    (model, record)."""
+    if not has_record(folder):
+        raise FileNotFoundError(f"folder must hold {RECORD}, got {str(folder)!r}; train a colour model with "
                                 "`python scripts/train_pixelrl_color.py`")
-    record = json.loads((folder / "record.json").read_text())
+    record = read_record(folder)
     if record.get("kind") not in KINDS:
-        raise ValueError(f"{folder / 'record.json'} is not a colour model's record (kind {record.get('kind')!r})")
-    cfg = replace(PixelRLConfig(), **record["config"])
+        raise ValueError(f"{Path(folder) / RECORD} is not a colour model's record (kind {record.get('kind')!r})")
+    model, _, record = load_checkpoint(folder, PixelRLConfig, _build_color, device)
+    return model, record
+
+
+def _build_color(cfg: PixelRLConfig, record: dict) -> nn.Module:
     if record["kind"] == "cnn":
-        model: nn.Module = ColorCNN(cfg.width)
-    else:
-        net_class = GlobalActionNet if record["kind"] == "global" else PixelRLNet
-        model = net_class(3, N_COLOR_ACTIONS, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)
-    load_state(model, folder / record["file"], record["sha256"])
-    return model.to(device).eval(), record
+        return ColorCNN(cfg.width)
+    net_class = GlobalActionNet if record["kind"] == "global" else PixelRLNet
+    return net_class(3, N_COLOR_ACTIONS, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)
 
 
 def enhancer(model: nn.Module, t_max: int) -> Callable[[torch.Tensor], torch.Tensor]:

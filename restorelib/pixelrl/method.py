@@ -25,10 +25,10 @@ import torch
 from ..core.validation import check_images
 from ..core.config import get_device, weights_dir
 from .a2c import (
-    ACTIONS, N_ACTIONS, SCALES, PixelRLConfig, PixelRLNet, action_counts, load_pixelrl, pixelrl_restore, train_pixelrl)
-from ..core.long_runs import progress_label, run_kwargs
+    ACTIONS, N_ACTIONS, SCALES, PixelRLConfig, PixelRLNet, action_counts, build_pixelrl, pixelrl_restore,
+    train_pixelrl)
+from ..core.artifacts import ArtifactKind, load_or_train
 from .actions import resolve_backend
-from ..core.checkpoints import read_record
 from ..core.method import Capabilities, OptionError, Restored, register_method
 from ..toolbox.tools import count_macs, count_params
 
@@ -38,18 +38,19 @@ DEFAULT_MODEL = "noise25-gru-rmc"
 INFERENCE_GOAL = 1.2
 
 
+#: Chapter 7's agents on disk (``PIXELRL_DIR`` read on each use).
+PIXELRL_MODELS = ArtifactKind(folder=lambda: PIXELRL_DIR, config_cls=PixelRLConfig, build=build_pixelrl,
+                              default=DEFAULT_MODEL, what="model", hint="train one with `python scripts/train_pixelrl.py`")
+
+
 def shipped_pixelrl() -> list[str]:
     """Names of the PixelRL agents shipped in ``restorelib/weights/pixelrl``."""
-    return sorted(p.parent.name for p in PIXELRL_DIR.glob("*/record.json")) if PIXELRL_DIR.is_dir() else []
+    return PIXELRL_MODELS.shipped()
 
 
 def pixelrl_folder(name: str | Path) -> Path:
     """The folder of a shipped agent name or of a given folder; FileNotFoundError names the choices."""
-    folder = Path(name) if Path(name).is_dir() else PIXELRL_DIR / str(name)
-    if not (folder / "record.json").is_file():
-        raise FileNotFoundError(f"model must be one of {shipped_pixelrl()} or a folder with record.json, got "
-                                f"{str(name)!r}; train one with `python scripts/train_pixelrl.py`")
-    return folder
+    return PIXELRL_MODELS.resolve(name)
 
 
 class PixelRLMethod:
@@ -58,8 +59,7 @@ class PixelRLMethod:
     def __init__(self, model: str | Path = DEFAULT_MODEL, device: torch.device | str = "cpu",
                  t_max: int | None = None) -> None:
         folder = pixelrl_folder(model)
-        self.net, self.cfg = load_pixelrl(folder, device)
-        self.record = read_record(folder)
+        self.net, self.cfg, self.record = PIXELRL_MODELS.load(folder, device)
         self.t_max = self.cfg.t_max if t_max is None else t_max
         if not isinstance(self.t_max, int) or isinstance(self.t_max, bool) or not 1 <= self.t_max <= 20:
             raise OptionError("max_length", f"max_length must be an int in 1..20 (PixelRL's steps), got {t_max!r}")
@@ -108,17 +108,13 @@ def get_pixelrl(profile, bank: torch.Tensor | None = None, task: str = "noise:25
     Where ``profile.long_runs`` the run shows progress bars and keeps its state in
     :func:`restorelib.core.long_runs.run_checkpoint`'s folder (it resumes). Returns (net, config, record with
     ``seconds``, ``command``, ``task`` and ``curve``)."""
-    if not profile.train:
-        folder = pixelrl_folder(name)
-        net, cfg = load_pixelrl(folder, device)
-        return net, cfg, read_record(folder)
-    if bank is None:
-        raise ValueError("bank must hold clean training patches (P, C, H, W) when the profile trains")
-    cfg = SCALES[profile.name]
-    net, rec = train_pixelrl(bank, task, cfg, device=device, log=log, progress=progress_label(profile, progress),
-                             **run_kwargs(profile, f"pixelrl-{task.replace(':', '')}", cfg.to_dict(), bank))
-    return net, SCALES[profile.name], {"seconds": rec.seconds, "command": f"train_pixelrl at {profile.name} scale",
-                                       "task": task, "curve": rec.curve()}
+    def train(cfg: PixelRLConfig, **run: object) -> tuple[PixelRLNet, PixelRLConfig, dict]:
+        net, rec = train_pixelrl(bank, task, cfg, device=device, log=log, **run)
+        return net, cfg, {"seconds": rec.seconds, "command": f"train_pixelrl at {profile.name} scale", "task": task,
+                          "curve": rec.curve()}
+    return load_or_train(profile, bank, lambda: PIXELRL_MODELS.load(name, device), train, config=SCALES.__getitem__,
+                         run=f"pixelrl-{task.replace(':', '')}", inputs=(bank,), progress=progress,
+                         shape="(P, C, H, W)")
 
 
 @torch.no_grad()
@@ -184,5 +180,5 @@ register_method("pixelrl", pixelrl_factory, "per-pixel agents (chapter 7); pixel
                 "(noise25-gru-rmc by default) or a folder; --max-length sets the steps")
 
 
-__all__ = ["DEFAULT_MODEL", "INFERENCE_GOAL", "PixelRLMethod", "describe_actions", "get_pixelrl", "pixelrl_factory",
-           "pixelrl_folder", "shipped_pixelrl", "time_inference"]
+__all__ = ["DEFAULT_MODEL", "INFERENCE_GOAL", "PIXELRL_MODELS", "PixelRLMethod", "describe_actions", "get_pixelrl",
+           "pixelrl_factory", "pixelrl_folder", "shipped_pixelrl", "time_inference"]

@@ -32,6 +32,7 @@ from PIL import Image
 
 from ..core.atomic import write_bytes, write_text
 from ..core import degradations as D
+from ..core.checkpoints import RECORD, read_json
 from ..core.data import EMBEDDED, embedded, to_rgb, to_uint8
 from ..core.metrics import psnr
 from ..toolbox.tools import Toolbox
@@ -165,8 +166,8 @@ def models_used(agent: str = AGENT) -> dict[str, dict]:
     """What made the page's images: the shipped tools' and agent's training records (command, scale, date)."""
     from ..core.config import weights_dir
     keep = ("command", "scale", "date", "device")
-    tools = json.loads((weights_dir() / "tools" / "record.json").read_text())
-    record = json.loads((weights_dir() / "agents" / agent / "record.json").read_text())
+    tools = read_json(weights_dir() / "tools" / RECORD)
+    record = read_json(weights_dir() / "agents" / agent / RECORD)
     return {"tools": {"folder": "restorelib/weights/tools", **{k: tools.get(k) for k in keep}},
             "agent": {"name": agent, "folder": f"restorelib/weights/agents/{agent}", **{k: record.get(k) for k in keep},
                       "steps": record.get("config", {}).get("steps"), "t_max": record.get("config", {}).get("t_max")}}
@@ -234,7 +235,7 @@ def fingerprint(settings: dict) -> str:
     package = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
     files = sorted(package.rglob("*.py")) + sorted((weights_dir() / "tools").glob("*.json")) + \
-        sorted((weights_dir() / "agents").glob("*/record.json"))
+        sorted((weights_dir() / "agents").glob(f"*/{RECORD}"))
     for path in files:
         h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     h.update(json.dumps(settings, sort_keys=True).encode() + torch.__version__.encode())

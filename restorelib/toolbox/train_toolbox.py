@@ -20,6 +20,7 @@ import torch
 from ..core import data
 from ..core.data import load_train_sets  # noqa: F401  (also here, where chapter 2 found it)
 from ..core.atomic import write_text
+from ..core.checkpoints import RECORD
 from ..core.config import get_device, hardware
 from ..core.degradations import apply_levels
 from ..core.patches import CropSampler, random_patches
@@ -155,11 +156,11 @@ def train_toolbox(scale: str, out: str | Path, *, train_set: str | list[str] = "
     if min_gain is not None and (failed := [n for n, r in results.items() if r["val_mid"]["gain"] < min_gain]):
         raise ToolDidNotLearn(f"tools {failed} gain less than {min_gain} dB at their mid-level on {val_set}; "
                               f"no record written (their weights stay in {partial})")
-    box.save(out, extra={"record": "record.json"})
-    write_text(out / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
+    box.save(out, extra={"record": RECORD})
+    write_text(out / RECORD, json.dumps(record, indent=2) + "\n", overwrite=True)
     write_model_card(out, record)
     shutil.rmtree(partial)
-    log(f"[train_tools] wrote {out / 'manifest.json'} and record.json", flush=True)
+    log(f"[train_tools] wrote {out / 'manifest.json'} and {RECORD}", flush=True)
     return box.eval(), record
 
 
