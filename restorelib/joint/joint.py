@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..core.banks import check_bank, draw_clean
 from ..core.degradations import degrade
-from ..core.long_runs import Progress, progress_label, run_kwargs
+from ..core.long_runs import Progress
 from ..core.metrics import psnr
 from ..core.patches import CropSampler
 from ..rlrestore.restore import AgentRestorer
@@ -155,21 +155,22 @@ def get_joint_toolbox(profile, agent: AgentRestorer, bank: torch.Tensor | None =
     (toolbox in eval mode, record with ``seconds``, ``uses`` and the ``curve``)."""
     import copy
 
-    from ..core.checkpoints import read_json
+    from ..core.artifacts import load_or_train
+    from ..core.checkpoints import RECORD, read_json
     from ..toolbox.tools import toolset_dir
-    if not profile.train:
-        folder = toolset_dir("joint")
-        return Toolbox.load(folder, device), read_json(folder / "record.json")
-    if bank is None:
-        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
-    box = copy.deepcopy(agent.toolbox)
-    tuned = AgentRestorer(agent.net, agent.cfg, box)       # the same (fixed) network, rolling out the copy
-    cfg = SCALES[profile.name]
-    rec = train_joint(box, lambda x: tuned.rollout(x)[1], bank, cfg, device, log,
-                      progress=progress_label(profile, progress),
-                      **run_kwargs(profile, "joint", cfg.to_dict(), agent.net, box, bank))
-    return box, {"seconds": rec.seconds, "command": f"train_joint at {profile.name} scale", "uses": rec.uses,
-                 "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
 
+    def load() -> tuple[Toolbox, dict]:
+        folder = toolset_dir("joint")
+        return Toolbox.load(folder, device), read_json(folder / RECORD)
+
+    def train(cfg: JointConfig, **run: object) -> tuple[Toolbox, dict]:
+        box = copy.deepcopy(agent.toolbox)
+        tuned = AgentRestorer(agent.net, agent.cfg, box)       # the same (fixed) network, rolling out the copy
+        rec = train_joint(box, lambda x: tuned.rollout(x)[1], bank, cfg, device, log, **run)
+        return box, {"seconds": rec.seconds, "command": f"train_joint at {profile.name} scale", "uses": rec.uses,
+                     "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+    # the run's key fingerprints agent.toolbox: the copy that will be fine-tuned, still equal to it at the start
+    return load_or_train(profile, bank, load, train, config=SCALES.__getitem__, run="joint",
+                         inputs=(agent.net, agent.toolbox, bank), progress=progress)
 
 __all__ = ["JointConfig", "JointRecord", "SCALES", "get_joint_toolbox", "joint_step", "train_joint"]
