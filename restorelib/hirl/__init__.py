@@ -10,5 +10,5 @@ from .nets import ResBlock, ARCHS, HirlQNet, HirlAgent, TransitionMemory
 from .hirl import (
     HIRL_SPECS, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, LOSSES, hirl_epsilon, hirl_targets, choose,
     hierarchical_tool, HirlConfig, SCALES, mixture_degrader, HirlRecord, train_hirl, greedy_rollout, greedy_gain)
-from .restore import HirlMethod, HirlRestorer, equal_trials, get_hirl, hirl_factory, degraded_patches, usage_table
+from .restore import HIRL_AGENTS, HirlMethod, HirlRestorer, equal_trials, get_hirl, hirl_factory, degraded_patches, usage_table
 from . import tools, nets, hirl, restore  # the modules themselves, e.g. hirl.tools

@@ -27,15 +27,14 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..core.atomic import write_text
 from ..core.validation import check_images
 from ..rlrestore.nets import PATCH
 from ..core.banks import crops_phrase
-from ..core.checkpoints import CheckpointError, load_checkpoint, read_record
+from ..core.artifacts import ArtifactKind, load_or_train, produced, write_readme
+from ..core.checkpoints import RECORD, CheckpointError, read_json
 from ..core.config import weights_dir
 from .hirl import HirlAgent, HirlConfig, HirlRecord, choose, greedy_rollout
 from .tools import HIRL_TOOLS_DIR, hirl_toolbox
-from ..core.long_runs import progress_label, run_kwargs
 from ..core.metrics import psnr
 from ..core.method import OptionError, register_method
 from ..core.tiling import apply_tiled
@@ -88,18 +87,16 @@ def save_hirl(agent: HirlAgent, cfg: HirlConfig, rec: HirlRecord, folder: str | 
                      toolbox_sha256=sha256_bytes(manifest.read_bytes()) if manifest and manifest.is_file() else None,
                      curve=rec.curve(), **(extra or {}))
     write_hirl_card(folder)
-    return Path(folder) / "record.json"
+    return Path(folder) / RECORD
 
 
 def write_hirl_card(folder: str | Path) -> Path:
     """(Re)write the README.md model card of a HIRL agent folder from its ``record.json`` (and ``test`` results)."""
     folder = Path(folder)
-    r = json.loads((folder / "record.json").read_text())
+    r = read_json(folder / RECORD)
     c, cfg = r["curve"], r["config"]
     tail = ", ".join(f"{s}: {v:+.2f}" for s, v in list(zip(c["steps"], c["return_db"]))[-3:] if v is not None)
-    lines = [f"# HIRL agent `{folder.name}` ({r['scale']} scale)", "",
-             f"Produced by `{r['command']}` on {r['date']} ({r['hardware']}, {r['device']}, torch {r['torch']}), "
-             f"{r['seconds'] / 60:.0f} min.", "",
+    lines = [f"# HIRL agent `{folder.name}` ({r['scale']} scale)", "", produced(r), "",
              f"Type network T and degree network D: `{cfg['arch']}` ResNet, {r['params']['type']:,} and "
              f"{r['params']['degree']:,} parameters. Tools: `{r['toolbox']}`. Configuration: `{json.dumps(cfg)}`; "
              + (crops_phrase(r["train_patches"], r["train_sets"], r["train_images"]) if "train_images" in r
@@ -128,27 +125,25 @@ def write_hirl_card(folder: str | Path) -> Path:
                       "| HIRL tools run | " + " | ".join(f"{v:.2f}" for v in e["hirl_trials"]) + " |",
                       "| brute force held to n trials | "
                       + " | ".join(f"{v:+.3f}" for v in e["brute_force_same_budget_db"]) + " |", ""]
-    write_text(folder / "README.md", "\n".join(lines), overwrite=True)
-    return folder / "README.md"
+    return write_readme(folder, lines)
+
+
+#: Chapter 6's agents on disk (``AGENTS_DIR`` read on each use, so a test may point it elsewhere).
+HIRL_AGENTS = ArtifactKind(folder=lambda: AGENTS_DIR, config_cls=HirlConfig, default="hirl", what="agent",
+                           build=lambda c, _: HirlAgent(c.n_types, c.n_degrees, c.arch), check=_check_toolbox_entry,
+                           hint="train one with `python scripts/train_hirl.py --part agent`")
 
 
 def shipped_hirl_agents() -> list[str]:
     """Names of the HIRL agents shipped in ``restorelib/weights/agents-hirl`` (e.g. ``hirl``)."""
-    return sorted(p.parent.name for p in AGENTS_DIR.glob("*/record.json")) if AGENTS_DIR.is_dir() else []
+    return HIRL_AGENTS.shipped()
 
 
 def load_hirl(name: str | Path = "hirl", device: torch.device | str = "cpu") -> tuple[HirlAgent, HirlConfig, dict]:
     """A trained HIRL agent: a shipped name (:func:`shipped_hirl_agents`) or a folder with ``record.json``; the
     weights are loaded with ``weights_only=True`` after a sha256 check. Returns (agent in eval mode, config, record).
     """
-    folder = Path(name) if Path(name).is_dir() else AGENTS_DIR / str(name)
-    if not (folder / "record.json").is_file():
-        raise FileNotFoundError(f"agent must be one of {shipped_hirl_agents()} or a folder with record.json, got "
-                                f"{str(name)!r}; train one with `python scripts/train_hirl.py --part agent`")
-    _check_toolbox_entry(read_record(folder), folder / "record.json")
-    agent, cfg, record = load_checkpoint(folder, HirlConfig,
-                                         lambda c, _: HirlAgent(c.n_types, c.n_degrees, c.arch), device)
-    return agent, cfg, record
+    return HIRL_AGENTS.load(name, device)
 
 
 def get_hirl(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device: torch.device | str = "cpu",
@@ -162,16 +157,13 @@ def get_hirl(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, device
     ``eps``, ``val_gain_db``) as in a shipped ``record.json``.
     """
     from .hirl import SCALES, train_hirl
-    if not profile.train:
-        restorer = HirlRestorer.load(name, device)
-        return restorer, read_record(AGENTS_DIR / name)
-    if bank is None:
-        raise ValueError("bank must hold clean training patches (P, 3, 63, 63) when the profile trains")
-    cfg = SCALES[profile.name]
-    agent, rec = train_hirl(toolbox, bank, cfg, device=device, log=log, progress=progress_label(profile, progress),
-                            **run_kwargs(profile, "hirl", cfg.to_dict(), toolbox, bank))
-    return HirlRestorer(agent, cfg, toolbox), {"seconds": rec.seconds, "command": f"train_hirl at {profile.name} scale",
-                                               "curve": rec.curve()}
+
+    def train(cfg: HirlConfig, **run: object) -> tuple[HirlRestorer, dict]:
+        agent, rec = train_hirl(toolbox, bank, cfg, device=device, log=log, **run)
+        return HirlRestorer(agent, cfg, toolbox), {"seconds": rec.seconds, "command": f"train_hirl at {profile.name} "
+                                                   "scale", "curve": rec.curve()}
+    return load_or_train(profile, bank, lambda: (HirlRestorer.load(name, device), HIRL_AGENTS.record(name)), train,
+                         config=SCALES.__getitem__, run="hirl", inputs=(toolbox, bank), progress=progress)
 
 
 class HirlRestorer:
@@ -354,4 +346,5 @@ def usage_table(chains: list[list[str]], names: list[str]) -> dict[str, list[flo
     return out
 
 
-__all__ = ["HirlMethod", "HirlRestorer", "equal_trials", "get_hirl", "hirl_factory", "degraded_patches", "usage_table"]
+__all__ = ["HIRL_AGENTS", "HirlMethod", "HirlRestorer", "equal_trials", "get_hirl", "hirl_factory", "degraded_patches",
+           "usage_table"]
