@@ -197,7 +197,7 @@ NOT_CHECKED: dict[str, str] = {
     "rlrestore.env.RestoreEnv.reset": "checks degraded and clean itself (tests/test_env.py)",
     "hirl.hirl.choose": _INNER + " (HIRL's rollout, on patches it has checked)",
     "hirl.hirl.greedy_gain": _TRAIN, "joint.joint.joint_step": _TRAIN,
-    "teaching.checks.beam_search": "the exercises' reference, compared with a student's function on seeded cases",
+    "teaching.checks_images.beam_search": "the exercises' reference, compared with a student's function on seeded cases",
     "teaching.explorer.ToolchainSession.__init__": "the notebook explorer, on images it has read itself",
     "teaching.plotting.show_images": "plots; imshow shows any values, and 0-255 is a plotting choice",
     "core.imagefile.write_restored": _INNER + " (save_image)",
@@ -219,7 +219,7 @@ NOT_CHECKED: dict[str, str] = {
     "labelfree.quality_net.train_quality_net": _TRAIN, "toolbox.training.train_tool": _TRAIN, "rlrestore.dqn.act": _INNER,
     "core.evaluation.gain_matrix": _TRAIN, "rlrestore.dqn.dqn_loss": _TRAIN,
     "rlrestore.replay.EpisodeMemory.add": _TRAIN + " (the replay memory of episodes the environment made)",
-    "teaching.checks.env_stepwise_reward": "the exercises' reference, compared with a student's function on seeded cases",
+    "teaching.checks_images.env_stepwise_reward": "the exercises' reference, compared with a student's function on seeded cases",
 }
 
 
