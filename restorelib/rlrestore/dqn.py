@@ -8,7 +8,6 @@ Training patches are 63x63 crops of the training photos degraded on the fly by t
 from __future__ import annotations
 
 import copy
-import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,8 +19,9 @@ import torch.nn.functional as F
 from .nets import PATCH, RLRestoreNet, epsilon, td_targets
 from ..core.config import weights_dir
 from ..core.validation import positive_ints
-from ..core.artifacts import ArtifactKind, load_or_train, produced, write_readme
-from ..core.checkpoints import RECORD, read_json
+from ..core.artifacts import ArtifactKind, load_or_train
+from ..core.checkpoints import RECORD
+from .cards import write_card
 from ..core.degradations import degrade, parse_spec
 from .env import REWARDS, RestoreEnv
 from ..core.banks import check_bank, draw_clean
@@ -386,41 +386,6 @@ def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = 
     return load_or_train(profile, bank, lambda: AGENTS.load(name, device), train,
                          config=lambda scale: agent_config(name, scale), run=f"dqn-{name}", inputs=(toolbox, bank),
                          progress=progress)
-
-
-def write_card(folder: str | Path) -> Path:
-    """(Re)write the README.md model card of an agent folder from its ``record.json`` (and its ``test`` results)."""
-    folder = Path(folder)
-    r = read_json(folder / RECORD)
-    c = r["curve"]
-    tail = ", ".join(f"{s}: {v:+.2f}" for s, v in list(zip(c["steps"], c["return_db"]))[-3:])
-    lines = [f"# RL-Restore agent `{folder.name}` ({r['scale']} scale)", "", produced(r), "",
-             f"Configuration: `{json.dumps(r['config'])}`; "
-             + (f"fresh 63x63 crops ({r['train_patches']:,} positions) of {r['train_images']} images of "
-                if "train_images" in r else f"{r['train_patches']} training patches from ")
-             + f"{', '.join(f'`{n}`' for n in r.get('train_sets', ['embedded-train']))}, degraded by the "
-             f"`{r['config']['group']}` group.", "",
-             f"Mean training-episode return (dB, with exploration) at the last logged steps: {tail}. The whole curve "
-             f"is in `record.json`; the sha256 of `agent.pt` there is checked on load.", ""]
-    if "validation" in r:
-        v = r["validation"]
-        lines += [f"Validated on {v['set']} ({v['group']} group, {v['patches_per_image']} patches per image, seed "
-                  f"{v['seed']}) at steps {', '.join(f'{s:,}' for s in v['steps'])}: "
-                  f"{', '.join(f'{p:.2f}' for p in v['psnr'])} dB; the snapshot of step {v['kept_step']:,} "
-                  "is kept.", ""]
-    if "init_from" in r:
-        i = r["init_from"]
-        lines += [f"This run continued the agent made by `{i['command']}` ({i['config']['steps']:,} steps, "
-                  f"{i['seconds'] / 60:.0f} min; its record is kept under `init_from`): "
-                  f"{(i['seconds'] + r['seconds']) / 60:.0f} min of training in all.", ""]
-    if "test" in r:
-        t = r["test"]
-        lines += [f"Test (`{t['command']}`, {t['images']} patches of {t['set']} per group, 63x63, seed {t['seed']}):",
-                  "", "| group | PSNR in | PSNR out | SSIM in | SSIM out | tools |", "|---|---:|---:|---:|---:|---:|"]
-        lines += [f"| {g} | {v['psnr_in']:.2f} | {v['psnr_out']:.2f} | {v['ssim_in']:.4f} | {v['ssim_out']:.4f} | "
-                  f"{v['tool_calls']:.2f} |" for g, v in t["groups"].items()]
-        lines.append("")
-    return write_readme(folder, lines)
 
 
 def _build_agent(cfg: DQNConfig, record: dict) -> RLRestoreNet:
