@@ -41,11 +41,12 @@ import torch.nn.functional as F
 
 from ..rlrestore.nets import PATCH, td_targets
 from ..core.config import get_device
-from ..core.metrics import psnr
 from ..core.degradations import degrade, parse_spec
 from ..core.banks import check_bank, draw_clean
 from ..rlrestore.env import Observation, RestoreEnv
-from .nets import ARCHS, HirlAgent, HirlQNet, ResBlock, TransitionMemory  # noqa: F401  (re-exported)
+from .nets import (  # noqa: F401  (re-exported: chapter 6 found them here)
+    ARCHS, HirlAgent, HirlQNet, ResBlock, TransitionMemory, choose, hierarchical_tool)
+from .rollout import greedy_gain, greedy_rollout  # noqa: F401  (re-exported)
 from .tools import N_DEGREES, N_TYPES
 from ..core.long_runs import Progress
 from ..core.patches import CropSampler
@@ -99,37 +100,6 @@ def hirl_targets(next_values: torch.Tensor, rewards: torch.Tensor, gamma: float 
         q = q.clamp_min(0)
     dones = torch.zeros_like(rewards, dtype=torch.bool) if dones is None else dones
     return td_targets(q, rewards, dones, gamma)
-
-
-@torch.no_grad()
-def choose(agent: HirlAgent, x: torch.Tensor, eps: float = 0.0,
-           generator: torch.Generator | None = None
-           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Type then degree for images x (B, 3, H, W): T picks t, D picks d among t's
-    degrees, each epsilon-greedy with its own draw. Returns (types (B,), degrees (B,),
-    D's value of the chosen (t, d) (B,)). Chapter 6."""
-    tq, dq = agent(x)                       # (B, n_types), (B, n_types, n_degrees)
-    t = _eps_greedy(tq, eps, generator)     # (B,)
-    rows = dq[torch.arange(x.shape[0], device=x.device), t]   # row t: (B, n_degrees)
-    d = _eps_greedy(rows, eps, generator)   # (B,)
-    return t, d, rows.gather(1, d[:, None])[:, 0]
-
-
-def hierarchical_tool(type_values: torch.Tensor, degree_values: torch.Tensor) -> torch.Tensor:
-    """The greedy hierarchical decision: type t = argmax T(s), then degree d = argmax of D(s)'s row *of that type*;
-    type_values (B, n_types), degree_values (B, n_types, n_degrees) -> toolbox indices ``t * n_degrees + d`` (B,)
-    long. Chapter 6 (exercise)."""
-    t = type_values.argmax(dim=1)
-    d = degree_values[torch.arange(len(t), device=t.device), t].argmax(dim=1)
-    return t * degree_values.shape[2] + d
-
-
-def _eps_greedy(q: torch.Tensor, eps: float, generator: torch.Generator | None) -> torch.Tensor:
-    if eps <= 0:
-        return q.argmax(dim=1)
-    explore = torch.rand(q.shape[0], generator=generator).to(q.device) < eps
-    rand = torch.randint(q.shape[1], (q.shape[0],), generator=generator).to(q.device)
-    return torch.where(explore, rand, q.argmax(dim=1))
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -397,40 +367,3 @@ def _log_point(rec: HirlRecord, loop: _Loop, eps: float, cfg: HirlConfig, agent:
         log(f"[hirl] step {loop.step}: return {rec.returns[-1]:+.3f}{unit}, loss D {rec.loss_d[-1]:.4f}, "
             f"T {rec.loss_t[-1]:.4f}, eps {eps:.1f}" + (f", val gain {rec.val_gain[-1]:+.3f} dB" if val is not None
                                                        else "") + f", {seconds:.0f} s", flush=True)
-
-
-@torch.no_grad()
-def greedy_rollout(agent: HirlAgent, toolbox: Toolbox | nn.Module, tool_ids: list[int], patches: torch.Tensor,
-                   max_len: int) -> tuple[torch.Tensor, list[list[str]], torch.Tensor]:
-    """Each patch (N, 3, H, W) in [0, 1] follows its own chain: type by T, degree by D, until D's value of that
-    tool is not positive or after ``max_len`` tools; ``tool_ids`` maps the agent's t * n_degrees + d to toolbox
-    indices. Returns (restored (N, 3, H, W), chains of tool names, tool applications per patch (N,) long)."""
-    dev = patches.device
-    x, n = patches.clone(), patches.shape[0]
-    running = torch.ones(n, dtype=torch.bool, device=dev)
-    calls = torch.zeros(n, dtype=torch.long, device=dev)
-    chains: list[list[str]] = [[] for _ in range(n)]
-    for _ in range(max_len):
-        idx = running.nonzero().flatten()
-        if not len(idx):
-            break
-        t, d, v = choose(agent, x[idx])
-        go = v > 0
-        running[idx[~go]] = False                       # no gain predicted: this patch's chain is over
-        idx, tools = idx[go], torch.tensor(tool_ids, device=dev)[(t * agent.n_degrees + d)[go]]
-        x[idx] = toolbox.apply_each(x[idx], tools)
-        for i, tool in zip(idx.tolist(), tools.tolist()):
-            chains[i].append(toolbox.names[tool])
-        calls[idx] += 1
-    return x, chains, calls
-
-
-@torch.no_grad()
-def greedy_gain(agent: HirlAgent, toolbox: Toolbox | nn.Module, degraded: torch.Tensor, clean: torch.Tensor,
-                cfg: HirlConfig, max_len: int | None = None) -> float:
-    """Mean PSNR gain (dB) of the greedy rollout (type, degree, stop when no gain) on (degraded, clean) patches."""
-    dev = next(agent.parameters()).device
-    tool_ids = list(range(len(toolbox))) if cfg.tools is None else [toolbox.index(t) for t in cfg.tools]
-    out, _, _ = greedy_rollout(agent.eval(), toolbox, tool_ids, degraded.to(dev),
-                               cfg.max_len if max_len is None else max_len)
-    return (psnr(out, clean.to(dev)) - psnr(degraded.to(dev), clean.to(dev))).mean().item()

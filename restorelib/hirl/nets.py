@@ -143,3 +143,35 @@ class TransitionMemory:
         self.pos, self.size = int(state["pos"]), int(state["size"])
         for k in ("s", "s2", "t", "d", "r", "done"):
             getattr(self, k).copy_(state[k])
+
+
+# ----------------------------------------------------------------------------- the agent's decision
+@torch.no_grad()
+def choose(agent: HirlAgent, x: torch.Tensor, eps: float = 0.0,
+           generator: torch.Generator | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Type then degree for images x (B, 3, H, W): T picks t, D picks d among t's
+    degrees, each epsilon-greedy with its own draw. Returns (types (B,), degrees (B,),
+    D's value of the chosen (t, d) (B,)). Chapter 6."""
+    tq, dq = agent(x)                       # (B, n_types), (B, n_types, n_degrees)
+    t = _eps_greedy(tq, eps, generator)     # (B,)
+    rows = dq[torch.arange(x.shape[0], device=x.device), t]   # row t: (B, n_degrees)
+    d = _eps_greedy(rows, eps, generator)   # (B,)
+    return t, d, rows.gather(1, d[:, None])[:, 0]
+
+
+def hierarchical_tool(type_values: torch.Tensor, degree_values: torch.Tensor) -> torch.Tensor:
+    """The greedy hierarchical decision: type t = argmax T(s), then degree d = argmax of D(s)'s row *of that type*;
+    type_values (B, n_types), degree_values (B, n_types, n_degrees) -> toolbox indices ``t * n_degrees + d`` (B,)
+    long. Chapter 6 (exercise)."""
+    t = type_values.argmax(dim=1)
+    d = degree_values[torch.arange(len(t), device=t.device), t].argmax(dim=1)
+    return t * degree_values.shape[2] + d
+
+
+def _eps_greedy(q: torch.Tensor, eps: float, generator: torch.Generator | None) -> torch.Tensor:
+    if eps <= 0:
+        return q.argmax(dim=1)
+    explore = torch.rand(q.shape[0], generator=generator).to(q.device) < eps
+    rand = torch.randint(q.shape[1], (q.shape[0],), generator=generator).to(q.device)
+    return torch.where(explore, rand, q.argmax(dim=1))

@@ -33,7 +33,8 @@ from ..core.banks import crops_phrase
 from ..core.artifacts import ArtifactKind, load_or_train, produced, write_readme
 from ..core.checkpoints import RECORD, CheckpointError, read_json
 from ..core.config import weights_dir
-from .hirl import HirlAgent, HirlConfig, HirlRecord, choose, greedy_rollout
+from .hirl import HirlAgent, HirlConfig, HirlRecord
+from .rollout import greedy_rollout
 from .tools import HIRL_TOOLS_DIR, hirl_toolbox
 from ..core.metrics import psnr
 from ..core.method import OptionError, register_method
