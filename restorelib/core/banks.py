@@ -11,6 +11,7 @@ import argparse
 
 import torch
 
+from .flags import add_train_set_flag  # noqa: F401 -- defined with the other shared flags, importable here too
 from .validation import check_images
 from .patches import CropSampler, augment
 
@@ -39,13 +40,6 @@ def check_bank(bank: object, size: int | None = None, min_size: int = 1, name: s
                          f"got {got}")
     if isinstance(bank, torch.Tensor):
         check_images(bank, name, channels=3)               # finite, in [0, 1]: a 0-255 bank would train nothing
-
-
-def add_train_set_flag(ap: argparse.ArgumentParser, what: str = "training patches") -> None:
-    """``--train-set SET [SET ...]`` (default ``embedded-train``) for a training script."""
-    ap.add_argument("--train-set", nargs="+", default=["embedded-train"], metavar="SET",
-                    help=f"sets whose photos give the {what}: fresh crops at three scales, gray sets as RGB "
-                         "(default embedded-train; e.g. CBSD398 with RESTORELIB_DATA)")
 
 
 def train_sampler(ap: argparse.ArgumentParser, names: list[str], size: int,

@@ -7,7 +7,7 @@ the next run with the same ``--out`` continues from the last one. Files are read
 
 The loops of chapters 5-8 keep a :class:`RunCheckpoint`, which gathers everything a loop needs to continue to the same
 result (its networks, optimisers, schedulers, memories, random generators, curves and counters) and refuses a state
-saved with another configuration; their scripts share :func:`add_resume_flags` (``--resume``,
+saved with another configuration; their scripts share :func:`~restorelib.core.flags.add_resume_flags` (``--resume``,
 ``--checkpoint-every``), :func:`partial_state` (``OUT/.partial``, a stopped run is never overwritten unasked) and
 :func:`finish_partial`.
 """
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .atomic import atomic_open, check_writable
+from .flags import add_resume_flags  # noqa: F401 -- defined with the other shared flags, importable from here too
 
 if TYPE_CHECKING:
     import argparse
@@ -184,15 +185,6 @@ class RunCheckpoint(Checkpointer):
                 setattr(self.record, k, v)
         self.spent, self.t0 = state["seconds"], time.perf_counter()
         return state["loop"]
-
-
-# ----------------------------------------------------------------------------- the training scripts' flags
-def add_resume_flags(ap: "argparse.ArgumentParser", every: float = 300.0) -> None:
-    """``--resume`` and ``--checkpoint-every`` (seconds, default ``every``) for a training script."""
-    ap.add_argument("--resume", action="store_true", help="continue the stopped run whose state is in OUT/.partial")
-    ap.add_argument("--checkpoint-every", type=float, default=every,
-                    help="seconds between saved states (default %(default)s)")
-    ap.add_argument("--force", action="store_true", help="replace a finished model (its record.json) in OUT")
 
 
 def partial_state(ap: "argparse.ArgumentParser", args: "argparse.Namespace", out: str | Path, name: str) -> Path:
