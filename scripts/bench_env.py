@@ -11,22 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.core import data  # noqa: E402
-from restorelib.core.config import get_device  # noqa: E402
-from restorelib.core.degradations import degrade  # noqa: E402
-from restorelib.rlrestore.env import RestoreEnv  # noqa: E402
-from restorelib.core.patches import random_patches  # noqa: E402
-from restorelib.toolbox.tools import Toolbox, shipped_tools_available  # noqa: E402
+from restorelib.core.flags import add_device_flag
+from restorelib.core.validation import flag_int
+from restorelib.core.atomic import exit_unless_writable, write_text
+from restorelib.core import data
+from restorelib.core.config import get_device
+from restorelib.core.degradations import degrade
+from restorelib.rlrestore.env import RestoreEnv
+from restorelib.core.patches import random_patches
+from restorelib.toolbox.tools import Toolbox, shipped_tools_available
 
 
 def _sync(device: torch.device) -> None:
@@ -74,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--batch", type=flag_int, default=64)
     ap.add_argument("--repeats", type=flag_int, default=5)
-    ap.add_argument("--device", default=None)
+    add_device_flag(ap)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     exit_unless_writable(ap, "--json", args.json, overwrite=True)    # before the work: exit 2, one line

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.core.config import get_device  # noqa: E402
-from restorelib.pixelrl.a2c import PixelRLNet, load_pixelrl  # noqa: E402
-from restorelib.pixelrl.method import PIXELRL_DIR, shipped_pixelrl, time_inference  # noqa: E402
+from restorelib.core.flags import add_device_flag
+from restorelib.core.validation import flag_int
+from restorelib.core.atomic import exit_unless_writable, write_text
+from restorelib.core.config import get_device
+from restorelib.pixelrl.a2c import PixelRLNet, load_pixelrl
+from restorelib.pixelrl.method import PIXELRL_DIR, shipped_pixelrl, time_inference
 
 
 def bench(model: str | None = None, repeats: int = 5, size: tuple[int, int] = (321, 481), t_max: int | None = None,
@@ -45,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=flag_int, default=5)
     ap.add_argument("--height", type=flag_int, default=321)
     ap.add_argument("--width", type=flag_int, default=481)
-    ap.add_argument("--device", default=None)
+    add_device_flag(ap)
     ap.add_argument("--torch-filters", action="store_true", help="also time inference with the torch filters")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)

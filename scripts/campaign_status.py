@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import torch
 
+from restorelib.core.flags import add_out_flag
 from restorelib.core import data
 from restorelib.core.config import weights_dir
 from restorelib.toolbox.tools import TOOL_NAMES, build_tool, load_state, tool_spec
@@ -23,7 +23,8 @@ from restorelib.toolbox.training import evaluate_pair
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=weights_dir() / "tools")
+    add_out_flag(ap, weights_dir() / "tools", "the toolbox folder whose OUT/.partial states are read "
+                 "(default %(default)s)")
     ap.add_argument("--markdown", action="store_true", help="print a markdown table")
     args = ap.parse_args(argv)
     partial = args.out / ".partial"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from restorelib.core.flags import add_force_flag
 from restorelib.core.validation import flag_int
 from restorelib.core import data
 from restorelib.core.atomic import write_text
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--steps", type=flag_int, default=1500)
     ap.add_argument("--train-images", type=flag_int, default=100, help="the first N photos of CBSD398")
-    ap.add_argument("--force", action="store_true")
+    add_force_flag(ap, "replace an existing --json")
     args = ap.parse_args(argv)
     if args.json.exists() and not args.force:
         ap.error(f"--json {args.json} exists; pass --force to replace it")

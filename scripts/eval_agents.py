@@ -13,25 +13,23 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.core import data  # noqa: E402
+from restorelib.core.flags import add_device_flag, add_seed_flag
+from restorelib.core.atomic import exit_unless_writable, write_text
+from restorelib.core import data
 from restorelib.rlrestore import dqn
-from restorelib.joint.baselines import GROUPS  # noqa: E402
-from restorelib.core.config import get_device, weights_dir  # noqa: E402
-from restorelib.evaluate import evaluate  # noqa: E402
-from restorelib.rlrestore.restore import AgentMethod, AgentRestorer  # noqa: E402
-from restorelib.toolbox.tools import Toolbox  # noqa: E402
+from restorelib.joint.baselines import GROUPS
+from restorelib.core.config import get_device, weights_dir
+from restorelib.evaluate import evaluate
+from restorelib.rlrestore.restore import AgentMethod, AgentRestorer
+from restorelib.toolbox.tools import Toolbox
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--agents", nargs="*", default=None, help="agent names or folders (default: all shipped)")
     ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
+    add_seed_flag(ap)
+    add_device_flag(ap)
     ap.add_argument("--summary", type=Path, default=None, metavar="JSON",
                     help="also write one JSON with every evaluated agent's command, config, time, validation and test "
                          "(e.g. to keep the record of variants whose weights are not shipped)")

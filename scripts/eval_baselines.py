@@ -15,28 +15,26 @@ import datetime
 import json
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.core import data  # noqa: E402
-from restorelib.joint.baselines import ARCHS, COMPARISON_FILE, compare  # noqa: E402
-from restorelib.core.config import get_device, hardware  # noqa: E402
-from restorelib.evaluate import get_method  # noqa: E402
-from restorelib.toolbox.tools import TOOLSETS  # noqa: E402
+from restorelib.core.flags import add_device_flag, add_out_flag, add_seed_flag
+from restorelib.core.validation import flag_int
+from restorelib.core.atomic import exit_unless_writable, write_text
+from restorelib.core import data
+from restorelib.joint.baselines import ARCHS, COMPARISON_FILE, compare
+from restorelib.core.config import get_device, hardware
+from restorelib.evaluate import get_method
+from restorelib.toolbox.tools import TOOLSETS
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
     ap.add_argument("--limit", type=flag_int, default=None, help="use the first N images only")
-    ap.add_argument("--out", type=Path, default=COMPARISON_FILE)
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
+    add_out_flag(ap, COMPARISON_FILE, "the comparison JSON to write (default %(default)s)")
+    add_seed_flag(ap)
+    add_device_flag(ap)
     args = ap.parse_args(argv)
     exit_unless_writable(ap, "--out", args.out, overwrite=True)    # before the work: exit 2, one line
     if args.limit is not None and args.limit < 1:

@@ -22,16 +22,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.atomic import write_text  # noqa: E402
-from restorelib.core import data  # noqa: E402
-from restorelib.core.config import get_device  # noqa: E402
-from restorelib.core.degradations import HIRL_SINGLE  # noqa: E402
-from restorelib.evaluate import evaluate  # noqa: E402
-from restorelib.hirl.hirl import HIRL_SPECS  # noqa: E402
-from restorelib.hirl.restore import (  # noqa: E402
+from restorelib.core.flags import add_device_flag, add_seed_flag
+from restorelib.core.validation import flag_int
+from restorelib.core.atomic import write_text
+from restorelib.core import data
+from restorelib.core.config import get_device
+from restorelib.core.degradations import HIRL_SINGLE
+from restorelib.evaluate import evaluate
+from restorelib.hirl.hirl import HIRL_SPECS
+from restorelib.hirl.restore import (
     AGENTS_DIR, HirlMethod, HirlRestorer, degraded_patches, equal_trials, write_hirl_card)
 
 
@@ -41,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", default="CBSD68", help="test set name (default CBSD68)")
     ap.add_argument("--equal-trials", type=flag_int, default=8, metavar="N", help="images for Table 2 (0 skips it)")
     ap.add_argument("--lengths", type=flag_int, nargs="+", default=[1, 2, 3, 4], help="path lengths of Table 2")
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
+    add_seed_flag(ap)
+    add_device_flag(ap)
     args = ap.parse_args(argv)
     folder = Path(args.agent) if Path(args.agent).is_dir() else AGENTS_DIR / args.agent
     if not (folder / "record.json").is_file():

@@ -25,18 +25,17 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.core import data  # noqa: E402
-from restorelib.core.config import get_device, seed_everything  # noqa: E402
-from restorelib.core.metrics import psnr  # noqa: E402
-from restorelib.core.patches import patch_bank  # noqa: E402
-from restorelib.pixelrl.a2c import load_pixelrl, pixelrl_restore, to_gray  # noqa: E402
-from restorelib.pixelrl.baselines import (  # noqa: E402
+from restorelib.core.flags import add_device_flag, add_out_flag, add_train_set_flag
+from restorelib.core.validation import flag_int
+from restorelib.core.atomic import exit_unless_writable, write_text
+from restorelib.core import data
+from restorelib.core.config import get_device, seed_everything
+from restorelib.core.metrics import psnr
+from restorelib.core.patches import patch_bank
+from restorelib.pixelrl.a2c import load_pixelrl, pixelrl_restore, to_gray
+from restorelib.pixelrl.baselines import (
     Denoiser, best_filter, denoise, filter_sweep, degraded_pairs, train_denoiser)
-from restorelib.pixelrl.method import PIXELRL_DIR, pixelrl_folder  # noqa: E402
+from restorelib.pixelrl.method import PIXELRL_DIR, pixelrl_folder
 
 
 def mean(xs: list[float]) -> float:
@@ -48,10 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=None, help="agent names or folders (default: every *-t400 agent)")
     ap.add_argument("--test-set", default="BSD68")
     ap.add_argument("--images", type=flag_int, default=20, help="the first N images of TEST_SET")
-    ap.add_argument("--train-set", default="Train400", help="training images of the supervised CNN")
-    ap.add_argument("--out", type=Path, default=PIXELRL_DIR / "baselines.json")
+    add_train_set_flag(ap, default="Train400", many=False,
+                       help="training images of the supervised CNN (default Train400)")
+    add_out_flag(ap, PIXELRL_DIR / "baselines.json", "the baselines JSON (default %(default)s)")
     ap.add_argument("--redo", action="store_true", help="re-run the baselines even when OUT has them")
-    ap.add_argument("--device", default=None)
+    add_device_flag(ap)
     args = ap.parse_args(argv)
     exit_unless_writable(ap, "--out", args.out, overwrite=True, make_folder=True)    # before the work
     if args.images < 1:

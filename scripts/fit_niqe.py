@@ -16,12 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_float, flag_int  # noqa: E402
-from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.core import data  # noqa: E402
-from restorelib.core.quality import NIQE_FILE, fit_niqe  # noqa: E402
+from restorelib.core.flags import add_out_flag, add_train_set_flag
+from restorelib.core.validation import flag_float, flag_int
+from restorelib.core.atomic import exit_unless_writable, write_text
+from restorelib.core import data
+from restorelib.core.quality import NIQE_FILE, fit_niqe
 
 
 def write_card(path: Path, info: dict) -> Path:
@@ -51,8 +50,9 @@ def write_card(path: Path, info: dict) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=NIQE_FILE, help="the JSON to write (default: the shipped one)")
-    ap.add_argument("--train-set", default="embedded-train")
+    add_out_flag(ap, NIQE_FILE, "the JSON to write (default: the shipped one)")
+    add_train_set_flag(ap, many=False, help="the set whose photos the model is fitted on "
+                       "(default embedded-train)")
     ap.add_argument("--block", type=flag_int, default=96)
     ap.add_argument("--sharpness", type=flag_float, default=0.75)
     args = ap.parse_args(argv)

@@ -11,30 +11,26 @@ of DQN and HIRL starts at once (``learn_start``, ``t_start`` lowered), so that a
 from __future__ import annotations
 
 import copy
-import sys
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import Callable
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.joint import baselines  # noqa: E402
+from restorelib.joint import baselines
 from restorelib.core import data
 from restorelib.rlrestore import dqn
 from restorelib.labelfree import policy as label_free, quality_net
 from restorelib.hirl import hirl as hirl
 from restorelib.joint import joint as joint
 from restorelib.pixelrl import a2c as pixelrl
-from restorelib.hirl.tools import HIRL_TOOLS, hirl_toolbox  # noqa: E402
-from restorelib.core.patches import CropSampler, patch_bank  # noqa: E402
-from restorelib.pixelrl.actions import to_gray  # noqa: E402
-from restorelib.rlrestore.restore import AgentRestorer  # noqa: E402
-from restorelib.toolbox.train_toolbox import TOOLBOX_SCALES  # noqa: E402
-from restorelib.toolbox.tools import TOOL_SPECS, LargeTool, SmallTool, Toolbox, ToolSpec  # noqa: E402
-from restorelib.toolbox.training import train_tool  # noqa: E402
+from restorelib.hirl.tools import HIRL_TOOLS, hirl_toolbox
+from restorelib.core.patches import CropSampler, patch_bank
+from restorelib.pixelrl.actions import to_gray
+from restorelib.rlrestore.restore import AgentRestorer
+from restorelib.toolbox.train_toolbox import TOOLBOX_SCALES
+from restorelib.toolbox.tools import TOOL_SPECS, LargeTool, SmallTool, Toolbox, ToolSpec
+from restorelib.toolbox.training import train_tool
 
 SCALES = ("ci", "gpu")
 KINDS = ("noise", "blur", "jpeg")

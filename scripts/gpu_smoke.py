@@ -20,10 +20,11 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # gpu_paths, beside this script, also when imported
 
 from gpu_paths import CHAPTERS, PATHS, SCALES  # noqa: E402
 
+from restorelib.core.flags import add_device_flag, add_scale_flag  # noqa: E402
 from restorelib.core.validation import flag_int  # noqa: E402
 from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
 from restorelib.rlrestore import dqn  # noqa: E402
@@ -72,8 +73,8 @@ def smoke(paths: list[str], scale: str, steps: int, device: torch.device, log=pr
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=flag_int, default=5, help="steps timed per path after the warm-up (default 5)")
-    ap.add_argument("--device", default=None, help="cuda (default when there is one), cuda:N, cpu")
-    ap.add_argument("--scale", choices=SCALES, default="gpu", help="the configurations (ci: to check the script)")
+    add_device_flag(ap, "cuda (default when there is one), cuda:N, cpu")
+    add_scale_flag(ap, SCALES, "gpu", "the configurations (ci: to check the script)")
     ap.add_argument("--only", default=None, help=f"comma-separated paths (default all: {', '.join(PATHS)})")
     ap.add_argument("--json", type=Path, default=SMOKE, help="where to write the results (default %(default)s)")
     args = ap.parse_args(argv)

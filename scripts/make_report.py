@@ -24,9 +24,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
+from restorelib.core.flags import add_out_flag
+from restorelib.core.atomic import exit_unless_writable, write_text
 
 RUNS = ROOT / "book" / "report" / "runs.json"
 PAGE = ROOT / "book" / "reproduction.md"
@@ -381,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--refresh", action="store_true", help="run every evaluation again")
     mode.add_argument("--offline", action="store_true", help="run nothing: write the page from the stored runs")
     ap.add_argument("--runs", type=Path, default=RUNS, help=f"stored runs (default {RUNS.relative_to(ROOT)})")
-    ap.add_argument("--out", type=Path, default=PAGE, help=f"the page (default {PAGE.relative_to(ROOT)})")
+    add_out_flag(ap, PAGE, f"the page (default {PAGE.relative_to(ROOT)})")
     ap.add_argument("--pixelrl", type=Path, default=PIXELRL_TABLES,
                     help=f"chapter 7's tables (default {PIXELRL_TABLES.relative_to(ROOT)}; missing: not measured)")
     ap.add_argument("--comparison", type=Path, default=COMPARISON,

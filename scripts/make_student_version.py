@@ -26,9 +26,8 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.atomic import write_text  # noqa: E402
+from restorelib.core.flags import add_force_flag, add_out_flag
+from restorelib.core.atomic import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z-]+)\}[ \t]*(?P<arg>.*)$")
@@ -134,8 +133,8 @@ def problems(original: nbformat.NotebookNode, student: nbformat.NotebookNode) ->
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="+", type=Path, help="chapters (.ipynb) to convert")
-    ap.add_argument("--out", type=Path, required=True, help="folder for the student notebooks (not in notebooks/)")
-    ap.add_argument("--force", action="store_true", help="overwrite student notebooks that exist")
+    add_out_flag(ap, help="folder for the student notebooks (not in notebooks/)", required=True)
+    add_force_flag(ap, "overwrite student notebooks that exist")
     args = ap.parse_args(argv)
     out = args.out.resolve()
     chapters = (ROOT / "notebooks").resolve()

@@ -23,15 +23,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from restorelib.core import config, data, degradations  # noqa: E402
+from restorelib.core.flags import add_device_flag, add_force_flag, add_out_flag, add_scale_flag
+from restorelib.core import config, data, degradations
 from restorelib.rlrestore import dqn
-from restorelib.core.atomic import check_writable, write_text  # noqa: E402
-from restorelib.search.record import KINDS, RECORDS, record_of, search_baselines, search_inputs  # noqa: E402
-from restorelib.toolbox.tools import Toolbox  # noqa: E402
+from restorelib.core.atomic import check_writable, write_text
+from restorelib.search.record import KINDS, RECORDS, record_of, search_baselines, search_inputs
+from restorelib.toolbox.tools import Toolbox
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,12 +84,12 @@ def record_chapter(chapter: int, profile: config.Profile, toolbox: Toolbox, test
 def main(argv: list[str] | None = None) -> int:
     ap = _Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chapter", default="all", choices=("3", "4", "all"), help="whose record (default all)")
-    ap.add_argument("--scale", default="book", choices=config.PROFILES, help="the chapters' scale (default book)")
-    ap.add_argument("--out", type=Path, default=None, help="the record to write, with --chapter 3 or 4 "
-                    "(default the shipped one, restorelib/weights/agents/...)")
+    add_scale_flag(ap, config.PROFILES, help="the chapters' scale (default book)")
+    add_out_flag(ap, None, "the record to write, with --chapter 3 or 4 (default the shipped one, "
+                 "restorelib/weights/agents/...)")
     ap.add_argument("--out-dir", type=Path, default=None, help="write the records under their names in this folder")
-    ap.add_argument("--force", action="store_true", help="overwrite existing records")
-    ap.add_argument("--device", default=None)
+    add_force_flag(ap, "overwrite existing records")
+    add_device_flag(ap)
     args = ap.parse_args(argv)
     out = _targets(ap, args)
     try:

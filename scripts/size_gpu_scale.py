@@ -32,10 +32,11 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # gpu_paths, beside this script, also when imported
 
 from gpu_paths import CHAPTERS, PATHS  # noqa: E402
 
+from restorelib.core.flags import add_out_flag  # noqa: E402
 from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--paths", default=None, help="comma-separated paths to measure (default: all)")
     ap.add_argument("--json", type=Path, default=SIZING, help="the measurements (default %(default)s)")
     ap.add_argument("--smoke", type=Path, default=SMOKE, help="gpu_smoke.py's JSON, if it exists (%(default)s)")
-    ap.add_argument("--out", type=Path, default=TABLE, help="the table (default %(default)s)")
+    add_out_flag(ap, TABLE, "the table (default %(default)s)")
     args = ap.parse_args(argv)
     exit_unless_writable(ap, "--out", args.out, overwrite=True, make_folder=True)    # before the work
     exit_unless_writable(ap, "--json", args.json, overwrite=True, make_folder=True)    # before the work

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.atomic import write_text  # noqa: E402
+from restorelib.core.atomic import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "nbval-check-output"          # a cell tag, so readers never see it (nbval reads tags as well as comments)

@@ -11,29 +11,26 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.atomic import exit_unless_writable, write_text  # noqa: E402
-from restorelib.pixelrl.a2c import train_pixelrl  # noqa: E402
-from restorelib.pixelrl.color import COLOR_SCALES, color_env  # noqa: E402
-from restorelib.pixelrl.color_data import PairSampler, styled_pairs  # noqa: E402
-from restorelib.pixelrl.color_method import train_color_cnn  # noqa: E402
+from restorelib.core.flags import add_out_flag, add_scale_flag
+from restorelib.core.validation import flag_int
+from restorelib.core.atomic import exit_unless_writable, write_text
+from restorelib.pixelrl.a2c import train_pixelrl
+from restorelib.pixelrl.color import COLOR_SCALES, color_env
+from restorelib.pixelrl.color_data import PairSampler, styled_pairs
+from restorelib.pixelrl.color_method import train_color_cnn
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(COLOR_SCALES), default="book")
+    add_scale_flag(ap, COLOR_SCALES)
     ap.add_argument("--episodes", type=flag_int, default=4, help="episodes timed per agent (the first is a warm-up)")
     ap.add_argument("--threads", type=flag_int, default=1)
-    ap.add_argument("--out", type=Path, required=True, help="the JSON file to write")
+    add_out_flag(ap, help="the JSON file to write", required=True)
     args = ap.parse_args(argv)
     exit_unless_writable(ap, "--out", args.out, overwrite=True)    # before the work: exit 2, one line
     if args.episodes < 2 or args.threads < 1:

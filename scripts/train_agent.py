@@ -28,19 +28,18 @@ from dataclasses import replace
 from pathlib import Path
 
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_float, flag_int  # noqa: E402
-from restorelib.core import data  # noqa: E402
+from restorelib.core.flags import add_common_flags, add_train_set_flag
+from restorelib.core.validation import flag_float, flag_int
+from restorelib.core import data
 from restorelib.rlrestore import dqn
-from restorelib.rlrestore.dqn import SCALES, ablation_name, save_agent  # noqa: E402
-from restorelib.core.config import get_device, seed_everything, weights_dir  # noqa: E402
-from restorelib.evaluate import evaluate  # noqa: E402
-from restorelib.rlrestore.restore import AgentMethod, AgentRestorer  # noqa: E402
-from restorelib.rlrestore.nets import PATCH  # noqa: E402
-from restorelib.core.banks import add_train_set_flag, train_sampler  # noqa: E402
-from restorelib.core.resume import add_resume_flags, finish_partial, partial_state  # noqa: E402
-from restorelib.toolbox.tools import Toolbox  # noqa: E402
+from restorelib.rlrestore.dqn import SCALES, ablation_name, save_agent
+from restorelib.core.config import get_device, seed_everything, weights_dir
+from restorelib.evaluate import evaluate
+from restorelib.rlrestore.restore import AgentMethod, AgentRestorer
+from restorelib.rlrestore.nets import PATCH
+from restorelib.core.banks import train_sampler
+from restorelib.core.resume import finish_partial, partial_state
+from restorelib.toolbox.tools import Toolbox
 
 
 class Validator:
@@ -83,7 +82,8 @@ class Validator:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(SCALES), default="book")
+    add_common_flags(ap, scales=SCALES, out_help="the agent's folder (default restorelib/weights/agents/rl-restore, "
+                     "or restorelib/weights/agents/ABLATION with --scale ablation)")
     ap.add_argument("--steps", type=flag_int, default=None, help="override the number of environment steps")
     ap.add_argument("--reward", choices=("psnr", "final-psnr", "final-mse", "ssim"), default="psnr")
     ap.add_argument("--t-max", type=flag_int, default=3)
@@ -101,10 +101,6 @@ def main(argv: list[str] | None = None) -> int:
                          "training group, and keep the best snapshot (default: keep the last)")
     ap.add_argument("--val-every", type=flag_int, default=10_000, help="steps between validations (default 10000)")
     add_train_set_flag(ap, "training patches of the agent")
-    ap.add_argument("--out", type=Path, default=None)
-    add_resume_flags(ap)
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:
         ap.error(f"--steps must be a positive int, got {args.steps}")

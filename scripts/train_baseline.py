@@ -19,27 +19,21 @@ import argparse
 import functools
 import sys
 from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.joint.baselines import ARCHS, BASELINES_DIR, SCALES, build_baseline, save_baseline, train_baseline  # noqa: E402
-from restorelib.core.config import get_device, seed_everything  # noqa: E402
-from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.core.flags import add_common_flags, add_train_set_flag
+from restorelib.core.validation import flag_int
+from restorelib.core.banks import train_sampler, train_set_record
+from restorelib.joint.baselines import ARCHS, BASELINES_DIR, SCALES, build_baseline, save_baseline, train_baseline
+from restorelib.core.config import get_device, seed_everything
+from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=sorted(ARCHS), required=True)
-    ap.add_argument("--scale", choices=sorted(SCALES), default="book")
+    add_common_flags(ap, scales=SCALES, out_help="the model's folder (default restorelib/weights/baselines/MODEL)")
     ap.add_argument("--steps", type=flag_int, default=None, help="override the number of training steps")
     add_train_set_flag(ap, "63x63 training patches")
-    ap.add_argument("--out", type=Path, default=None, help="default restorelib/weights/baselines/MODEL")
-    add_resume_flags(ap)
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:
         ap.error(f"--steps must be a positive int, got {args.steps}")

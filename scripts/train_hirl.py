@@ -28,23 +28,22 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from restorelib.core.flags import add_common_flags, add_train_set_flag
+from restorelib.core.validation import flag_int
+from restorelib.core import data
+from restorelib.core.atomic import write_text
+from restorelib.rlrestore.nets import PATCH
+from restorelib.core.banks import train_sampler, train_set_record
+from restorelib.core.config import get_device, seed_everything
+from restorelib.core.degradations import degrade
+from restorelib.hirl.hirl import HIRL_SPECS, SCALES, train_hirl
+from restorelib.hirl.restore import AGENTS_DIR, save_hirl
+from restorelib.hirl.tools import HIRL_TOOL_NAMES, HIRL_TOOLS_DIR, PAPER_ROLE, hirl_toolbox, train_hirl_tools
+from restorelib.core.patches import random_patches
+from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
+from restorelib.toolbox.train_toolbox import ToolDidNotLearn
 
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core import data  # noqa: E402
-from restorelib.core.atomic import write_text  # noqa: E402
-from restorelib.rlrestore.nets import PATCH  # noqa: E402
-from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.core.config import get_device, seed_everything  # noqa: E402
-from restorelib.core.degradations import degrade  # noqa: E402
-from restorelib.hirl.hirl import HIRL_SPECS, SCALES, train_hirl  # noqa: E402
-from restorelib.hirl.restore import AGENTS_DIR, save_hirl  # noqa: E402
-from restorelib.hirl.tools import HIRL_TOOL_NAMES, HIRL_TOOLS_DIR, PAPER_ROLE, hirl_toolbox, train_hirl_tools  # noqa: E402
-from restorelib.core.patches import random_patches  # noqa: E402
-from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
-from restorelib.toolbox.train_toolbox import ToolDidNotLearn  # noqa: E402
-
-import torch  # noqa: E402
+import torch
 
 SET_NAMES = ("embedded", "embedded-train", "embedded-test")
 
@@ -62,24 +61,20 @@ def validation_patches(per_spec: int = 32, seed: int = 10_000) -> tuple[torch.Te
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", choices=("tools", "agent"), required=True)
-    ap.add_argument("--scale", choices=("ci", "book", "paper"), default="book")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="default: restorelib/weights/hirl-tools (tools) or restorelib/weights/agents-hirl/hirl")
+    add_common_flags(ap, scales=("ci", "book", "paper"), out_help="default: restorelib/weights/hirl-tools (tools) "
+                     "or restorelib/weights/agents-hirl/hirl")
     ap.add_argument("--tools", type=Path, default=HIRL_TOOLS_DIR, help="the trained HIRL tools (--part agent)")
     add_train_set_flag(ap, "training crops (both parts)")
     ap.add_argument("--val-set", default="CBSD68", help="validation images of the tools (--part tools)")
     ap.add_argument("--curve-set", default=None, help="--part tools: a held-out set for each tool's validation "
                     "curve (e.g. LIVE1)")
     ap.add_argument("--only", nargs="+", default=None, metavar="TOOL", help="--part tools: train only these tools")
-    add_resume_flags(ap)
     ap.add_argument("--steps", type=flag_int, default=None, help="override the number of steps (--part agent) or the "
                     "steps per tool (--part tools)")
     ap.add_argument("--reward", default=None, help="--part agent: a reward kind of RestoreEnv (default psnr; nr = "
                     "the gain of a no-reference score, no ground truth)")
     ap.add_argument("--scorer", default=None, help="--part agent, --reward nr: a scorer of restorelib.core.quality "
                     "(default niqe)")
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
     return ap
 
 

@@ -24,16 +24,15 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.atomic import write_text  # noqa: E402
-from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.core.config import get_device, hardware, seed_everything, weights_dir  # noqa: E402
-from restorelib.joint.joint import SCALES, train_joint  # noqa: E402
-from restorelib.rlrestore.restore import AgentRestorer  # noqa: E402
-from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
-from restorelib.toolbox.tools import Toolbox, sha256_bytes  # noqa: E402
+from restorelib.core.flags import add_common_flags, add_train_set_flag
+from restorelib.core.validation import flag_int
+from restorelib.core.atomic import write_text
+from restorelib.core.banks import train_sampler, train_set_record
+from restorelib.core.config import get_device, hardware, seed_everything, weights_dir
+from restorelib.joint.joint import SCALES, train_joint
+from restorelib.rlrestore.restore import AgentRestorer
+from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
+from restorelib.toolbox.tools import Toolbox, sha256_bytes
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,15 +65,12 @@ def write_card(folder: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(SCALES), default="book")
+    add_common_flags(ap, scales=SCALES, out=weights_dir() / "tools-joint",
+                     out_help="the fine-tuned toolbox's folder (default %(default)s)")
     ap.add_argument("--tools", type=Path, default=weights_dir() / "tools", help="the tools to start from")
     ap.add_argument("--agent", default="rl-restore", help="the fixed agent (shipped name or folder)")
     ap.add_argument("--steps", type=flag_int, default=None)
     add_train_set_flag(ap, "63x63 training patches")
-    ap.add_argument("--out", type=Path, default=weights_dir() / "tools-joint")
-    add_resume_flags(ap)
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:
         ap.error(f"--steps must be a positive int, got {args.steps}")

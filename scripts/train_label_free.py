@@ -19,32 +19,27 @@ import argparse
 import functools
 import sys
 from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_float, flag_int  # noqa: E402
-from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.core.config import get_device, seed_everything  # noqa: E402
-from restorelib.labelfree.policy import AGENTS_DIR, SCALES, save_label_free, train_label_free  # noqa: E402
-from restorelib.core.quality import scorer_names  # noqa: E402
-from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
-from restorelib.toolbox.tools import Toolbox  # noqa: E402
+from restorelib.core.flags import add_common_flags, add_train_set_flag
+from restorelib.core.validation import flag_float, flag_int
+from restorelib.core.banks import train_sampler, train_set_record
+from restorelib.core.config import get_device, seed_everything
+from restorelib.labelfree.policy import AGENTS_DIR, SCALES, save_label_free, train_label_free
+from restorelib.core.quality import scorer_names
+from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
+from restorelib.toolbox.tools import Toolbox
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(SCALES), default="book")
+    add_common_flags(ap, scales=SCALES, out_help="the agent's folder (default "
+                     "restorelib/weights/agents-label-free/label-free)")
     ap.add_argument("--scorer", default=None, help=f"no-reference scorer, one of {scorer_names()}")
     ap.add_argument("--tool-cost", type=flag_float, default=None, help="reward cost per tool call (scorer units)")
     ap.add_argument("--baseline", choices=("group", "value"), default=None)
     ap.add_argument("--spec", default=None, help="degradation of the training patches (default moderate)")
     ap.add_argument("--iters", type=flag_int, default=None, help="override the number of iterations")
     add_train_set_flag(ap, "63x63 training patches")
-    ap.add_argument("--out", type=Path, default=None, help="default restorelib/weights/agents-label-free/label-free")
-    add_resume_flags(ap)
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.scorer is not None and args.scorer not in scorer_names():
         ap.error(f"--scorer must be one of {scorer_names()}, got {args.scorer!r}")

@@ -22,21 +22,19 @@ import argparse
 import functools
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core import data  # noqa: E402
-from restorelib.core.banks import train_sampler, train_set_record  # noqa: E402
-from restorelib.core.config import get_device, seed_everything, weights_dir  # noqa: E402
-from restorelib.core.metrics import psnr  # noqa: E402
-from restorelib.pixelrl.baselines import TEST_SEED, degraded_pairs  # noqa: E402
-from restorelib.pixelrl.a2c import (  # noqa: E402
+from restorelib.core.flags import add_common_flags, add_test_flags, add_train_set_flag, check_test_flags
+from restorelib.core.validation import flag_int
+from restorelib.core import data
+from restorelib.core.banks import train_sampler, train_set_record
+from restorelib.core.config import get_device, seed_everything, weights_dir
+from restorelib.core.metrics import psnr
+from restorelib.pixelrl.baselines import TEST_SEED, degraded_pairs
+from restorelib.pixelrl.a2c import (
     SCALES, PixelRLConfig, PixelRLNet, make_task, pixelrl_restore, save_pixelrl, train_pixelrl)
-from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
 
 
 def run_name(task: str, cfg: PixelRLConfig) -> str:
@@ -60,28 +58,18 @@ def evaluate(net: PixelRLNet, images: dict[str, torch.Tensor], task: str, t_max:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(SCALES), default="book")
+    add_common_flags(ap, scales=SCALES, out_help="the run's folder (default restorelib/weights/pixelrl/TASK-NETWORK)")
     ap.add_argument("--task", default="noise:25", help="noise:SIGMA, saltpepper:DENSITY, text, or a degradation spec")
     ap.add_argument("--episodes", type=flag_int, default=None, help="override the number of training episodes")
     ap.add_argument("--no-gru", action="store_true", help="no convGRU on the policy branch")
     ap.add_argument("--no-rmc", action="store_true", help="no reward-map convolution")
     ap.add_argument("--stepwise", action="store_true", help="first half of the episodes without RMC, then with it")
-    ap.add_argument("--train-set", nargs="+", default=["embedded-train"], metavar="SET",
-                    help="sets whose photos give the training crops, made gray (default embedded-train)")
-    ap.add_argument("--test-set", default="embedded-test")
-    ap.add_argument("--eval-size", type=flag_int, default=128, help="centre crop of the test images (0: whole images)")
-    ap.add_argument("--eval-images", type=flag_int, default=None, help="test on the first N images of TEST_SET only")
-    ap.add_argument("--out", type=Path, default=None)
-    add_resume_flags(ap)
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
+    add_train_set_flag(ap, help="sets whose photos give the training crops, made gray (default embedded-train)")
+    add_test_flags(ap, eval_size=128, what="test images")
     args = ap.parse_args(argv)
     if args.episodes is not None and args.episodes < 1:
         ap.error(f"--episodes must be a positive int, got {args.episodes}")
-    if args.eval_size < 0:
-        ap.error(f"--eval-size must be 0 or a positive int, got {args.eval_size}")
-    if args.eval_images is not None and args.eval_images < 1:
-        ap.error(f"--eval-images must be a positive int, got {args.eval_images}")
+    check_test_flags(ap, args)
     if args.stepwise and args.no_rmc:
         ap.error("--stepwise switches RMC on half-way; it cannot be combined with --no-rmc")
     try:

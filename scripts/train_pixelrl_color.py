@@ -20,20 +20,18 @@ import argparse
 import functools
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_int  # noqa: E402
-from restorelib.core.config import get_device, seed_everything, weights_dir  # noqa: E402
-from restorelib.pixelrl.a2c import train_pixelrl  # noqa: E402
-from restorelib.pixelrl.color import COLOR_SCALES, color_env  # noqa: E402
-from restorelib.pixelrl.color_data import (  # noqa: E402
+from restorelib.core.flags import add_common_flags, add_test_flags, add_train_set_flag, check_test_flags
+from restorelib.core.validation import flag_int
+from restorelib.core.config import get_device, seed_everything, weights_dir
+from restorelib.pixelrl.a2c import train_pixelrl
+from restorelib.pixelrl.color import COLOR_SCALES, color_env
+from restorelib.pixelrl.color_data import (
     STYLES, YAN_NAME, YAN_STYLES, PairSampler, check_yan2016, styled_pairs, yan2016_pairs)
-from restorelib.pixelrl.color_method import color_table, enhancer, save_color_model, train_color_cnn  # noqa: E402
-from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.pixelrl.color_method import color_table, enhancer, save_color_model, train_color_cnn
+from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
 
 
 def run_name(style: str, agent: str, rmc: bool) -> str:
@@ -66,29 +64,24 @@ def _centre(pairs: dict, size: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(COLOR_SCALES), default="book")
+    add_common_flags(ap, scales=COLOR_SCALES, out_help="the run's folder (default "
+                     "restorelib/weights/pixelrl-color/STYLE-AGENT)")
     ap.add_argument("--data", choices=("styled", YAN_NAME), default="styled")
     ap.add_argument("--style", default="watercolor", help=f"styled: {', '.join(STYLES)}; {YAN_NAME}: "
                     f"{', '.join(YAN_STYLES)}")
     ap.add_argument("--agent", choices=("pixelrl", "global", "cnn"), default="pixelrl")
     ap.add_argument("--no-rmc", action="store_true", help="PixelRL without the reward-map convolution")
     ap.add_argument("--episodes", type=flag_int, default=None, help="override the episodes (the CNN's steps)")
-    ap.add_argument("--train-set", nargs="+", default=["embedded-train"], metavar="SET")
-    ap.add_argument("--test-set", default="embedded-test")
-    ap.add_argument("--eval-size", type=flag_int, default=0, help="centre crop of the test photos (0: whole photos)")
-    ap.add_argument("--eval-images", type=flag_int, default=None, help="test on the first N test photos only")
-    ap.add_argument("--out", type=Path, default=None)
-    add_resume_flags(ap)
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
+    add_train_set_flag(ap, help="sets whose photos are styled into the training pairs, with --data styled "
+                       "(default embedded-train)")
+    add_test_flags(ap, eval_size=0, what="test photos")
     args = ap.parse_args(argv)
     styles = YAN_STYLES if args.data == YAN_NAME else STYLES
     if args.style not in styles:
         ap.error(f"--style must be one of {list(styles)} with --data {args.data}, got {args.style!r}")
     if args.episodes is not None and args.episodes < 1:
         ap.error(f"--episodes must be a positive int, got {args.episodes}")
-    if args.eval_size < 0 or (args.eval_images is not None and args.eval_images < 1):
-        ap.error("--eval-size must be >= 0 and --eval-images a positive int")
+    check_test_flags(ap, args)
     if args.no_rmc and args.agent != "pixelrl":
         ap.error(f"--no-rmc applies to --agent pixelrl only, got --agent {args.agent}")
     base = COLOR_SCALES[args.scale]

@@ -19,35 +19,30 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from restorelib.core.validation import flag_float, flag_int  # noqa: E402
-from restorelib.core import data  # noqa: E402
-from restorelib.core.banks import add_train_set_flag, train_sampler, train_set_record  # noqa: E402
-from restorelib.core.config import get_device, seed_everything  # noqa: E402
-from restorelib.core.patches import random_patches  # noqa: E402
-from restorelib.core.quality import QUALITY_DIR, quality_pairs, spearman  # noqa: E402
-from restorelib.labelfree.quality_net import SCALES, save_quality_net, train_quality_net  # noqa: E402
-from restorelib.core.resume import ConfigMismatch, add_resume_flags, finish_partial, partial_state  # noqa: E402
+from restorelib.core.flags import add_common_flags, add_train_set_flag
+from restorelib.core.validation import flag_float, flag_int
+from restorelib.core import data
+from restorelib.core.banks import train_sampler, train_set_record
+from restorelib.core.config import get_device, seed_everything
+from restorelib.core.patches import random_patches
+from restorelib.core.quality import QUALITY_DIR, quality_pairs, spearman
+from restorelib.labelfree.quality_net import SCALES, save_quality_net, train_quality_net
+from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
 
 VAL_SPECS = ["mild", "moderate", "severe", "poisson:5..200", "saltpepper:0.005..0.1"]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(SCALES), default="book")
+    add_common_flags(ap, scales=SCALES, out=QUALITY_DIR / "quality-net",
+                     out_help="the network's folder (default %(default)s)")
     ap.add_argument("--steps", type=flag_int, default=None, help="override the number of training steps")
     ap.add_argument("--chain-fraction", type=flag_float, default=None,
                     help="share of patches run through random tool chains (book: 0.3; 0 = the naive net)")
     add_train_set_flag(ap, "63x63 training patches")
-    ap.add_argument("--out", type=Path, default=QUALITY_DIR / "quality-net")
-    add_resume_flags(ap)
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 1:
         ap.error(f"--steps must be a positive int, got {args.steps}")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from restorelib.core.flags import add_common_flags, add_train_set_flag
 from restorelib.core.validation import flag_float, flag_int
 from restorelib.core import data
 from restorelib.core.config import seed_everything, weights_dir
@@ -27,9 +27,9 @@ SET_NAMES = ("embedded", "embedded-train", "embedded-test")
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(TOOLBOX_SCALES), default="book")
-    ap.add_argument("--out", type=Path, default=weights_dir() / "tools")
-    ap.add_argument("--train-set", nargs="+", default=["embedded-train"], help="one or more named sets")
+    add_common_flags(ap, scales=TOOLBOX_SCALES, out=weights_dir() / "tools", every=180.0, force=False,
+                     out_help="the toolbox's folder (default %(default)s)", resume_help="continue from OUT/.partial")
+    add_train_set_flag(ap, help="one or more named sets (default embedded-train)")
     ap.add_argument("--val-set", default="CBSD68", help="the held-out set of the final figures")
     ap.add_argument("--curve-set", default=None, help="a held-out set for each tool's validation curve (e.g. LIVE1)")
     ap.add_argument("--val-per-image", type=flag_int, default=4)
@@ -37,10 +37,6 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--min-gain", type=flag_float, default=None, help="least mid-level gain in dB (default: the scale's)")
     ap.add_argument("--no-robust", action="store_true", help="train without the slight noise/JPEG trick")
     ap.add_argument("--only", nargs="*", default=None, help="train only these tool names")
-    ap.add_argument("--seed", type=flag_int, default=0)
-    ap.add_argument("--resume", action="store_true", help="continue from OUT/.partial")
-    ap.add_argument("--checkpoint-every", type=flag_float, default=180.0, help="seconds between saved states")
-    ap.add_argument("--device", default=None)
     return ap
 
 
