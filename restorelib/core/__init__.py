@@ -31,8 +31,9 @@ from .long_runs import (
     CHECKPOINT_EVERY, ESTIMATE_AFTER, Progress, checkpoint_dir, checkpoint_every, duration, fingerprint,
     progress_bar, progress_label, run_checkpoint, run_kwargs)
 from .checkpoints import (
-    CheckpointError, check_fields, load_checkpoint, load_state, read_json, read_record, save_state, sha256_bytes,
+    RECORD, CheckpointError, check_fields, load_checkpoint, load_state, read_json, read_record, save_state, sha256_bytes,
     weights_file, write_checkpoint)
+from .artifacts import ArtifactKind, CARD, has_record, load_or_train, produced, resolve, shipped, write_readme
 from .plugins import PROVIDERS, add_providers, load_providers
 from .tiling import TOOL_RADIUS, apply_tiled, patch_grid, receptive_radius
 from .quality import (
@@ -43,4 +44,7 @@ from .method import (
     Capabilities, Identity, Method, MethodFactory, OptionError, Restored, capabilities, get_method, method_names,
     register_method)
 from .evaluation import GRID_LEVELS, evaluate, evaluate_no_reference, gain_matrix, measured_on, summary
-from . import validation, atomic, config, imagefile, data, degradations, metrics, patches, banks, resume, long_runs, checkpoints, plugins, tiling, quality, method, evaluation  # the modules themselves, e.g. core.validation
+from .flags import (
+    SCALE_WORDS, device_flag, add_device_flag, add_seed_flag, add_scale_flag, add_out_flag, add_force_flag,
+    add_common_flags, add_test_flags, check_test_flags)
+from . import validation, atomic, config, imagefile, data, degradations, metrics, patches, banks, resume, long_runs, checkpoints, artifacts, plugins, tiling, quality, method, evaluation, flags  # the modules themselves, e.g. core.validation
