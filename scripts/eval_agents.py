@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from restorelib.core.flags import add_device_flag, add_seed_flag
+from restorelib.core.checkpoints import RECORD, read_json
 from restorelib.core.atomic import exit_unless_writable, write_text
 from restorelib.core import data
 from restorelib.rlrestore import dqn
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("no agent to evaluate: none is shipped and --agents is empty")
     folders = [Path(n) if Path(n).is_dir() else weights_dir() / "agents" / n for n in names]
     for f in folders:
-        if not (f / "record.json").is_file():
+        if not (f / RECORD).is_file():
             ap.error(f"--agents: {str(f)!r} holds no record.json")
     dev = get_device(args.device)
     images = data.load_set(args.set)
@@ -56,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         for g in GROUPS:
             r = evaluate(method, images, g, patch=63, seed=args.seed, device=dev)
             groups[g] = {k: round(r[k], 4) for k in ("psnr_in", "psnr_out", "ssim_in", "ssim_out", "tool_calls")}
-        record = json.loads((folder / "record.json").read_text())
+        record = read_json(folder / RECORD)
         record["test"] = {"command": command, "set": args.set, "images": len(images), "seed": args.seed,
                           "groups": groups}
-        write_text(folder / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
+        write_text(folder / RECORD, json.dumps(record, indent=2) + "\n", overwrite=True)
         dqn.write_card(folder)
         summary[folder.name] = {k: record[k] for k in ("command", "config", "seconds", "train_patches", "train_sets",
                                                        "validation", "init_from", "test") if k in record}

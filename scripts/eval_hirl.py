@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from restorelib.core.flags import add_device_flag, add_seed_flag
+from restorelib.core.checkpoints import RECORD, read_json
 from restorelib.core.validation import flag_int
 from restorelib.core.atomic import write_text
 from restorelib.core import data
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     add_device_flag(ap)
     args = ap.parse_args(argv)
     folder = Path(args.agent) if Path(args.agent).is_dir() else AGENTS_DIR / args.agent
-    if not (folder / "record.json").is_file():
+    if not (folder / RECORD).is_file():
         ap.error(f"--agent: {str(folder)!r} holds no record.json")
     if args.equal_trials < 0:
         ap.error(f"--equal-trials must be >= 0, got {args.equal_trials}")
@@ -75,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                                 "per_mixture": {s: {k: [round(v, 4) for v in r[k]] for k in ("brute_force_db", "hirl_db")}
                                                 for s, r in zip(HIRL_SPECS, rows)},
                                 "seconds": round(time.perf_counter() - t0)}
-    record = json.loads((folder / "record.json").read_text())
+    record = read_json(folder / RECORD)
     record["test"] = test
-    write_text(folder / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
+    write_text(folder / RECORD, json.dumps(record, indent=2) + "\n", overwrite=True)
     write_hirl_card(folder)
     print(f"wrote the results into {folder / 'record.json'} and README.md")
     return 0

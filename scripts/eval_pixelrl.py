@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from restorelib.core.flags import add_device_flag, add_out_flag, add_train_set_flag
+from restorelib.core.checkpoints import RECORD, read_json
 from restorelib.core.validation import flag_int
 from restorelib.core.atomic import exit_unless_writable, write_text
 from restorelib.core import data
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_everything(0)
     images = data.load_set(args.test_set, limit=args.images)
     bank = None
-    records = {f: json.loads((f / "record.json").read_text()) for f in folders}
+    records = {f: read_json(f / RECORD) for f in folders}
     by_task: dict[str, list[Path]] = {}
     for f in folders:
         by_task.setdefault(records[f]["task"], []).append(f)

@@ -22,13 +22,13 @@ OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 
 from restorelib.core.flags import add_common_flags, add_train_set_flag
+from restorelib.core.checkpoints import RECORD, read_json
 from restorelib.core.validation import flag_float, flag_int
 from restorelib.core import data
 from restorelib.rlrestore import dqn
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if (init_cfg.t_max, init_cfg.tools, init_cfg.stop_action) != (cfg.t_max, cfg.tools, cfg.stop_action):
             ap.error("--init-from: the agent's t_max, tools and stop action must match this run's")
         folder = Path(args.init_from) if Path(args.init_from).is_dir() else weights_dir() / "agents" / args.init_from
-        extra = {"init_from": json.loads((folder / "record.json").read_text())}
+        extra = {"init_from": read_json(folder / RECORD)}
     name = "rl-restore" if args.scale != "ablation" else ablation_name(cfg)
     out = args.out or weights_dir() / "agents" / name
     state = partial_state(ap, args, out, "agent.state.pt")

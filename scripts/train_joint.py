@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from restorelib.core.flags import add_common_flags, add_train_set_flag
+from restorelib.core.checkpoints import RECORD, read_json
 from restorelib.core.validation import flag_int
 from restorelib.core.atomic import write_text
 from restorelib.core.banks import train_sampler, train_set_record
@@ -48,7 +49,7 @@ def shown(path: Path) -> str:
 
 def write_card(folder: Path) -> Path:
     """(Re)write the README.md card of a jointly trained toolbox from its ``record.json``."""
-    r = json.loads((folder / "record.json").read_text())
+    r = read_json(folder / RECORD)
     c = r["curve"]
     tail = ", ".join(f"{s}: {v:+.2f}" for s, v in list(zip(c["steps"], c["psnr_gain_db"]))[-3:])
     uses = ", ".join(f"{k} {v:,}" for k, v in sorted(r["uses"].items(), key=lambda kv: -kv[1]))
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
               "manifest_sha256": sha256_bytes(manifest.read_bytes()), "uses": rec.uses,
               **train_set_record(args.train_set, images), "train_patches": len(bank),
               "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
-    write_text(args.out / "record.json", json.dumps(record, indent=2) + "\n", overwrite=True)
+    write_text(args.out / RECORD, json.dumps(record, indent=2) + "\n", overwrite=True)
     write_card(args.out)
     finish_partial(args.out)
     print(f"[train_joint] wrote {args.out} ({rec.seconds:.0f} s); tools used: {rec.uses}")

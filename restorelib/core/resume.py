@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .atomic import atomic_open, check_writable
+from .checkpoints import RECORD
 from .flags import add_resume_flags  # noqa: F401 -- defined with the other shared flags, importable from here too
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def partial_state(ap: "argparse.ArgumentParser", args: "argparse.Namespace", out
     if state.is_file() and not args.resume:
         ap.exit(2, f"{ap.prog}: error: --out: a stopped run's state is in {state}; pass --resume to continue it, "
                    "or remove it\n")
-    finished = Path(out) / "record.json"
+    finished = Path(out) / RECORD
     if finished.is_file() and not state.is_file() and not getattr(args, "force", False):
         ap.exit(2, f"{ap.prog}: error: --out: {out} holds a finished model ({finished}); pass --force to replace "
                    "it, or name another folder\n")
