@@ -7,13 +7,8 @@ command line: ``from restorelib.evaluate import evaluate, get_method, SearchMeth
 from __future__ import annotations
 
 from .core.evaluation import GRID_LEVELS, evaluate, evaluate_no_reference, gain_matrix, measured_on, summary
-from .core.method import (
+from .core.method import (  # noqa: F401  (gathered here for readers' code)
     Capabilities, Identity, Method, MethodFactory, OptionError, Restored, capabilities, get_method, method_names,
     register_method)
 from .search.method import MAX_TRIALS_WITHOUT_BUDGET, FixedChain, SearchMethod
 from .toolbox.method import SingleTool
-
-__all__ = ["GRID_LEVELS", "MAX_TRIALS_WITHOUT_BUDGET", "Capabilities", "FixedChain", "Identity", "Method",
-           "MethodFactory", "OptionError", "Restored", "SearchMethod", "SingleTool", "capabilities", "evaluate",
-           "evaluate_no_reference", "gain_matrix", "get_method", "measured_on", "method_names", "register_method",
-           "summary"]

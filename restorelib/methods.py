@@ -9,5 +9,3 @@ from __future__ import annotations
 from .core.method import Capabilities, Identity, Method, Restored
 from .search.method import FixedChain, SearchMethod
 from .toolbox.method import SingleTool
-
-__all__ = ["Capabilities", "FixedChain", "Identity", "Method", "Restored", "SearchMethod", "SingleTool"]

@@ -81,7 +81,7 @@ class ArtifactKind:
         return shipped(self.root)
 
     def resolve(self, name: str | Path | None = None) -> Path:
-        """The folder of a shipped name or of a folder with ``record.json`` (default: :attr:`default`)."""
+        """The folder of a shipped name or of a folder with ``record.json`` (default: the kind's ``default``)."""
         return resolve(self.default if name is None else name, self.root, self.what, self.hint)
 
     def record(self, name: str | Path | None = None) -> dict:

@@ -54,7 +54,7 @@ class Capabilities:
 class Method(Protocol):
     """What :func:`restorelib.evaluate.evaluate` needs of a method. ``clean`` and ``levels`` are for oracles
     (e.g. greedy search) and for the reverse-order chain, which knows the distortion. A method may declare
-    ``can`` (:class:`Capabilities`); one that does not can do nothing more (:func:`capabilities`)."""
+    ``can`` (:class:`Capabilities`); one that does not can do nothing more (:func:`restorelib.core.method.capabilities`)."""
 
     name: str
     params: int
@@ -95,7 +95,7 @@ _METHODS: dict[str, tuple[MethodFactory, str]] = {}
 def register_method(name: str, factory: MethodFactory, help: str = "") -> None:
     """Register ``factory(argument, device, **options) -> Method`` under ``name``; ``name:ARG`` passes ``ARG``.
 
-    Options are the keyword arguments given to :func:`restorelib.methods.get_method` (``max_length``, ``budget``,
+    Options are the keyword arguments given to :func:`get_method` (``max_length``, ``budget``,
     ``seed``...); a factory takes the ones it understands and ignores the rest. A name registered again replaces
     the earlier factory (a reader's own method may take the place of a shipped one).
     """

@@ -10,9 +10,9 @@ it would apply is not positive (no further gain predicted), or at the path-lengt
 
 * **patches**: every 63x63 patch follows its own chain (:meth:`HirlRestorer.rollout`);
 * **whole images** (:meth:`HirlRestorer.restore_image`): the image is cut into 63x63 patches as for the chapter-4
-  agent (:func:`restorelib.rlrestore.restore.patch_grid`); each step every patch votes for its type, or for stopping when its
+  agent (:func:`restorelib.core.tiling.patch_grid`); each step every patch votes for its type, or for stopping when its
   own best value is not positive; when a type wins, every patch votes for the degree it would use *with that type*,
-  the winning tool runs on the whole image (tiled, :func:`restorelib.rlrestore.restore.apply_tiled`), and when stopping wins
+  the winning tool runs on the whole image (tiled, :func:`restorelib.core.tiling.apply_tiled`), and when stopping wins
   the chain ends.
 
 Register the method with ``register_method("hirl", hirl_factory, ...)`` (see :func:`hirl_factory`).

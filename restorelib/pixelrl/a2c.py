@@ -2,8 +2,8 @@
 
 Every pixel picks one of nine actions (:mod:`restorelib.pixelrl.actions`) at each of ``t_max`` steps; its reward is
 how much the step lowered its squared error, r_i = (I_i - s_i^(t))^2 - (I_i - s_i^(t+1))^2 on the 0-255 scale.
-:class:`PixelRLNet` is the network of the paper's Fig. 8 (a shared dilated trunk, a policy branch with an optional
-convGRU, a value branch); :class:`RewardMapConv` is the learned 33x33 kernel w of the n-step return
+:class:`~restorelib.pixelrl.nets.PixelRLNet` is the network of the paper's Fig. 8 (a shared dilated trunk, a policy branch with an optional
+convGRU, a value branch); :class:`~restorelib.pixelrl.nets.RewardMapConv` is the learned 33x33 kernel w of the n-step return
 R <- r_t + gamma * (w * R). :func:`train_pixelrl` trains it, :func:`pixelrl_restore` runs it on any image size.
 
 Facts from the authors' Chainer code (rfuruta/pixelRL) that the paper leaves out, followed here: the convGRU's
@@ -333,5 +333,5 @@ def load_pixelrl(folder: str | Path, device: torch.device | str = "cpu") -> tupl
 
 
 def build_pixelrl(cfg: PixelRLConfig, record: dict | None = None) -> PixelRLNet:
-    """A fresh :class:`PixelRLNet` of ``cfg``'s channels, width, convGRU and RMC (a checkpoint's network, chapter 7)."""
+    """A fresh :class:`~restorelib.pixelrl.nets.PixelRLNet` of ``cfg``'s channels, width, convGRU and RMC (a checkpoint's network, chapter 7)."""
     return PixelRLNet(cfg.channels, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)

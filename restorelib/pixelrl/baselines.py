@@ -3,7 +3,7 @@
 * :func:`filter_sweep` applies each of the nine actions' filters to *every* pixel, 1 to ``t_max`` times: the best
   of them is "the best single classical filter" of the chapter's tables (chosen on the test images, so an oracle
   choice, which flatters it).
-* :class:`Denoiser` is the supervised twin of :class:`~restorelib.pixelrl.a2c.PixelRLNet`: its shared trunk (dilations
+* :class:`Denoiser` is the supervised twin of :class:`~restorelib.pixelrl.nets.PixelRLNet`: its shared trunk (dilations
   1, 2, 3, 4), the dilation-3 and -2 convs of a branch and a 3x3 conv to the residual (IRCNN's dilation pattern).
   :func:`train_denoiser` trains it on MSE; PixelRL starts from such a network (the paper from DnCNN), and trained on
   the task itself for as many updates as PixelRL gets, it is our "supervised CNN on the same budget".

@@ -39,7 +39,7 @@ class PixelEnv:
     * ``reward(target, before, after) -> (N, 1, H, W)``: per pixel, before ``cfg.reward_scale``;
     * ``observe(state)``: the network's input (N, C, H, W) (default: the state itself);
     * ``gain(first, last, target) -> (N,)``: what the training log reports per episode (default: PSNR gain, dB);
-    * ``net_class``: the network to build (default :class:`~restorelib.pixelrl.a2c.PixelRLNet`), called as
+    * ``net_class``: the network to build (default :class:`~restorelib.pixelrl.nets.PixelRLNet`), called as
       ``net_class(channels, n_actions, width=, gru=, rmc=)``.
     """
 

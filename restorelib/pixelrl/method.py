@@ -124,7 +124,7 @@ def time_inference(net: PixelRLNet, size: tuple[int, int] = (321, 481), t_max: i
     ``size`` (H, W) and of the ``t_max`` network forwards alone (with the convGRU state); ``ratio`` = the first over
     the second, the cost of inference against the network's (goal <= 1.2). Chapter 7.
 
-    Inference runs only the policy branch (:meth:`~restorelib.pixelrl.a2c.PixelRLNet.policy`), so ``policy_s`` (its
+    Inference runs only the policy branch (:meth:`~restorelib.pixelrl.nets.PixelRLNet.policy`), so ``policy_s`` (its
     ``t_max`` forwards) and ``actions_ratio`` (inference over them: what sampling, the filters and the gather add)
     are reported too. ``torch_filters``: also time inference with the torch filters (``torch_inference_s``,
     ``torch_ratio``), as an install without OpenCV runs them. The timings take turns within each repeat, so a

@@ -7,7 +7,7 @@ Two protocols, as in the paper and the authors' code:
   votes for the action with its largest Q-value, the majority action is applied to the whole image, and every
   patch's LSTM carries on with that action as its "previous tool". The majority voting ``stop`` ends the chain.
 
-Tools are fully convolutional, so a large image is processed in overlapping tiles (:func:`apply_tiled`) and never
+Tools are fully convolutional, so a large image is processed in overlapping tiles (:func:`restorelib.core.tiling.apply_tiled`) and never
 needs more memory than one tile.
 """
 from __future__ import annotations

@@ -13,15 +13,10 @@ The checks live in :mod:`restorelib.teaching.checks_images` (chapters 1-3) and
 from __future__ import annotations
 
 from ..core import metrics  # noqa: F401  (chapter 1's notebook compares with checks.metrics.psnr)
-from .checks_agents import (
+from .checks_agents import (  # noqa: F401  (gathered here for readers' code)
     check_double_td_target, check_group_advantages, check_hierarchical_tool, check_reward_map_conv,
     check_rl_restore_macs, check_td_target, rl_restore_macs)
 from .checks_images import (
     beam_search, check_beam_search, check_brute_force_trials, check_gaussian_blur, check_psnr, check_stepwise_reward,
     env_stepwise_reward)
 from .exercise import Case, Mistake, close, run_check
-
-__all__ = ["Case", "Mistake", "beam_search", "check_beam_search", "check_brute_force_trials", "check_double_td_target",
-           "check_gaussian_blur", "check_group_advantages", "check_hierarchical_tool", "check_psnr",
-           "check_reward_map_conv", "check_rl_restore_macs", "check_stepwise_reward", "check_td_target", "close",
-           "env_stepwise_reward", "rl_restore_macs", "run_check"]

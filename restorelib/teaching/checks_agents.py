@@ -15,7 +15,7 @@ from ..rlrestore import nets as agents
 
 # ----------------------------------------------------------------------------------------------- TD target (ch. 4)
 def check_td_target(fn: Callable[..., Any]) -> str:
-    """Check ``fn(q_next, rewards, dones, gamma)``, the one-step deep-Q target, against :func:`.agents.td_targets`.
+    """Check ``fn(q_next, rewards, dones, gamma)``, the one-step deep-Q target, against :func:`restorelib.rlrestore.nets.td_targets`.
 
     ``q_next`` (..., A) holds the target network's values of the next states, ``rewards`` (...) floats and ``dones``
     (...) bools; the target is r + gamma * max_a q_next * (1 - done).
@@ -62,7 +62,7 @@ def check_td_target(fn: Callable[..., Any]) -> str:
 # ---------------------------------------------------------------------------------------- Double DQN target (ch. 4)
 def check_double_td_target(fn: Callable[..., Any]) -> str:
     """Check ``fn(q_next_target, q_next_online, rewards, dones, gamma)``, Double DQN's target, against
-    :func:`.agents.td_targets` with ``q_next_online``: the online network picks a' = argmax_a Q(s', a), the target
+    :func:`restorelib.rlrestore.nets.td_targets` with ``q_next_online``: the online network picks a' = argmax_a Q(s', a), the target
     network values it, r + gamma * Q'(s', a') * (1 - done). Q-values (..., A), rewards and bool dones (...)."""
     g = torch.Generator().manual_seed(4)
     qt, qo, r = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g), torch.randn(6, generator=g)
@@ -125,7 +125,7 @@ def check_rl_restore_macs(fn: Callable[..., Any]) -> str:
 # ----------------------------------------------------------------------------------- hierarchical choice (ch. 6)
 def check_hierarchical_tool(fn: Callable[..., Any]) -> str:
     """Check ``fn(type_values, degree_values)``, HIRL's greedy type-then-degree decision, against
-    :func:`.hirl.hierarchical_tool`: type_values (B, n_types), degree_values (B, n_types, n_degrees) -> tool indices
+    :func:`restorelib.hirl.nets.hierarchical_tool`: type_values (B, n_types), degree_values (B, n_types, n_degrees) -> tool indices
     (B,) = t * n_degrees + d."""
     g = torch.Generator().manual_seed(6)
     tv, dv = torch.randn(6, 3, generator=g), torch.randn(6, 3, 3, generator=g)
@@ -161,7 +161,7 @@ def check_hierarchical_tool(fn: Callable[..., Any]) -> str:
 # ----------------------------------------------------------------------------- reward-map convolution (ch. 7)
 def check_reward_map_conv(fn: Callable[..., Any]) -> str:
     """Check ``fn(returns, reward, gamma, weight)``, one step back of PixelRL's return with the reward-map convolution,
-    R <- r + gamma * (w * R), against :func:`.pixelrl.reward_map_step`. returns, reward: (N, 1, H, W); weight
+    R <- r + gamma * (w * R), against :func:`restorelib.pixelrl.a2c.reward_map_step`. returns, reward: (N, 1, H, W); weight
     (1, 1, K, K), K odd, applied as ``F.conv2d`` does (a cross-correlation) with zero padding K // 2."""
     import torch.nn.functional as F
 
@@ -194,7 +194,7 @@ def check_reward_map_conv(fn: Callable[..., Any]) -> str:
 # ----------------------------------------------------------------------------- group-relative advantages (ch. 8)
 def check_group_advantages(fn: Callable[..., Any]) -> str:
     """Check ``fn(returns, group)``, GRPO's group-relative advantages, against
-    :func:`.label_free.group_advantages`: returns (B * group,) with the chains of a patch consecutive ->
+    :func:`restorelib.labelfree.ppo.group_advantages`: returns (B * group,) with the chains of a patch consecutive ->
     (R - group mean) / (group std + 1e-6), the std without Bessel's correction."""
     from ..labelfree.policy import group_advantages
     g = torch.Generator().manual_seed(8)

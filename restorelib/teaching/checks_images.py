@@ -156,7 +156,7 @@ def check_stepwise_reward(fn: Callable[..., Any]) -> str:
 
 # ----------------------------------------------------------------------------------------- brute force (ch. 3)
 def check_brute_force_trials(fn: Callable[..., Any]) -> str:
-    """Check ``fn(m, max_len)``, brute force's trials over m tools, against :func:`.search.brute_force_trials`."""
+    """Check ``fn(m, max_len)``, brute force's trials over m tools, against :func:`restorelib.search.chains.brute_force_trials`."""
     cases = [Case(f"m = {m}, max_len = {L}", (m, L)) for m, L in ((12, 1), (12, 3), (9, 2), (9, 4), (2, 10))]
     cases += [Case("m = 1, max_len = 5: a single tool", (1, 5),
                    "With m = 1 the closed form m(m^L - 1)/(m - 1) divides by zero: there is one chain of each length, "

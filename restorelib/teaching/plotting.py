@@ -127,7 +127,7 @@ def cost_scatter(rows: Sequence[dict], groups: Sequence[str] = ("mild", "moderat
 def explorer(render: Callable[..., None], controls: dict[str, tuple], static: dict[str, Sequence]) -> None:
     """Show ``render(**values)`` with one slider per entry of ``controls`` (name -> (min, max, step, value)).
 
-    Without a widget front-end (see :func:`widgets_available`), calls ``render`` once for each combination
+    Without a widget front-end (see :func:`restorelib.core.config.widgets_available`), calls ``render`` once for each combination
     listed in ``static`` (name -> values), so the rendered book shows a figure instead of a dead widget.
     """
     if widgets_available():
