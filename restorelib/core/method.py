@@ -1,7 +1,7 @@
 """What a restoration method is, what it declares it can do, and the registry that methods join by themselves.
 
 A *method* turns a batch of degraded images into restored ones and says what it spent (:class:`Restored`): the
-identity, one tool, a search, a fixed chain, an agent, a baseline network. :func:`restorelib.evaluate.evaluate`
+identity, one tool, a search, a fixed chain, an agent, a baseline network. :func:`restorelib.core.evaluation.evaluate`
 measures any of them alike, and ``python -m restorelib restore / evaluate --method NAME`` builds one by name.
 
 Each chapter's module registers its methods where it defines them (``register_method("hirl", factory, help)`` at
@@ -52,7 +52,7 @@ class Capabilities:
 
 
 class Method(Protocol):
-    """What :func:`restorelib.evaluate.evaluate` needs of a method. ``clean`` and ``levels`` are for oracles
+    """What :func:`restorelib.core.evaluation.evaluate` needs of a method. ``clean`` and ``levels`` are for oracles
     (e.g. greedy search) and for the reverse-order chain, which knows the distortion. A method may declare
     ``can`` (:class:`Capabilities`); one that does not can do nothing more (:func:`restorelib.core.method.capabilities`)."""
 

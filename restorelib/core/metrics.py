@@ -87,7 +87,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Ten
 
 
 def paired_difference(a: dict, b: dict, key: str = "psnr_out") -> dict:
-    """Method A minus method B, patch by patch, from two :func:`restorelib.evaluate.evaluate` results (chapter 4).
+    """Method A minus method B, patch by patch, from two :func:`restorelib.core.evaluation.evaluate` results (chapter 4).
 
     Both results must come from the same images, distortion, patch size, patches per image and seed, so that item i
     is the same degraded patch in both (checked through the names and the input PSNR). Returns ``mean`` (the mean

@@ -252,7 +252,7 @@ class HirlRestorer:
 
 
 class HirlMethod(ChainAgentMethod):
-    """``hirl[:AGENT]`` for :func:`restorelib.evaluate.evaluate`: 63x63 inputs follow their own chains, larger
+    """``hirl[:AGENT]`` for :func:`restorelib.core.evaluation.evaluate`: 63x63 inputs follow their own chains, larger
     images are restored whole by patch voting. ``AGENT`` is a shipped HIRL agent (default ``hirl``) or a folder
     with ``record.json``. ``trials`` = tool applications, for equal-trial comparisons with brute force. Chapter 6."""
 

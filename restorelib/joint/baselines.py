@@ -220,7 +220,7 @@ def get_baseline(name: str, profile, bank: torch.Tensor | None = None, device: t
 
 
 class BaselineMethod:
-    """A trained baseline as an :func:`restorelib.evaluate.evaluate` method: one forward pass per image, or, with
+    """A trained baseline as an :func:`restorelib.core.evaluation.evaluate` method: one forward pass per image, or, with
     ``restore(..., tile=T)``, one per tile of T px (with the network's receptive field as overlap)."""
 
     tileable, can = True, Capabilities(tiles=True, steps=1)

@@ -331,7 +331,7 @@ class LabelFreeRestorer:
 
 
 class LabelFreeMethod(ChainAgentMethod):
-    """``label-free[:AGENT]`` for :func:`restorelib.evaluate.evaluate`: 63x63 inputs follow their own chains,
+    """``label-free[:AGENT]`` for :func:`restorelib.core.evaluation.evaluate`: 63x63 inputs follow their own chains,
     larger images are restored whole by patch voting. Chapter 8."""
 
     def __init__(self, agent: "str | Path | LabelFreeRestorer" = "label-free", device: torch.device | str = "cpu",

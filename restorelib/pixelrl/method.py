@@ -54,7 +54,7 @@ def pixelrl_folder(name: str | Path) -> Path:
 
 
 class PixelRLMethod:
-    """``pixelrl[:MODEL]`` for :func:`restorelib.evaluate.evaluate` and ``restore`` (module docstring). Chapter 7."""
+    """``pixelrl[:MODEL]`` for :func:`restorelib.core.evaluation.evaluate` and ``restore`` (module docstring). Chapter 7."""
 
     def __init__(self, model: str | Path = DEFAULT_MODEL, device: torch.device | str = "cpu",
                  t_max: int | None = None) -> None:

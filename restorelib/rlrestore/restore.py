@@ -201,7 +201,7 @@ class ChainAgentMethod:
 
 
 class AgentMethod(ChainAgentMethod):
-    """``rl-restore[:AGENT]`` for :func:`restorelib.evaluate.evaluate`: 63x63 inputs follow their own chains (the
+    """``rl-restore[:AGENT]`` for :func:`restorelib.core.evaluation.evaluate`: 63x63 inputs follow their own chains (the
     paper's protocol); larger images are restored whole by patch voting. ``AGENT`` is a shipped agent name
     (default ``rl-restore``, also the ablations such as ``ablation-no-stop``) or a folder with ``record.json``."""
 

@@ -47,7 +47,7 @@ TOLERANCE_DB = 1e-3
 @dataclass
 class SearchBaselines:
     """The best fixed chain (fitted on the training patches, with their mean PSNR), each per-patch search's
-    :func:`~restorelib.evaluate.evaluate` result per group (``searches[kind][group]``), ``source``
+    :func:`~restorelib.core.evaluation.evaluate` result per group (``searches[kind][group]``), ``source``
     (``"record"`` or ``"searched here"``), ``reason`` (why no record was used; empty when one was) and the record."""
 
     fixed_chain: list[str]

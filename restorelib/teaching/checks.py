@@ -5,9 +5,10 @@ edge cases and compares it with the library's own implementation. It returns a s
 ``AssertionError`` saying which input went in, what was expected, what came back, and a hint, which names the mistake
 when the answer matches a typical one (the natural log instead of log10, a missing ``(1 - done)``, ...).
 
-A new check is a list of :class:`Case`, a reference function and a list of :class:`Mistake` handed to
-:func:`run_check` (:mod:`restorelib.teaching.exercise`); :func:`check_brute_force_trials` is the shortest example.
-The checks live in :mod:`restorelib.teaching.checks_images` (chapters 1-3) and
+A new check is a list of :class:`~restorelib.teaching.exercise.Case`, a reference function and a list of
+:class:`~restorelib.teaching.exercise.Mistake` handed to :func:`~restorelib.teaching.exercise.run_check`
+(:mod:`restorelib.teaching.exercise`); :func:`~restorelib.teaching.checks_images.check_brute_force_trials` is the
+shortest example. The checks live in :mod:`restorelib.teaching.checks_images` (chapters 1-3) and
 :mod:`restorelib.teaching.checks_agents` (chapters 4-8); this module gathers them for the notebooks.
 """
 from __future__ import annotations
