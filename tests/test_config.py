@@ -195,3 +195,63 @@ def test_hardware_names_the_processor_and_its_bf16():
     from restorelib.core.config import hardware
     text = hardware()
     assert "bf16" in text and "torch thread" in text and platform.machine() in text
+
+
+# ----------------------------------------------------------------------------- one table of every chapter's sizes
+def _chapter_scales():
+    from restorelib.hirl import hirl
+    from restorelib.joint import baselines, joint
+    from restorelib.labelfree import policy, quality_net
+    from restorelib.pixelrl import a2c, color
+    from restorelib.rlrestore import dqn
+    from restorelib.toolbox import train_toolbox
+    return {"rl-restore": (dqn.SCALES, dqn.DQNConfig), "hirl": (hirl.SCALES, hirl.HirlConfig),
+            "pixelrl": (a2c.SCALES, a2c.PixelRLConfig), "pixelrl-color": (color.COLOR_SCALES, a2c.PixelRLConfig),
+            "joint": (joint.SCALES, joint.JointConfig), "baselines": (baselines.SCALES, baselines.BaselineConfig),
+            "label-free": (policy.SCALES, policy.LabelFreeConfig),
+            "quality-net": (quality_net.SCALES, quality_net.QualityConfig),
+            "tools": (train_toolbox.TOOLBOX_SCALES, dict)}
+
+
+def test_every_chapter_reads_its_sizes_from_the_one_table():
+    from restorelib.core.scales import SCALE_SETTINGS
+    chapters = _chapter_scales()
+    assert set(chapters) == set(SCALE_SETTINGS)
+    for run, (scales, make) in chapters.items():
+        assert set(PROFILES) <= set(scales), run                 # every scale of the book has a size
+        for scale, cfg in scales.items():
+            assert cfg == make(**SCALE_SETTINGS[run][scale]), (run, scale)
+    assert dqn_agent_config_uses_the_tables_ablation_schedule()
+
+
+def dqn_agent_config_uses_the_tables_ablation_schedule() -> bool:
+    from restorelib.core.scales import ABLATION_SCHEDULE
+    from restorelib.rlrestore.dqn import ABLATIONS, SCALES, agent_config
+    name = next(iter(ABLATIONS))
+    return all(agent_config(name, s).steps == SCALES[ABLATION_SCHEDULE.get(s, "ablation")].steps for s in PROFILES)
+
+
+def test_profile_settings_are_the_tables_row():
+    book = get_profile("book").settings("hirl")
+    from restorelib.hirl.hirl import SCALES
+    assert SCALES["book"].steps == book["steps"] == 9_000
+    book["steps"] = 1                                           # a copy: the table does not change
+    assert get_profile("book").settings("hirl")["steps"] == 9_000
+    assert get_profile("ci").settings("pixelrl-color")["t_max"] == 2
+    with pytest.raises(ValueError, match="run must be one of"):
+        get_profile("book").settings("no-such-run")
+    from restorelib.core.scales import scale_settings
+    with pytest.raises(ValueError, match="scale must be one of .* for 'joint'"):
+        scale_settings("joint", "ablation")
+
+
+def test_no_scale_table_outside_the_one_place():
+    """No chapter module spells a ``{"ci": ..., "book": ...}`` size table of its own (one configuration place)."""
+    import re
+    from pathlib import Path
+    import restorelib
+    root = Path(restorelib.__file__).parent
+    allowed = {"core/scales.py", "core/config.py", "core/flags.py", "search/record.py"}  # profiles, flag help, test sizes
+    found = [str(p.relative_to(root)) for p in root.rglob("*.py")
+             if str(p.relative_to(root)) not in allowed and re.search(r"""["']ci["']\s*:""", p.read_text())]
+    assert found == [], f"scale tables outside restorelib/core/scales.py: {found}"

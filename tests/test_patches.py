@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from restorelib.core.patches import PATCH, SCALES, augment, grid_patches, patch_bank, random_patches, rescale, split_names
+from restorelib.core.patches import CROP_SCALES, PATCH, augment, grid_patches, patch_bank, random_patches, rescale, split_names
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -87,8 +87,8 @@ def test_rescale_bad_scale(scale):
 # ----------------------------------------------------------------------------- the patch bank
 def test_patch_bank_scales(image):
     bank = patch_bank({"a": image})
-    expected = torch.cat([grid_patches(rescale(image, s)) for s in SCALES])
-    assert SCALES == (1.0, 2 / 3, 1 / 3)
+    expected = torch.cat([grid_patches(rescale(image, s)) for s in CROP_SCALES])
+    assert CROP_SCALES == (1.0, 2 / 3, 1 / 3)
     # x1: 200x300 -> 2*3; x2/3: 133x200 -> 1*2; x1/3: 67x100 -> 1*1
     assert bank.shape == (6 + 2 + 1, 3, 63, 63) == expected.shape
     assert torch.equal(bank, expected)

@@ -9,6 +9,7 @@ from .atomic import (
 from .config import (
     PROFILES, Profile, get_profile, get_device, check_device, seed_everything, cache_dir, data_dir, weights_dir,
     hardware, widgets_available)
+from .scales import SCALE_SETTINGS, build_scales, scale_settings
 from .imagefile import (
     IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS, pixel_limit, to_tensor, to_uint8, to_rgb, read_pixels, read_image,
     image_format, save_image, read_for_restore, describe, write_restored)
@@ -22,7 +23,7 @@ from .degradations import (
     NAMED_SPECS, register_spec, parse_spec, HIRL_BLUR_SIGMA, hirl_blur_sigma, HIRL_MIXTURES, HIRL_SINGLE,
     apply_levels, degrade)
 from .metrics import MSE_FLOOR, mse, psnr, ssim, paired_difference
-from .patches import SCALES, grid_patches, rescale, patch_bank, random_patches, augment, split_names, CropSampler
+from .patches import CROP_SCALES, grid_patches, rescale, patch_bank, random_patches, augment, split_names, CropSampler
 from .banks import draw_clean, check_bank, add_train_set_flag, train_sampler, train_set_record, crops_phrase
 from .resume import (
     atomic_save, Checkpointer, autocast, amp_active, precision, amp_dtype, ConfigMismatch, check_same_config,
@@ -47,4 +48,4 @@ from .evaluation import GRID_LEVELS, evaluate, evaluate_no_reference, gain_matri
 from .flags import (
     SCALE_WORDS, device_flag, add_device_flag, add_seed_flag, add_scale_flag, add_out_flag, add_force_flag,
     add_common_flags, add_test_flags, check_test_flags)
-from . import validation, atomic, config, imagefile, data, degradations, metrics, patches, banks, resume, long_runs, checkpoints, artifacts, plugins, tiling, quality, method, evaluation, flags  # the modules themselves, e.g. core.validation
+from . import validation, atomic, config, scales, imagefile, data, degradations, metrics, patches, banks, resume, long_runs, checkpoints, artifacts, plugins, tiling, quality, method, evaluation, flags  # the modules themselves, e.g. core.validation

@@ -1,4 +1,5 @@
-"""One place for configuration: scale profile, seeding, device, cache and data folders.
+"""One place for configuration: scale profile (with every chapter's sizes, :mod:`restorelib.core.scales`), seeding,
+device, cache and data folders.
 
 The book runs at three scales (see "How to use this book"):
 
@@ -23,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from .scales import scale_settings
 
 PROFILES = ("ci", "book", "gpu", "paper")
 _SAME_AS_PAPER = object()
@@ -58,6 +61,12 @@ class Profile:
         if self.name == "gpu":
             return paper if gpu is _SAME_AS_PAPER else gpu
         return {"ci": ci, "book": book, "paper": paper}[self.name]
+
+    def settings(self, run: str) -> dict[str, Any]:
+        """What training run ``run`` changes from its config's defaults at this scale, e.g.
+        ``get_profile("book").settings("hirl")["steps"]`` (9000): the one table of every chapter's sizes,
+        :data:`restorelib.core.scales.SCALE_SETTINGS`. ``ValueError`` for a run the table does not have."""
+        return scale_settings(run, self.name)
 
 
 _PROFILE_TABLE = {

@@ -12,7 +12,9 @@ from .validation import check_image, check_images
 from .data import to_rgb
 
 PATCH = 63
-SCALES = (1.0, 2 / 3, 1 / 3)
+#: The image scales patches are cut at (RL-Restore's x1, x2/3, x1/3); not the book's scales (core.scales).
+CROP_SCALES = (1.0, 2 / 3, 1 / 3)
+SCALES = CROP_SCALES                              # the 0.1 name
 
 
 def _check_image(image: object, name: str = "image") -> torch.Tensor:
@@ -46,7 +48,7 @@ def rescale(image: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def patch_bank(images: dict[str, torch.Tensor] | list[torch.Tensor], size: int = PATCH, stride: int = 96,
-               scales: tuple[float, ...] = SCALES, rgb: bool = True) -> torch.Tensor:
+               scales: tuple[float, ...] = CROP_SCALES, rgb: bool = True) -> torch.Tensor:
     """Patches of every image at every scale, stacked: (P, 3 or C, size, size) float32 in [0, 1].
 
     Scales at which an image is smaller than ``size`` contribute nothing; an image with no patch at
@@ -112,7 +114,7 @@ class CropSampler:
     """
 
     def __init__(self, images: dict[str, torch.Tensor] | list[torch.Tensor], size: int,
-                 scales: tuple[float, ...] = SCALES) -> None:
+                 scales: tuple[float, ...] = CROP_SCALES) -> None:
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ValueError(f"size must be a positive int, got {size!r}")
         items = list(images.items()) if isinstance(images, dict) else list(enumerate(images))

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 from ..rlrestore.nets import PATCH, td_targets
 from ..core.config import get_device
+from ..core.scales import build_scales
 from ..core.degradations import degrade, parse_spec
 from ..core.banks import check_bank, draw_clean
 from ..rlrestore.env import Observation, RestoreEnv
@@ -162,18 +163,8 @@ class HirlConfig:
         return asdict(self)
 
 
-#: Schedules by scale. ``paper``: the paper's settings with ResNet18 (a GPU). ``book``: the slim ResNet on a 2-core
-#: CPU, 9,000 steps (144k patch-steps) at about 0.27 s each (measured on one thread of a busy 2-core CPU, half of it
-#: the tools): about 40 min; a larger memory and batch for T, a higher learning rate. ``ci``: seconds.
-SCALES: dict[str, HirlConfig] = {
-    "paper": HirlConfig(),
-    "book": HirlConfig(steps=9_000, eps_every=1_800, memory=2_000, t_batch=32, t_start=320, target_every=30,
-                       lr=5e-4, arch="slim"),
-    "gpu": HirlConfig(steps=20_000, eps_every=4_000, memory=2_000, t_batch=32, t_start=320, target_every=30,
-                      lr=5e-4, arch="slim"),
-    "ci": HirlConfig(steps=24, env_batch=4, eps_every=6, memory=48, t_batch=8, t_start=8, target_every=6, lr=1e-3,
-                     arch="slim"),
-}
+#: Schedules by scale: :data:`restorelib.core.scales.SCALE_SETTINGS` ``["hirl"]`` says what each changes and why.
+SCALES: dict[str, HirlConfig] = build_scales("hirl", HirlConfig)
 
 
 # ----------------------------------------------------------------------------- training

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from ..core.validation import check_images
 from ..core.config import get_device, weights_dir
+from ..core.scales import build_scales
 from ..core.degradations import GROUPS as _GROUP_LEVELS, degrade
 from ..core.long_runs import Progress
 from ..core.metrics import psnr
@@ -102,14 +103,9 @@ class BaselineConfig(PatchTrainConfig):
             raise ValueError(f"crop must be an int in 0..63 (0: whole 63x63 patches), got {self.crop!r}")
 
 
-SCALES: dict[str, BaselineConfig] = {
-    "paper": BaselineConfig(),
-    # one CPU thread: ~20 (VDSR-s) to ~50 (VDSR) minutes; far below the paper's budget, see chapter 5
-    "book": BaselineConfig(steps=1_500, batch=16, crop=41),
-    # a Colab T4: the three baselines and the joint training in chapter 5's budget (scripts/size_gpu_scale.py)
-    "gpu": BaselineConfig(steps=1_100, batch=32, crop=41),
-    "ci": BaselineConfig(steps=3, batch=4, log_every=1),
-}
+#: Schedules by scale: :data:`restorelib.core.scales.SCALE_SETTINGS` ``["baselines"]`` says what each changes and
+#: why.
+SCALES: dict[str, BaselineConfig] = build_scales("baselines", BaselineConfig)
 
 
 BaselineRecord = PatchTrainRecord

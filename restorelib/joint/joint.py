@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from ..core.banks import check_bank, draw_clean
 from ..core.degradations import degrade
+from ..core.scales import build_scales
 from ..core.long_runs import Progress
 from ..core.metrics import psnr
 from ..core.patches import CropSampler
@@ -42,12 +43,8 @@ class JointConfig(PatchTrainConfig):
     counter: bool = True             # False: the plain batch mean instead of the per-tool counter (an ablation)
 
 
-SCALES: dict[str, JointConfig] = {
-    "paper": JointConfig(steps=20_000, batch=64),
-    "book": JointConfig(steps=400, batch=32),      # ~30 min on one CPU thread (the paper: 200,000 of 64)
-    "gpu": JointConfig(steps=600, batch=64, log_every=20),    # sized for a Colab T4: scripts/size_gpu_scale.py
-    "ci": JointConfig(steps=3, batch=4, log_every=1),
-}
+#: Schedules by scale: :data:`restorelib.core.scales.SCALE_SETTINGS` ``["joint"]`` says what each changes and why.
+SCALES: dict[str, JointConfig] = build_scales("joint", JointConfig)
 
 
 @dataclass

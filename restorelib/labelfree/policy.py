@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from ..core.validation import check_images, positive_ints
 from ..rlrestore.nets import PATCH, _same_conv
 from ..core.config import get_device, weights_dir
+from ..core.scales import build_scales
 from ..core.banks import check_bank, crops_phrase, draw_clean
 from ..core.degradations import degrade, parse_spec
 from ..rlrestore.env import RestoreEnv
@@ -117,14 +118,9 @@ class LabelFreeConfig:
         return asdict(self)
 
 
-#: ``paper``: a GPU; ``book``: 600 iterations of 8 patches x 4 chains, 1-2 s each on one thread of a 2-core CPU with
-#: the quality net as scorer (about 15-20 min); ``ci``: seconds, with the cheap ``neg-sigma`` scorer.
-SCALES: dict[str, LabelFreeConfig] = {
-    "paper": LabelFreeConfig(),
-    "book": LabelFreeConfig(iters=600, batch=8, group=4, epochs=3, log_every=20),
-    "gpu": LabelFreeConfig(iters=1_500, batch=16, group=4, epochs=4, log_every=50),
-    "ci": LabelFreeConfig(iters=6, batch=2, group=2, epochs=2, log_every=2, scorer="neg-sigma"),
-}
+#: Schedules by scale: :data:`restorelib.core.scales.SCALE_SETTINGS` ``["label-free"]`` says what each changes and
+#: why.
+SCALES: dict[str, LabelFreeConfig] = build_scales("label-free", LabelFreeConfig)
 
 
 @dataclass

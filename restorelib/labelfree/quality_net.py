@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from ..core.validation import check_images, positive_ints
 from ..core.config import get_device
+from ..core.scales import build_scales
 from ..core.degradations import apply_levels, parse_spec
 from ..core.long_runs import Progress
 from ..core.metrics import psnr
@@ -87,13 +88,9 @@ class QualityConfig:
         return asdict(self)
 
 
-#: ``ci``: seconds; ``book``: about 10 min on a 2-core CPU; ``paper``: a GPU.
-SCALES: dict[str, QualityConfig] = {
-    "ci": QualityConfig(steps=30, batch=16),
-    "book": QualityConfig(steps=6_000, batch=32, chain_fraction=0.3),
-    "gpu": QualityConfig(steps=5_000, batch=64, chain_fraction=0.3),
-    "paper": QualityConfig(steps=100_000, batch=128),
-}
+#: Schedules by scale: :data:`restorelib.core.scales.SCALE_SETTINGS` ``["quality-net"]`` says what each changes and
+#: why.
+SCALES: dict[str, QualityConfig] = build_scales("quality-net", QualityConfig)
 
 
 def quality_batch(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, generator: torch.Generator | None = None,

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from ..core.validation import check_images
 from ..core.config import get_device
+from ..core.scales import build_scales
 from ..core.long_runs import Progress
 from .actions import (  # noqa: F401  (re-exported: chapter 7 imports everything from here)
     ACTIONS, N_ACTIONS, Task, apply_actions, draw_text_mask, filter_bank, make_task, overlay_text, pixel_reward,
@@ -160,15 +161,8 @@ class PixelRLConfig:
         return asdict(self)
 
 
-#: Schedules by scale. ``paper`` is the authors' (a V100 took 15.5 h). ``book`` is for a 2-core CPU, 30-60 min
-#: (estimated: an episode of 8 crops of 48x48 -- above the receptive field, 33 -- took 8 s on one busy core).
-#: ``ci`` runs in seconds with a narrow network.
-SCALES: dict[str, PixelRLConfig] = {
-    "paper": PixelRLConfig(pretrain_steps=10_000),
-    "book": PixelRLConfig(episodes=500, batch=8, crop=48, pretrain_steps=300, log_every=10),
-    "gpu": PixelRLConfig(episodes=750, batch=32, crop=48, pretrain_steps=750, log_every=20),
-    "ci": PixelRLConfig(episodes=3, batch=2, crop=24, t_max=2, width=16, pretrain_steps=2, log_every=1),
-}
+#: Schedules by scale: :data:`restorelib.core.scales.SCALE_SETTINGS` ``["pixelrl"]`` says what each changes and why.
+SCALES: dict[str, PixelRLConfig] = build_scales("pixelrl", PixelRLConfig)
 
 
 def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task | PixelEnv,

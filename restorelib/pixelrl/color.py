@@ -18,12 +18,12 @@ CIELab Delta E of Table 6), so that the undiscounted return of a pixel is exactl
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 
 from ..core.validation import check_images
+from ..core.scales import build_scales, scale_settings
 from .a2c import PixelRLConfig, PixelRLNet, sample_actions
 from .env import PixelEnv
 
@@ -32,7 +32,7 @@ COLOR_ACTIONS = ("contrast x0.95", "contrast x1.05", "saturation x0.95", "satura
                  "R and B x0.95", "R and B x1.05", "do nothing")
 N_COLOR_ACTIONS = len(COLOR_ACTIONS)
 COLOR_DO_NOTHING = N_COLOR_ACTIONS - 1
-COLOR_T_MAX = 10
+COLOR_T_MAX: int = scale_settings("pixelrl-color", "paper")["t_max"]     # 10, the paper's
 LUMA = (0.299, 0.587, 0.114)                       # ITU-R 601, as Pillow's convert("L")
 _PAIRS = ((0, 1), (1, 2), (0, 2))                  # R and G, G and B, R and B
 # sRGB (D65) -> XYZ and the D65 white of the 2-degree observer: scikit-image's rgb2lab constants
@@ -171,19 +171,9 @@ def color_env(style: str = "color", global_actions: bool = False) -> PixelEnv:
                     GlobalActionNet if global_actions else None)
 
 
-#: Schedules by scale: the paper's restoration settings with t_max = 10 (its Sec. "Local Color Enhancement"), RGB,
-#: rewards in CIELab units (reward_scale 1), no supervised start (there is no denoiser to start from). ``book``: an
-#: episode (8 crops of 48x48, 10 steps) took 12 s of one CPU thread, so 500 episodes are about 1.7 CPU-hours (measured
-#: in the notes of issue 20); ``gpu`` halves the denoising gpu budget for the doubled t_max (an estimate).
-COLOR_SCALES: dict[str, PixelRLConfig] = {
-    name: replace(cfg, t_max=COLOR_T_MAX, channels=3, reward_scale=1.0, pretrain_steps=0)
-    for name, cfg in {
-        "paper": PixelRLConfig(),
-        "book": PixelRLConfig(episodes=500, batch=8, crop=48, log_every=10),
-        "gpu": PixelRLConfig(episodes=400, batch=32, crop=48, log_every=10),
-        "ci": PixelRLConfig(episodes=3, batch=2, crop=24, width=16, log_every=1),
-    }.items()}
-COLOR_SCALES["ci"] = replace(COLOR_SCALES["ci"], t_max=2)
+#: Schedules by scale: :data:`restorelib.core.scales.SCALE_SETTINGS` ``["pixelrl-color"]`` says what each changes
+#: from the restoration defaults, and why.
+COLOR_SCALES: dict[str, PixelRLConfig] = build_scales("pixelrl-color", PixelRLConfig)
 
 
 @torch.no_grad()

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .nets import PATCH, RLRestoreNet, epsilon, td_targets
 from ..core.config import weights_dir
+from ..core.scales import ABLATION_SCHEDULE, build_scales
 from ..core.validation import positive_ints
 from ..core.artifacts import ArtifactKind, load_or_train
 from ..core.checkpoints import RECORD
@@ -290,27 +291,10 @@ def _resume(state: dict, cfg: DQNConfig, net: RLRestoreNet, target: RLRestoreNet
 
 
 # ----------------------------------------------------------------------------- scales and shipped agents
-#: Schedules by scale. ``paper`` is the authors' (2M steps, a GPU). ``book`` fits a 2-core CPU in about an hour:
-#: 1/20 of the steps, so fewer but larger updates (train every 16 patch-steps, lr 5e-4). ``ablation`` is the
-#: shorter budget shared by every ablation run of chapter 4, so that they compare with one another. ``gpu`` and
-#: ``ablation-gpu`` are the book's recipe sized so that chapter 4 (the agent and its six ablations) trains in about
-#: ten minutes on a Colab T4 (estimated from measured throughput and FLOP counts: ``scripts/size_gpu_scale.py``).
-SCALES: dict[str, DQNConfig] = {
-    "paper": DQNConfig(),
-    "book": DQNConfig(steps=100_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
-                      lr=5e-4, lr_min=1e-4, eps_decay=50_000),
-    "ablation": DQNConfig(steps=24_000, memory=20_000, learn_start=2_000, train_every=16, target_every=2_500,
-                          lr=5e-4, lr_min=1e-4, eps_decay=12_000),
-    "gpu": DQNConfig(steps=200_000, memory=10_000, learn_start=2_000, train_every=16, target_every=2_500,
-                     lr=5e-4, lr_min=1e-4, eps_decay=100_000),
-    "ablation-gpu": DQNConfig(steps=20_000, memory=10_000, learn_start=2_000, train_every=16, target_every=2_500,
-                              lr=5e-4, lr_min=1e-4, eps_decay=10_000),
-    "ci": DQNConfig(steps=240, env_batch=8, batch_episodes=8, memory=200, learn_start=32, train_every=8,
-                    target_every=100, lr=1e-3, eps_decay=120),
-}
+#: Schedules by scale (``paper``, ``book``, ``gpu``, ``ci`` and the ablations' ``ablation``, ``ablation-gpu``):
+#: :data:`restorelib.core.scales.SCALE_SETTINGS` ``["rl-restore"]`` says what each changes and why.
+SCALES: dict[str, DQNConfig] = build_scales("rl-restore", DQNConfig)
 
-#: The schedule of the ablation agents at each scale (``ablation`` where a scale is not named).
-ABLATION_SCHEDULE: dict[str, str] = {"ci": "ci", "gpu": "ablation-gpu"}
 
 
 #: Chapter 4's ablations (paper Tables 4, 6, 7): each changes one setting of the ``ablation`` schedule.

@@ -20,6 +20,7 @@ import torch
 from ..core import data
 from ..core.data import load_train_sets  # noqa: F401  (also here, where chapter 2 found it)
 from ..core.atomic import write_text
+from ..core.scales import build_scales
 from ..core.checkpoints import RECORD
 from ..core.config import get_device, hardware
 from ..core.degradations import apply_levels
@@ -28,18 +29,9 @@ from ..core.resume import precision
 from .tools import Toolbox, ToolSpec, load_state, save_state
 from .training import evaluate_pair, tool_levels, train_tool
 
-TOOLBOX_SCALES = {
-    # steps for the 3-layer and the 8-layer tools, batch, learning rate, training crop, bf16 autocast, the
-    # probability of each slight robustness distortion, and the least mid-level gain (dB) a tool must show.
-    # lr 1e-3 killed every ReLU of conv2 in the 3-layer tools (chapter 2), hence 3e-4.
-    "ci": dict(small_steps=5, large_steps=3, batch=8, lr=3e-4, crop=40, amp=True, robust_p=0.5, min_gain=None),
-    "book": dict(small_steps=30000, large_steps=30000, batch=32, lr=3e-4, crop=40, amp=True, robust_p=0.5,
-                 min_gain=0.05),
-    "paper": dict(small_steps=40000, large_steps=40000, batch=64, lr=3e-4, crop=63, amp=True, robust_p=0.5,
-                  min_gain=0.05),
-    # a Colab T4: the 12 tools in about ten minutes (estimated by scripts/size_gpu_scale.py; no gain floor so short)
-    "gpu": dict(small_steps=1700, large_steps=1700, batch=32, lr=3e-4, crop=40, amp=True, robust_p=0.5, min_gain=None),
-}
+#: The tools' training by scale (plain dicts): :data:`restorelib.core.scales.SCALE_SETTINGS` ``["tools"]`` says
+#: what each setting is and why.
+TOOLBOX_SCALES: dict[str, dict] = build_scales("tools", dict)
 
 #: The PSNR gain (dB) each of RL-Restore's tools should reach on held-out colour photos at its own mid-level, with
 #: no robustness noise: what networks of this size reach in the literature, rounded down.
