@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import signal
 import sys
@@ -18,10 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from .core import atomic, data
-from .core.validation import flag_float, flag_int
+from .core.atomic import json_ready
+from .core.validation import flag_int
+from .core.flags import add_device_flag, add_force_flag, add_seed_flag
 from .core.config import check_device
 from .core.degradations import parse_spec
-from .core.method import OptionError, capabilities
+from .core.method import OptionError, capabilities, device_of
 from .evaluate import evaluate, evaluate_no_reference, get_method, method_names, summary
 from .search.method import SearchMethod
 
@@ -33,8 +34,15 @@ class UsageError(Exception):
     """A bad argument: reported in one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors (a bad ``--device``, a number that is not an int, a missing flag) in one line."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m restorelib", description="RL image restoration: tools and evaluation.")
+    ap = _Parser(prog="python -m restorelib", description="RL image restoration: tools and evaluation.")
     sub = ap.add_subparsers(dest="command", required=True)
     t = sub.add_parser("tools", help="list the toolbox's tools")
     t.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
@@ -56,10 +64,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="longest chain for searches (default 3) and agents (default: the agent's T_max)")
     e.add_argument("--tools", default=None, help="the tool set of rl-restore: original, noise (default, the shipped tools), joint, or a folder (chapter 5)")
     e.add_argument("--budget", type=flag_int, default=None, help="brute-force: stop after N trials per image")
-    e.add_argument("--seed", type=flag_int, default=0)
-    e.add_argument("--device", default=None)
+    add_seed_flag(e, help="the seed of the degradations and patch positions (default %(default)s)")
+    add_device_flag(e)
     e.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the result as JSON to OUT")
-    e.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
+    add_force_flag(e, "overwrite the --json file if it exists")
     e.add_argument("--max-pixels", type=flag_int, default=None, help=_MAX_PIXELS_HELP)
     r = sub.add_parser("restore", help="restore one image file and print the chain taken step by step",
                        epilog="methods: " + "; ".join(f"{k}: {v}" for k, v in method_names().items()))
@@ -71,13 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-reference", action="store_true", help="there is no clean image: print a no-reference "
                    "--scorer's score of the input and of the output instead of PSNR")
     r.add_argument("--scorer", default="niqe", help="the no-reference scorer of --no-reference (default niqe)")
-    r.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    add_force_flag(r, "overwrite OUTPUT if it exists")
     r.add_argument("--max-length", type=flag_int, default=None, help="longest chain (default: the method's own)")
     r.add_argument("--tools", default=None, help="the tool set of rl-restore: original, noise (default, the shipped tools), joint, or a folder (chapter 5)")
     r.add_argument("--tile", type=flag_int, default=None, help="run the method on tiles of this size, bounding the memory "
                    f"(default {DEFAULT_TILE}); for the agents, tools, baselines and fixed chains: the searches and "
                    "PixelRL see the whole image and refuse it")
-    r.add_argument("--device", default=None)
+    add_device_flag(r)
     r.add_argument("--max-pixels", type=flag_int, default=None, help=_MAX_PIXELS_HELP)
     return ap
 
@@ -104,19 +112,6 @@ def _load_images(spec: str, limit: int | None, max_pixels: int | None) -> dict:
             raise UsageError(f"--images: {e}") from None
     raise UsageError(f"--images must be a folder or a set name ({', '.join(data.dataset_names())}, "
                      f"embedded, embedded-test), got {spec!r}")
-
-
-def json_ready(obj: object, where: str = "") -> tuple[object, list[str]]:
-    """``obj`` with every NaN or infinite float replaced by None (JSON has no NaN), and where each one was."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None, [where or "(top)"]
-    if isinstance(obj, dict):
-        pairs = [(k, json_ready(v, f"{where}.{k}" if where else str(k))) for k, v in obj.items()]
-        return {k: v for k, (v, _) in pairs}, [w for _, (_, ws) in pairs for w in ws]
-    if isinstance(obj, (list, tuple)):
-        items = [json_ready(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-        return [v for v, _ in items], [w for _, ws in items for w in ws]
-    return obj, []
 
 
 def _write_json(obj: dict, out: Path, overwrite: bool) -> list[str]:
@@ -151,15 +146,13 @@ def _check_output(flag: str, path: Path, force: bool) -> None:
 
 
 def _check_common(args: argparse.Namespace) -> None:
-    """The checks of ``--device`` (or ``$RESTORELIB_DEVICE``) and ``--max-pixels`` of ``evaluate`` and ``restore``."""
-    device, flag = args.device, "--device"
-    if device is None and os.environ.get("RESTORELIB_DEVICE"):
-        device, flag = os.environ["RESTORELIB_DEVICE"], "RESTORELIB_DEVICE"
-    if device is not None:
+    """The checks of ``$RESTORELIB_DEVICE`` (``--device`` is checked while parsing) and ``--max-pixels`` of
+    ``evaluate`` and ``restore``."""
+    if args.device is None and os.environ.get("RESTORELIB_DEVICE"):
         try:
-            check_device(device)
+            check_device(os.environ["RESTORELIB_DEVICE"])
         except ValueError as e:
-            raise UsageError(f"{flag}: {e}") from None
+            raise UsageError(f"RESTORELIB_DEVICE: {e}") from None
     if args.max_pixels is not None and args.max_pixels < 1:
         raise UsageError(f"--max-pixels must be a positive int, got {args.max_pixels}")
     try:
@@ -237,21 +230,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _announce_search(method: object, items: int, unit: str) -> bool:
-    """Brute force: print what it will cost (tool applications per image and in all) before it starts, and
-    return True, so that the evaluation shows a progress bar with the time left (tqdm, on stderr). Other
-    methods: False, nothing printed."""
-    if not (isinstance(method, SearchMethod) and method.kind == "brute-force"):
-        return False
-    from .search.chains import brute_force_trials
-    m = len(method.toolbox)
-    trials = brute_force_trials(m, method.max_length)
-    if method.budget is not None:
-        trials = min(trials, method.budget)
-    print(f"{method.name}: up to {trials:,} tool applications per {unit} (every chain of at most "
-          f"{method.max_length} of {m} tools{'' if method.budget is None else ', capped by --budget'}), "
-          f"{trials * items:,} for {items:,} {unit if items == 1 else unit + ('es' if unit == 'patch' else 's')}; "
-          "progress and time left on stderr", flush=True)
-    return True
+    """Brute force: print what it will cost before it starts, and return True, so that the evaluation shows a
+    progress bar with the time left (on stderr). Other methods: False, nothing printed."""
+    note = method.cost_note(items, unit, "--budget") if isinstance(method, SearchMethod) else None
+    if note is not None:
+        print(note + "; progress and time left on stderr", flush=True)
+    return note is not None
 
 
 def _check_scorer(name: str) -> None:
@@ -341,7 +325,7 @@ def _restore_by_votes(method: object, x: torch.Tensor, ref: torch.Tensor | None,
 def _restore_whole(method: object, x: torch.Tensor, ref: torch.Tensor | None, tile: int) -> tuple:
     """Any other method restores the image in one call (in tiles when it can); prints PixelRL's actions and PSNR.
     Returns (restored image, chain, or None for PixelRL, which has no chain)."""
-    dev = method_device(method)
+    dev = device_of(method)
     can = capabilities(method)
     tiling = {"tile": tile} if can.tiles else {}
     try:
@@ -382,15 +366,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def method_device(method: object) -> str:
-    """The device a method's networks live on (CPU for methods without any)."""
-    import torch
-    if isinstance(getattr(method, "device", None), torch.device):
-        return str(method.device)
-    box = getattr(method, "toolbox", None)
-    return str(next(box.parameters()).device) if box is not None else "cpu"
-
-
 @contextlib.contextmanager
 def _terminate_cleanly() -> Iterator[None]:
     """While a command runs, SIGTERM raises SystemExit (exit 143), so its temporary files are removed as on Ctrl-C."""
@@ -409,7 +384,10 @@ def _terminate_cleanly() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:                  # argparse's own exit: --help (0), or a bad flag (2, one line)
+        return int(stop.code or 0)
     try:
         with _terminate_cleanly():
             return {"tools": cmd_tools, "evaluate": cmd_evaluate, "restore": cmd_restore}[args.command](args)

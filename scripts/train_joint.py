@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
               "tools_from_sha256": sha256_bytes((args.tools / "manifest.json").read_bytes()),
               "manifest_sha256": sha256_bytes(manifest.read_bytes()), "uses": rec.uses,
               **train_set_record(args.train_set, images), "train_patches": len(bank),
-              "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+              "curve": rec.curve()}
     write_text(args.out / RECORD, json.dumps(record, indent=2) + "\n", overwrite=True)
     write_card(args.out)
     finish_partial(args.out)

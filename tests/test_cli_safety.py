@@ -244,7 +244,8 @@ def test_brute_force_states_its_cost_and_shows_progress(folder, capsys):
     assert rc == 0, err
     first = text.splitlines()[0]                      # printed before the search starts
     assert "up to 20 tool applications per patch" in first and "80 for 4 patches" in first, first
-    assert "100%" in err and "brute-force(L=2)" in err            # tqdm's bar (with its time left) on stderr
+    assert "brute-force(L=2)" in err and "0/1 [" in err   # tqdm's bar (with its time left) on stderr; whether it
+    # is drawn again at 100% before it is cleared depends on the machine's speed (tqdm's mininterval)
 
 
 # ----------------------------------------------------------------------------- 6: NaN in the JSON
@@ -336,7 +337,7 @@ def test_good_numeric_flags_still_parse():
 def test_the_command_line_refuses_lenient_numbers_in_one_line(args, tmp_path):
     p = subprocess.run([sys.executable, "-m", "restorelib", *args], capture_output=True, text=True, cwd=tmp_path,
                        timeout=120)
-    errors = [line for line in p.stderr.splitlines() if "error" in line]
+    errors = p.stderr.splitlines()                      # argparse's errors too are one line, without the usage
     assert p.returncode == 2 and len(errors) == 1 and "ASCII digits" in errors[0], p.stderr
     assert "Traceback" not in p.stderr and sorted(tmp_path.iterdir()) == []
 

@@ -171,7 +171,7 @@ def test_train_label_free_resumes_from_its_checkpoint_to_the_same_agent(tmp_path
         train_label_free(tb, sampler, cfg, scorer=brightness_score, checkpoint=ck, checkpoint_every=1e-9)
     monkeypatch.undo()
     saved = torch.load(ck, weights_only=True)
-    assert saved["loop"]["it"] == 5 and len(saved["loop"]["acc"]["ret"]) == 1
+    assert saved["loop"]["it"] == 5 and len(saved["record"]["running"]["ret"]) == 1    # the running means travel
     net_b, rec_b = train_label_free(tb, sampler, cfg, scorer=brightness_score, checkpoint=ck)
     assert rec_b.iters == rec_a.iters and rec_b.returns == pytest.approx(rec_a.returns)
     assert rec_b.tool_calls == pytest.approx(rec_a.tool_calls)
@@ -180,3 +180,14 @@ def test_train_label_free_resumes_from_its_checkpoint_to_the_same_agent(tmp_path
     with pytest.raises(ValueError, match="configuration"):
         train_label_free(tb, sampler, LabelFreeConfig(**{**cfg.to_dict(), "clip": 0.3}), scorer=brightness_score,
                          checkpoint=ck)
+
+
+def test_the_flat_chain_agents_differ_only_in_their_policy():
+    """RL-Restore's and the label-free agent's restorers share one base: whole images, names and sizes are
+    written once (issue 21); each gives its vote and its per-patch rollout."""
+    from restorelib.labelfree.policy import LabelFreeRestorer
+    from restorelib.rlrestore.restore import AgentRestorer, ChainRestorer
+    for cls in (AgentRestorer, LabelFreeRestorer):
+        assert issubclass(cls, ChainRestorer)
+        assert {"restore_image", "action_name", "params"}.isdisjoint(vars(cls)), cls
+        assert {"vote", "rollout"} <= set(vars(cls)), cls

@@ -347,7 +347,7 @@ def test_train_quality_net_resumes_from_its_checkpoint_to_the_same_net(tmp_path,
         train_quality_net(sampler, cfg, toolbox=tb, checkpoint=ck, checkpoint_every=1e-9)
     monkeypatch.undo()
     saved = torch.load(ck, weights_only=True)
-    assert saved["loop"]["step"] == 7 and len(saved["loop"]["running"]) == 1
+    assert saved["loop"]["step"] == 7 and len(saved["record"]["running"]["loss"]) == 1
     assert saved["parts"]["sched"]["last_epoch"] == 7
     net_b, rec_b = train_quality_net(sampler, cfg, toolbox=tb, checkpoint=ck)
     assert rec_b.steps == rec_a.steps and rec_b.losses == pytest.approx(rec_a.losses, rel=1e-6)

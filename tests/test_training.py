@@ -200,12 +200,19 @@ def test_train_tool_resumes_to_the_same_weights(tmp_path, monkeypatch, amp):
         train_tool(first, tool_spec("noise-2"), bank, generator=gen(9), checkpoint=ck, checkpoint_every=1e-9, **kw)
     monkeypatch.undo()
     assert torch.load(ck, weights_only=True)["step"] == 7
+    old = torch.load(ck, weights_only=True)              # the same state as 0.1 wrote it: a running sum of losses
+    old["running"] = sum(old["log"].pop("running").get("loss", []))
+    torch.save(old, tmp_path / "old.pt")
     again = SmallTool()
     again.load_state_dict(start)
     log_b = train_tool(again, tool_spec("noise-2"), bank, generator=gen(9), checkpoint=ck, **kw)
     assert log_b.steps == log_a.steps and log_b.losses == pytest.approx(log_a.losses, rel=1e-6)
     for k, v in straight.state_dict().items():
         assert torch.allclose(v, again.state_dict()[k], atol=1e-7), k
+    from_old = SmallTool()
+    from_old.load_state_dict(start)
+    log_c = train_tool(from_old, tool_spec("noise-2"), bank, generator=gen(9), checkpoint=tmp_path / "old.pt", **kw)
+    assert log_c.steps == log_a.steps and log_c.losses == pytest.approx(log_a.losses, rel=1e-6)
     with pytest.raises(ValueError, match="12 steps"):
         train_tool(SmallTool(), tool_spec("noise-2"), bank, generator=gen(9), checkpoint=ck, **{**kw, "steps": 20})
 

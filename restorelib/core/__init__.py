@@ -1,11 +1,11 @@
 """The ground floor, which knows no algorithm: configuration and scales, images and data sets, degradations
 (chapter 1), full- and no-reference metrics, patches and tiles, argument checks, atomic writes, resumable
-states, the checkpoint reader, what a method is (its registry) and the evaluation engine.
+states, the one training log, the checkpoint reader, what a method is (its registry) and the evaluation engine.
 """
 from .validation import check_images, check_image, per_image, positive_ints, flag_int, flag_float
 from .atomic import (
     temp_path, sweep_stale, atomic_open, write_bytes, write_text, check_writable, check_output,
-    exit_unless_writable, save_figure)
+    exit_unless_writable, save_figure, json_ready)
 from .config import (
     PROFILES, Profile, get_profile, get_device, check_device, seed_everything, cache_dir, data_dir, weights_dir,
     hardware, widgets_available)
@@ -42,10 +42,11 @@ from .quality import (
     niqe, noise_sigma, register_scorer, get_scorer, scorer_names, check_scores, quality_pairs, spearman,
     rank_correlation)
 from .method import (
-    Capabilities, Identity, Method, MethodFactory, OptionError, Restored, capabilities, get_method, method_names,
-    register_method)
+    Capabilities, Identity, Method, MethodFactory, OptionError, Restored, capabilities, device_of, get_method,
+    method_names, register_method)
+from .training_log import TrainingLog
 from .evaluation import GRID_LEVELS, evaluate, evaluate_no_reference, gain_matrix, measured_on, summary
 from .flags import (
     SCALE_WORDS, device_flag, add_device_flag, add_seed_flag, add_scale_flag, add_out_flag, add_force_flag,
     add_common_flags, add_test_flags, check_test_flags)
-from . import validation, atomic, config, scales, imagefile, data, degradations, metrics, patches, banks, resume, long_runs, checkpoints, artifacts, plugins, tiling, quality, method, evaluation, flags  # the modules themselves, e.g. core.validation
+from . import validation, atomic, config, scales, imagefile, data, degradations, metrics, patches, banks, resume, long_runs, checkpoints, training_log, artifacts, plugins, tiling, quality, method, evaluation, flags  # the modules themselves, e.g. core.validation

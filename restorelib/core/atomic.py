@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import re
 import secrets
@@ -206,3 +207,17 @@ def save_figure(fig: object, path: str | Path, *, overwrite: bool = True, **save
     with atomic_open(path, overwrite=overwrite) as f:
         fig.savefig(f, format=fmt, **savefig_kw)
     return path
+
+
+def json_ready(obj: object, where: str = "") -> tuple[object, list[str]]:
+    """``obj`` with every NaN or infinite float replaced by None (strict JSON has no NaN), and where each one was
+    (``"a.b[2]"``), for files that strict JSON readers must read (the command line's ``--json``)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None, [where or "(top)"]
+    if isinstance(obj, dict):
+        pairs = [(k, json_ready(v, f"{where}.{k}" if where else str(k))) for k, v in obj.items()]
+        return {k: v for k, (v, _) in pairs}, [w for _, (_, ws) in pairs for w in ws]
+    if isinstance(obj, (list, tuple)):
+        items = [json_ready(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return [v for v, _ in items], [w for _, ws in items for w in ws]
+    return obj, []

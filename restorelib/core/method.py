@@ -130,5 +130,13 @@ def get_method(spec: str, device: torch.device | str | None = None, **options: o
 
 register_method("identity", lambda arg, device, **_: Identity(), "the degraded input, unchanged")
 
+def device_of(method: object) -> str:
+    """The device a method's networks live on, e.g. ``"cuda:0"`` (``"cpu"`` for methods without any)."""
+    if isinstance(getattr(method, "device", None), torch.device):
+        return str(method.device)
+    box = getattr(method, "toolbox", None)
+    return str(next(box.parameters()).device) if box is not None else "cpu"
+
+
 __all__ = ["Capabilities", "Identity", "Method", "MethodFactory", "OptionError", "Restored", "capabilities",
-           "get_method", "method_names", "register_method"]
+           "device_of", "get_method", "method_names", "register_method"]

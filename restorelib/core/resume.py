@@ -168,6 +168,14 @@ class RunCheckpoint(Checkpointer):
         self.save(self.state(**loop))
         return True
 
+    def finish(self, **loop: object) -> None:
+        """The run's end: the record's ``seconds`` (every part of the run) and, with a file, the finished state with
+        the loop's variables ``loop``, so that the run started again returns at once, with the same record."""
+        if self.record is not None:
+            self.record.seconds = self.seconds()
+        if self.path is not None:
+            self.save(self.state(**loop))
+
     def resume(self) -> dict | None:
         """Load a saved state into the parts, generators and record; returns its loop variables (None: no state).
 

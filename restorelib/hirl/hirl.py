@@ -30,7 +30,6 @@ crops of whole photos and can save its whole run every few minutes, continuing f
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -41,6 +40,7 @@ import torch.nn.functional as F
 
 from ..rlrestore.nets import PATCH, td_targets
 from ..core.config import get_device
+from ..core.training_log import TrainingLog
 from ..core.scales import build_scales
 from ..core.degradations import degrade, parse_spec
 from ..core.banks import check_bank, draw_clean
@@ -188,9 +188,10 @@ def mixture_degrader(specs: list[str] | tuple[str, ...] = HIRL_SPECS
 
 
 @dataclass
-class HirlRecord:
+class HirlRecord(TrainingLog):
     """Per logged step: mean training-episode return (dB, with exploration), epsilon, D and T losses, and (with a
-    validation set) the greedy PSNR gain; total seconds."""
+    validation set) the greedy PSNR gain; total seconds (:class:`~restorelib.core.training_log.TrainingLog`; NaN,
+    e.g. T's loss before it learns, is written as JSON null)."""
 
     steps: list[int] = field(default_factory=list)
     returns: list[float] = field(default_factory=list)
@@ -198,13 +199,11 @@ class HirlRecord:
     loss_d: list[float] = field(default_factory=list)
     loss_t: list[float] = field(default_factory=list)
     val_gain: list[float] = field(default_factory=list)
-    seconds: float = 0.0
 
-    def curve(self) -> dict:
-        """The curves as JSON-ready lists (NaN, e.g. T's loss before it learns, becomes None)."""
-        clean = lambda v: [None if isinstance(x, float) and math.isnan(x) else x for x in v]  # noqa: E731
-        return {"steps": self.steps, "return_db": clean(self.returns), "eps": self.eps, "loss_d": clean(self.loss_d),
-                "loss_t": clean(self.loss_t), "val_gain_db": clean(self.val_gain)}
+    MEANS = {"returns": "ret", "loss_d": "loss_d", "loss_t": "loss_t"}
+    JSON = {"steps": "steps", "returns": "return_db", "eps": "eps", "loss_d": "loss_d", "loss_t": "loss_t",
+            "val_gain": "val_gain_db"}
+    NAN_AS_NONE = True
 
 
 def _update(net: nn.Module, opt: torch.optim.Optimizer, q: torch.Tensor, y: torch.Tensor, kind: str,
@@ -218,18 +217,11 @@ def _update(net: nn.Module, opt: torch.optim.Optimizer, q: torch.Tensor, y: torc
     return loss.item()
 
 
-def _mean(v: list[float]) -> float:
-    return sum(v) / len(v) if v else math.nan
-
-
 @dataclass
 class _Loop:
-    """The counters and running means of a HIRL run between two episodes (saved in its checkpoint)."""
+    """The counter of a HIRL run between two episodes (saved in its checkpoint; the running means are in the record)."""
 
     step: int = 0
-    returns: list[float] = field(default_factory=list)
-    losses_d: list[float] = field(default_factory=list)
-    losses_t: list[float] = field(default_factory=list)
 
 
 def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler", cfg: HirlConfig,
@@ -276,7 +268,7 @@ def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler",
                                                        "train_patches": len(bank)},
                         {"agent": agent, "target": target, "opt_t": opt_t, "opt_d": opt_d, "memory": memory}, g, rec)
     if (saved := run.resume()) is not None:
-        loop = _Loop(**saved)
+        loop = _Loop(step=saved["step"])
     bar = Progress(progress, cfg.steps, loop.step, "HIRL steps")
 
     def after_step(eps: float) -> None:
@@ -289,18 +281,16 @@ def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler",
     while loop.step < cfg.steps:
         clean = draw_clean(bank, cfg.env_batch, g)
         obs = env.reset(degrader(clean, g).to(dev), clean.to(dev))
-        _episode(env, obs, agent, target, opt_t, opt_d, memory, cfg, loop, g, after_step)
+        _episode(env, obs, agent, target, opt_t, opt_d, memory, cfg, loop, rec, g, after_step)
         run.save_if_due(**asdict(loop))
     bar.close()
-    rec.seconds = run.seconds()
-    if checkpoint is not None:                                   # the finished run, for a chapter run again
-        run.save(run.state(**asdict(loop)))
+    run.finish(**asdict(loop))
     return agent.eval(), rec
 
 
 def _episode(env: RestoreEnv, obs: Observation, agent: HirlAgent, target: HirlAgent,
              opt_t: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
-             memory: TransitionMemory, cfg: HirlConfig, loop: _Loop, g: torch.Generator,
+             memory: TransitionMemory, cfg: HirlConfig, loop: _Loop, rec: HirlRecord, g: torch.Generator,
              after_step: Callable[[float], None]) -> None:
     """One training episode from ``obs``, the environment just reset: up to
     ``cfg.max_len`` steps, each training D on its own transitions and T on a batch of
@@ -323,8 +313,7 @@ def _episode(env: RestoreEnv, obs: Observation, agent: HirlAgent, target: HirlAg
             y = hirl_targets(target.degree_values(obs.image), r, cfg.gamma, terminal,
                              cfg.stop_floor)
         q = agent.degree_values(s)[torch.arange(len(t), device=dev), t, d]     # (B,)
-        loop.losses_d.append(_update(agent.degree_net, opt_d, q, y, cfg.loss,
-                                     cfg.grad_clip))
+        rec.add(loss_d=_update(agent.degree_net, opt_d, q, y, cfg.loss, cfg.grad_clip))
         # T, from a batch of the memory of transitions [s, t, s', r] (Eq. 3)
         memory.add(s, t, d, r, obs.image, terminal)
         if memory.size >= cfg.t_start:
@@ -333,26 +322,21 @@ def _episode(env: RestoreEnv, obs: Observation, agent: HirlAgent, target: HirlAg
                 y = hirl_targets(target.type_values(b["s2"]), b["r"], cfg.gamma,
                                  b["done"], cfg.stop_floor)
             q = agent.type_values(b["s"]).gather(1, b["t"][:, None])[:, 0]  # (t_batch,)
-            loop.losses_t.append(_update(agent.type_net, opt_t, q, y, cfg.loss,
-                                         cfg.grad_clip))
+            rec.add(loss_t=_update(agent.type_net, opt_t, q, y, cfg.loss, cfg.grad_clip))
         loop.step += 1
         if k == cfg.max_len - 1:
-            loop.returns.append(ret.mean().item())
+            rec.add(ret=ret.mean().item())
         after_step(eps)
 
 
 def _log_point(rec: HirlRecord, loop: _Loop, eps: float, cfg: HirlConfig, agent: HirlAgent,
                toolbox: Toolbox | nn.Module, val: tuple[torch.Tensor, torch.Tensor] | None, log: Callable | None,
                seconds: float) -> None:
-    rec.steps.append(loop.step)
-    rec.returns.append(_mean(loop.returns))
-    rec.eps.append(eps)
-    rec.loss_d.append(_mean(loop.losses_d))
-    rec.loss_t.append(_mean(loop.losses_t))
+    validation = {}
     if val is not None:
-        rec.val_gain.append(greedy_gain(agent.eval(), toolbox, *val, cfg))
+        validation["val_gain"] = greedy_gain(agent.eval(), toolbox, *val, cfg)
         agent.train()
-    loop.returns, loop.losses_d, loop.losses_t = [], [], []
+    rec.point(loop.step, eps=eps, **validation)
     if log:
         unit = " dB" if "psnr" in cfg.reward else ""
         log(f"[hirl] step {loop.step}: return {rec.returns[-1]:+.3f}{unit}, loss D {rec.loss_d[-1]:.4f}, "

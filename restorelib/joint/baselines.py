@@ -149,15 +149,13 @@ def train_baseline(net: nn.Module, bank: "torch.Tensor | CropSampler", cfg: Base
         opt.step()
         sched.step()
         gain = (psnr(out.detach().clamp(0, 1), y) - psnr(x, y)).mean().item()
-        if rec.add(step, loss.item(), gain, cfg) and log:
+        if rec.add_step(step, cfg.log_every, cfg.steps, loss=loss.item(), gain=gain) and log:
             log(f"[baseline] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.2f} dB, "
                 f"{run.seconds():.0f} s", flush=True)
         run.save_if_due(step=step)
         bar.update_to(step)
     bar.close()
-    rec.seconds = run.seconds()
-    if checkpoint is not None:                                # the finished run, for a chapter run again
-        run.save(run.state(step=max(cfg.steps, start - 1)))
+    run.finish(step=max(cfg.steps, start - 1))
     net.eval()
     return rec
 
@@ -170,7 +168,7 @@ def save_baseline(net: nn.Module, name: str, cfg: BaselineConfig, rec: BaselineR
     params, macs = count_params(net), count_macs(net.eval(), (1, 3, 63, 63))
     write_checkpoint(net, folder, "model.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
                      seconds=rec.seconds, model=name, params=params, macs_63=macs,
-                     curve={"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}, **(extra or {}))
+                     curve=rec.curve(), **(extra or {}))
     gain = f"{rec.psnr_gain[-1]:+.2f} dB" if rec.psnr_gain else "n/a"
     photos = "of the embedded training photos" if "train_sets" not in (extra or {}) else \
         "from " + crops_phrase(extra.get("train_patches"), extra["train_sets"], extra["train_images"])
@@ -210,7 +208,7 @@ def get_baseline(name: str, profile, bank: torch.Tensor | None = None, device: t
         net = build_baseline(name)
         rec = train_baseline(net, bank, cfg, device, log, **run)
         return net, {"seconds": rec.seconds, "command": f"train_baseline at {profile.name} scale", "model": name,
-                     "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+                     "curve": rec.curve()}
     return load_or_train(profile, bank, lambda: load_baseline(name, device), train, config=SCALES.__getitem__,
                          run=f"baseline-{name}", inputs=(bank,), progress=progress)
 

@@ -128,15 +128,13 @@ def train_joint(toolbox: Toolbox, chooser: Callable[[torch.Tensor], list[list[st
         with torch.no_grad():
             out = run_chains(toolbox, degraded, chains)
         gain = (psnr(out, clean) - psnr(degraded, clean)).mean().item()
-        if rec.add(step, loss, gain, cfg) and log:
+        if rec.add_step(step, cfg.log_every, cfg.steps, loss=loss, gain=gain) and log:
             log(f"[joint] step {step}: loss {rec.losses[-1]:.5f}, PSNR gain {rec.psnr_gain[-1]:+.3f} dB "
                 f"(after the step), {run.seconds():.0f} s", flush=True)
         run.save_if_due(step=step)
         bar.update_to(step)
     bar.close()
-    rec.seconds = run.seconds()
-    if checkpoint is not None:                           # the finished run, for a chapter run again
-        run.save(run.state(step=max(cfg.steps, start - 1)))
+    run.finish(step=max(cfg.steps, start - 1))
     toolbox.eval()
     return rec
 
@@ -165,7 +163,7 @@ def get_joint_toolbox(profile, agent: AgentRestorer, bank: torch.Tensor | None =
         tuned = AgentRestorer(agent.net, agent.cfg, box)       # the same (fixed) network, rolling out the copy
         rec = train_joint(box, lambda x: tuned.rollout(x)[1], bank, cfg, device, log, **run)
         return box, {"seconds": rec.seconds, "command": f"train_joint at {profile.name} scale", "uses": rec.uses,
-                     "curve": {"steps": rec.steps, "loss": rec.losses, "psnr_gain_db": rec.psnr_gain}}
+                     "curve": rec.curve()}
     # the run's key fingerprints agent.toolbox: the copy that will be fine-tuned, still equal to it at the start
     return load_or_train(profile, bank, load, train, config=SCALES.__getitem__, run="joint",
                          inputs=(agent.net, agent.toolbox, bank), progress=progress)

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from ..core.validation import check_images, positive_ints
 from ..rlrestore.nets import PATCH, _same_conv
 from ..core.config import get_device, weights_dir
+from ..core.training_log import TrainingLog
 from ..core.scales import build_scales
 from ..core.banks import check_bank, crops_phrase, draw_clean
 from ..core.degradations import degrade, parse_spec
@@ -44,8 +45,7 @@ from ..core.long_runs import Progress
 from .ppo import clipped_surrogate, group_advantages, ppo_update, sample_chains
 from ..core.patches import CropSampler
 from ..core.method import OptionError, register_method
-from ..core.tiling import apply_tiled
-from ..rlrestore.restore import ChainAgentMethod, ImageResult, restore_by_votes
+from ..rlrestore.restore import ChainAgentMethod, ChainRestorer
 from ..core.resume import RunCheckpoint
 from ..core.artifacts import ArtifactKind, load_or_train, write_readme
 from ..core.checkpoints import RECORD
@@ -124,19 +124,18 @@ SCALES: dict[str, LabelFreeConfig] = build_scales("label-free", LabelFreeConfig)
 
 
 @dataclass
-class LabelFreeRecord:
+class LabelFreeRecord(TrainingLog):
     """Learning curves: per log, the mean episode return (score units), tool calls, and the batch's PSNR gain (dB,
-    measured for the reader, never used for learning)."""
+    measured for the reader, never used for learning) (:class:`~restorelib.core.training_log.TrainingLog`)."""
 
     iters: list[int] = field(default_factory=list)
     returns: list[float] = field(default_factory=list)
     tool_calls: list[float] = field(default_factory=list)
     psnr_gain: list[float] = field(default_factory=list)
-    seconds: float = 0.0
 
-    def curve(self) -> dict:
-        return {"iters": self.iters, "return": self.returns, "tool_calls": self.tool_calls,
-                "psnr_gain_db": self.psnr_gain}
+    AXIS = "iters"
+    MEANS = {"returns": "ret", "tool_calls": "calls", "psnr_gain": "psnr"}
+    JSON = {"iters": "iters", "returns": "return", "tool_calls": "tool_calls", "psnr_gain": "psnr_gain_db"}
 
 
 def train_label_free(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: LabelFreeConfig,
@@ -161,32 +160,23 @@ def train_label_free(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: 
     rec = LabelFreeRecord()
     run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "train_patches": len(bank)},
                         {"net": net, "opt": opt}, g, rec)
-    loop = run.resume() or {"it": 0, "acc": {"ret": [], "calls": [], "psnr": []}}
-    acc = {k: list(v) for k, v in loop["acc"].items()}
+    loop = run.resume() or {"it": 0}
     bar = Progress(progress, cfg.iters, loop["it"], "label-free iterations")
     for it in range(loop["it"] + 1, cfg.iters + 1):
         clean = draw_clean(bank, cfg.batch, g)
         degraded = degrade(clean, cfg.spec, generator=g)[0]       # the clean patch makes the input, nothing else
         start = degraded.repeat_interleave(cfg.group, 0).to(dev)     # each patch `group` times, consecutively
         to_go = ppo_update(net, opt, sample_chains(net, env, start, cfg.t_max, g), cfg)
-        acc["ret"].append(to_go[0].mean().item())
-        acc["calls"].append(env.tool_calls.float().mean().item())
         c = clean.to(dev).repeat_interleave(cfg.group, 0)
-        acc["psnr"].append((psnr(env.image, c) - psnr(start, c)).mean().item())
         bar.update_to(it)
-        if it % cfg.log_every == 0 or it == cfg.iters:
-            rec.iters.append(it)
-            for key, dst in (("ret", rec.returns), ("calls", rec.tool_calls), ("psnr", rec.psnr_gain)):
-                dst.append(sum(acc[key]) / len(acc[key]))
-                acc[key] = []
-            if log:
-                log(f"[label-free] iter {it}: return {rec.returns[-1]:+.4f}, tools {rec.tool_calls[-1]:.2f}, "
-                    f"PSNR gain {rec.psnr_gain[-1]:+.2f} dB (diagnostic), {run.seconds():.0f} s", flush=True)
-        run.save_if_due(it=it, acc=acc)
+        if rec.add_step(it, cfg.log_every, cfg.iters, ret=to_go[0].mean().item(),
+                        calls=env.tool_calls.float().mean().item(),
+                        psnr=(psnr(env.image, c) - psnr(start, c)).mean().item()) and log:
+            log(f"[label-free] iter {it}: return {rec.returns[-1]:+.4f}, tools {rec.tool_calls[-1]:.2f}, "
+                f"PSNR gain {rec.psnr_gain[-1]:+.2f} dB (diagnostic), {run.seconds():.0f} s", flush=True)
+        run.save_if_due(it=it)
     bar.close()
-    rec.seconds = run.seconds()
-    if checkpoint is not None:                                   # the finished run, for a chapter run again
-        run.save(run.state(it=max(cfg.iters, loop["it"]), acc=acc))
+    run.finish(it=max(cfg.iters, loop["it"]))
     return net.eval(), rec
 
 
@@ -259,27 +249,19 @@ def get_label_free(profile, toolbox: Toolbox, bank: torch.Tensor | None = None, 
                          inputs=(toolbox, bank), progress=progress)
 
 
-class LabelFreeRestorer:
-    """A trained label-free agent with its toolbox: greedy chains per patch, or whole images by patch voting."""
+class LabelFreeRestorer(ChainRestorer):
+    """A trained label-free agent with its toolbox: greedy chains per patch, or whole images by patch voting
+    (:class:`~restorelib.rlrestore.restore.ChainRestorer`)."""
 
     def __init__(self, net: PolicyNet, cfg: LabelFreeConfig, toolbox: Toolbox) -> None:
-        self.net, self.cfg, self.toolbox = net.eval(), cfg, toolbox
-        self.tool_ids = list(range(len(toolbox))) if cfg.tools is None else [toolbox.index(t) for t in cfg.tools]
-        self.stop = len(self.tool_ids)
-        self.device = next(net.parameters()).device
+        super().__init__(net, cfg, toolbox)
+        self.stop = len(self.tool_ids)                 # the action after the tools'
 
     @classmethod
     def load(cls, name: str | Path = "label-free", device: torch.device | str = "cpu",
              toolbox: Toolbox | None = None) -> "LabelFreeRestorer":
         net, cfg, _ = load_label_free(name, device)
         return cls(net, cfg, toolbox if toolbox is not None else Toolbox.load(device=device))
-
-    def action_name(self, a: int) -> str:
-        return "stop" if a == self.stop else self.toolbox.names[self.tool_ids[a]]
-
-    @property
-    def params(self) -> int:
-        return count_params(self.net) + sum(count_params(self.toolbox.nets[i]) for i in self.tool_ids)
 
     def _policy(self, x: torch.Tensor, prev: torch.Tensor, t: int) -> torch.Tensor:
         step = torch.full((x.shape[0],), min(t, self.cfg.t_max - 1), device=self.device)
@@ -308,22 +290,8 @@ class LabelFreeRestorer:
             prev[idx] = a
         return x, chains
 
-    @torch.no_grad()
-    def restore_image(self, image: torch.Tensor, t_max: int | None = None, reference: torch.Tensor | None = None,
-                      tile: int = 512, chunk: int = 256) -> ImageResult:
-        """A whole image (3, H, W) in [0, 1]: every 63x63 patch votes, the winning tool runs on the whole image
-        (tiled), until stop wins or ``t_max`` tools. ``reference`` adds the PSNR after every step."""
-        last = [-1]                                    # the previous action, the same for every patch: the winner
-
-        def vote(crops: torch.Tensor, rows: slice, k: int, step: int) -> torch.Tensor:
-            return self._policy(crops, torch.full((len(crops),), last[0], dtype=torch.long, device=self.device), step)
-
-        def apply_choice(x: torch.Tensor, a: int) -> tuple[torch.Tensor, str]:
-            last[0] = a
-            return apply_tiled(lambda z: self.toolbox.apply(z, self.tool_ids[a]), x, tile=tile), self.action_name(a)
-
-        steps = self.cfg.t_max if t_max is None else t_max
-        return restore_by_votes(image, steps, vote, self.stop, apply_choice, reference, chunk, self.device)
+    def vote(self, crops: torch.Tensor, prev: torch.Tensor, step: int, memory: dict, chunk: int) -> torch.Tensor:
+        return self._policy(crops, prev, step)         # no memory: the step index stands in for it
 
 
 class LabelFreeMethod(ChainAgentMethod):

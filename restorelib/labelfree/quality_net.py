@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from ..core.validation import check_images, positive_ints
 from ..core.config import get_device
+from ..core.training_log import TrainingLog
 from ..core.scales import build_scales
 from ..core.degradations import apply_levels, parse_spec
 from ..core.long_runs import Progress
@@ -123,12 +124,15 @@ def quality_batch(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, genera
 
 
 @dataclass
-class QualityRecord:
-    """What a training run measured: the mean L1 loss (dB) per logged step, and seconds."""
+class QualityRecord(TrainingLog):
+    """What a training run measured: the mean L1 loss (dB) per logged step, and seconds
+    (:class:`~restorelib.core.training_log.TrainingLog`)."""
 
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+
+    MEANS = {"losses": "loss"}
+    JSON = {"steps": "steps", "losses": "l1_db"}
 
 
 def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, device: torch.device | str | None = None,
@@ -159,8 +163,7 @@ def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, de
     rec, every = QualityRecord(), max(1, cfg.steps // 50)
     run = RunCheckpoint(checkpoint, checkpoint_every, {**cfg.to_dict(), "train_patches": len(bank)},
                         {"net": net, "opt": opt, "sched": sched}, g, rec)
-    loop = run.resume() or {"step": 0, "running": []}
-    running = list(loop["running"])
+    loop = run.resume() or {"step": 0}
     bar = Progress(progress, cfg.steps, loop["step"], "QualityNet steps")
     for step in range(loop["step"] + 1, cfg.steps + 1):
         x, y = quality_batch(bank, cfg, g, toolbox)
@@ -169,19 +172,12 @@ def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, de
         loss.backward()
         opt.step()
         sched.step()
-        running.append(loss.item())
-        if step % every == 0 or step == cfg.steps:
-            rec.steps.append(step)
-            rec.losses.append(sum(running) / len(running))
-            running = []
-            if log:
-                log(f"[quality] step {step}: L1 {rec.losses[-1]:.2f} dB, {run.seconds():.0f} s", flush=True)
-        run.save_if_due(step=step, running=running)
+        if rec.add_step(step, every, cfg.steps, loss=loss.item()) and log:
+            log(f"[quality] step {step}: L1 {rec.losses[-1]:.2f} dB, {run.seconds():.0f} s", flush=True)
+        run.save_if_due(step=step)
         bar.update_to(step)
     bar.close()
-    rec.seconds = run.seconds()
-    if checkpoint is not None:                          # the finished run, for a run started again
-        run.save(run.state(step=max(cfg.steps, loop["step"]), running=running))
+    run.finish(step=max(cfg.steps, loop["step"]))
     return net.eval(), rec
 
 
@@ -193,7 +189,7 @@ def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, fo
     record = write_checkpoint(net, folder, "quality-net.pt", command=command, scale=scale, config=cfg.to_dict(),
                               device=device, seconds=rec.seconds, train_patches=train_patches,
                               target=f"PSNR (dB) clipped to {PSNR_RANGE}",
-                              curve={"steps": rec.steps, "l1_db": rec.losses}, **(extra or {}))
+                              curve=rec.curve(), **(extra or {}))
     write_readme(folder,
         f"# Quality network ({scale} scale)\n\nProduced by `{command}` on {record['date']} ({record['hardware']}, "
         f"{device}, torch {torch.__version__}), {rec.seconds / 60:.1f} min.\n\n"

@@ -28,6 +28,6 @@ from .color_data import (
     STYLES, YAN_NAME, YAN_STYLES, PairSampler, check_yan2016, is_colour, popout, style_target, styled_pairs,
     subject_mask, watercolor, yan2016_pairs, yan2016_root)
 from .color_method import (
-    KINDS, PAPER_TABLE6, ColorCNN, ColorMethod, color_factory, color_table, enhancer, load_color_model,
+    KINDS, PAPER_TABLE6, ColorCNN, ColorCNNRecord, ColorMethod, color_factory, color_table, enhancer, load_color_model,
     oracle_enhance, save_color_model, train_color_cnn)
 from . import actions, nets, env, training, a2c, baselines, method, color, color_data, color_method  # the modules themselves, e.g. pixelrl.actions

@@ -199,34 +199,26 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task | Pix
         if cfg.pretrain_steps:
             rec.pretrain_loss = pretrain_shared(net, bank, cfg.pretrain_task, cfg.pretrain_steps, cfg.batch,
                                                 cfg.crop, device=dev, seed=cfg.seed, progress=progress)
-        loop = {"episode": 0, "recent": {"ret": [], "gain": [], "loss": []}}
+        loop = {"episode": 0}
         if cfg.pretrain_steps and checkpoint is not None:
             run.save(run.state(**loop))                 # a stop from here on does not repeat the supervised start
     switch = round(cfg.rmc_start * cfg.episodes) if cfg.rmc else 0
-    recent = {k: list(v) for k, v in loop["recent"].items()}
     bar = Progress(progress, cfg.episodes, loop["episode"], "PixelRL episodes")
     for episode in range(loop["episode"], cfg.episodes):
         start, length = (0, switch) if episode < switch else (switch, cfg.episodes - switch)
         lr = cfg.lr * (1 - (episode - start) / length) ** cfg.lr_power
         for group in opt.param_groups:
             group["lr"] = lr
-        for key, v in zip(("ret", "gain", "loss"), _episode(net, opt, bank, env, cfg, episode >= switch, g)):
-            recent[key].append(v)
-        if (episode + 1) % cfg.log_every == 0 or episode + 1 == cfg.episodes:
-            rec.episodes.append(episode + 1)
-            rec.lr.append(lr)
-            for key, out in (("ret", rec.returns), ("gain", rec.psnr_gain), ("loss", rec.losses)):
-                out.append(sum(recent[key]) / len(recent[key]))
-                recent[key] = []
+        rec.add(**dict(zip(("ret", "gain", "loss"), _episode(net, opt, bank, env, cfg, episode >= switch, g))))
+        if rec.due(episode + 1, cfg.log_every, cfg.episodes):
+            rec.point(episode + 1, lr=lr)
             if log:
                 log(f"[pixelrl] episode {episode + 1}: return {rec.returns[-1]:+.4f}, {env.gain_name} "
                     f"{rec.psnr_gain[-1]:+.2f}, loss {rec.losses[-1]:.4f}, lr {lr:.2e}, {run.seconds():.0f} s")
-        run.save_if_due(episode=episode + 1, recent=recent)
+        run.save_if_due(episode=episode + 1)
         bar.update_to(episode + 1)
     bar.close()
-    rec.seconds = run.seconds()
-    if checkpoint is not None:                           # the finished run, for a chapter run again
-        run.save(run.state(episode=max(cfg.episodes, loop["episode"]), recent=recent))
+    run.finish(episode=max(cfg.episodes, loop["episode"]))
     return net.eval(), rec
 
 

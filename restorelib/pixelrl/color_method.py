@@ -11,6 +11,7 @@ folder with ``record.json`` (sha256-checked on load); :class:`ColorMethod` is ``
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +26,7 @@ from .color import (
     COLOR_ACTIONS, N_COLOR_ACTIONS, GlobalActionNet, color_action_counts, color_bank, color_restore, lab_input,
     mean_lab_error, rgb_to_lab)
 from .color_data import PairSampler
-from .training import TrainRecord
+from ..core.training_log import TrainingLog
 from ..core.artifacts import has_record
 from ..core.checkpoints import RECORD, load_checkpoint, read_record
 from ..toolbox.tools import count_params, write_checkpoint
@@ -60,8 +61,20 @@ class ColorCNN(nn.Module):
         return self(x.to(next(self.parameters()).device)).clamp(0, 1)
 
 
+@dataclass
+class ColorCNNRecord(TrainingLog):
+    """The supervised colour CNN's curve: per logged step the mean CIELab error of its batches; total seconds."""
+
+    episodes: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+
+    AXIS = "episodes"
+    MEANS = {"losses": "loss"}
+    JSON = {"episodes": "episodes", "losses": "loss"}
+
+
 def train_color_cnn(sampler: PairSampler, cfg: PixelRLConfig, device: torch.device | str | None = None,
-                    log: Callable[[str], None] | None = None) -> tuple[ColorCNN, TrainRecord]:
+                    log: Callable[[str], None] | None = None) -> tuple[ColorCNN, ColorCNNRecord]:
     """Train a :class:`ColorCNN` on the mean CIELab distance to the targets: ``cfg.episodes`` Adam steps (lr
     ``cfg.lr``, the agents' poly decay) of ``cfg.batch`` crops of ``cfg.crop`` pixels from ``sampler``, i.e. as many
     updates on the same crops as an agent gets. Returns (model in eval mode, record: loss per logged step in
@@ -73,7 +86,7 @@ def train_color_cnn(sampler: PairSampler, cfg: PixelRLConfig, device: torch.devi
     g = torch.Generator().manual_seed(cfg.seed)
     model = ColorCNN(cfg.width).to(dev).train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    rec, recent, t0 = TrainRecord(), [], time.perf_counter()
+    rec, t0 = ColorCNNRecord(), time.perf_counter()
     for step in range(cfg.episodes):
         for group in opt.param_groups:
             group["lr"] = cfg.lr * (1 - step / cfg.episodes) ** cfg.lr_power
@@ -84,19 +97,14 @@ def train_color_cnn(sampler: PairSampler, cfg: PixelRLConfig, device: torch.devi
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        recent.append(loss.item())
-        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.episodes:
-            rec.episodes.append(step + 1)
-            rec.losses.append(sum(recent) / len(recent))
-            recent = []
-            if log:
-                log(f"[color-cnn] step {step + 1}: CIELab error {rec.losses[-1]:.3f}, {time.perf_counter() - t0:.0f} s")
+        if rec.add_step(step + 1, cfg.log_every, cfg.episodes, loss=loss.item()) and log:
+            log(f"[color-cnn] step {step + 1}: CIELab error {rec.losses[-1]:.3f}, {time.perf_counter() - t0:.0f} s")
     rec.seconds = time.perf_counter() - t0
     return model.eval(), rec
 
 
 # ----------------------------------------------------------------------------- the models on disk
-def save_color_model(model: nn.Module, kind: str, cfg: PixelRLConfig, rec: TrainRecord, folder: str | Path,
+def save_color_model(model: nn.Module, kind: str, cfg: PixelRLConfig, rec: TrainingLog, folder: str | Path,
                      command: str, scale: str, style: str, device: torch.device | str = "cpu",
                      extra: dict | None = None) -> Path:
     """Write ``model.pt`` and ``record.json`` (command, kind, style, config, seconds, sha256, curves, ``extra`` such
@@ -215,5 +223,5 @@ register_method("pixelrl-color", color_factory, "PixelRL's local colour enhancem
                 "pixelrl-color:FOLDER, a model of scripts/train_pixelrl_color.py; --max-length sets the steps")
 
 
-__all__ = ["KINDS", "PAPER_TABLE6", "ColorCNN", "ColorMethod", "color_factory", "color_table", "enhancer",
+__all__ = ["KINDS", "PAPER_TABLE6", "ColorCNN", "ColorCNNRecord", "ColorMethod", "color_factory", "color_table", "enhancer",
            "load_color_model", "oracle_enhance", "save_color_model", "train_color_cnn"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..core.training_log import TrainingLog
 from ..core.validation import check_images
 from ..core.patches import CropSampler, augment
 from .actions import to_gray
@@ -57,8 +58,9 @@ def draw_crops(bank: torch.Tensor | CropSampler, n: int, size: int, channels: in
 
 
 @dataclass
-class TrainRecord:
-    """Per logged episode: mean return per pixel, PSNR gain of the (sampled) episodes, loss, lr; total seconds."""
+class TrainRecord(TrainingLog):
+    """Per logged episode: mean return per pixel, PSNR gain of the (sampled) episodes, loss, lr; the supervised
+    start's losses; total seconds (:class:`~restorelib.core.training_log.TrainingLog`)."""
 
     episodes: list[int] = field(default_factory=list)
     returns: list[float] = field(default_factory=list)
@@ -66,9 +68,8 @@ class TrainRecord:
     losses: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     pretrain_loss: list[float] = field(default_factory=list)
-    seconds: float = 0.0
 
-    def curve(self) -> dict[str, list[float]]:
-        """The curves as stored in ``record.json`` (``episodes``, ``return``, ``psnr_gain_db``, ...)."""
-        return {"episodes": self.episodes, "return": self.returns, "psnr_gain_db": self.psnr_gain,
-                "loss": self.losses, "lr": self.lr, "pretrain_loss": self.pretrain_loss}
+    AXIS = "episodes"
+    MEANS = {"returns": "ret", "psnr_gain": "gain", "losses": "loss"}
+    JSON = {"episodes": "episodes", "returns": "return", "psnr_gain": "psnr_gain_db", "losses": "loss", "lr": "lr",
+            "pretrain_loss": "pretrain_loss"}

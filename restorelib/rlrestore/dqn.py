@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .nets import PATCH, RLRestoreNet, epsilon, td_targets
 from ..core.config import weights_dir
 from ..core.scales import ABLATION_SCHEDULE, build_scales
+from ..core.training_log import TrainingLog
 from ..core.validation import positive_ints
 from ..core.artifacts import ArtifactKind, load_or_train
 from ..core.checkpoints import RECORD
@@ -122,14 +123,17 @@ def act(net: RLRestoreNet, image: torch.Tensor, prev: torch.Tensor, state, eps: 
 
 
 @dataclass
-class TrainRecord:
-    """What a DQN run measured: per logged step the mean episode return, epsilon and loss; total seconds."""
+class TrainRecord(TrainingLog):
+    """What a DQN run measured: per logged step the mean episode return (dB), epsilon and the mean loss (NaN before
+    learning starts); total seconds (:class:`~restorelib.core.training_log.TrainingLog`)."""
 
     steps: list[int] = field(default_factory=list)
     returns: list[float] = field(default_factory=list)
     eps: list[float] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+
+    MEANS = {"returns": "ret", "losses": "loss"}
+    JSON = {"steps": "steps", "returns": "return_db", "losses": "loss", "eps": "eps"}
 
 
 @dataclass
@@ -140,13 +144,12 @@ class _Loop:
     next_train: int = 0
     next_target: int = 0
     next_log: int = 0
-    recent_returns: list[float] = field(default_factory=list)
-    recent_losses: list[float] = field(default_factory=list)
 
 
 def _rollout(env: RestoreEnv, net: RLRestoreNet, memory: EpisodeMemory, bank, cfg: DQNConfig, loop: _Loop,
-             g: torch.Generator, device: torch.device | str) -> None:
-    """Roll out one batch of episodes with epsilon-greedy actions and store them, padded to t_max, in ``memory``."""
+             g: torch.Generator, device: torch.device | str) -> float:
+    """Roll out one batch of episodes with epsilon-greedy actions and store them, padded to t_max, in ``memory``;
+    returns their mean return."""
     clean = draw_clean(bank, cfg.env_batch, g)
     deg, _ = degrade(clean, cfg.group, generator=g)
     clean, deg = clean.to(device), deg.to(device)
@@ -172,33 +175,32 @@ def _rollout(env: RestoreEnv, net: RLRestoreNet, memory: EpisodeMemory, bank, cf
     lengths = (~D).sum(1) + 1                                  # steps until (and including) the ending one
     for i in range(cfg.env_batch):
         memory.add(ims[i], P[i], A[i], R[i], D[i], int(lengths[i].clamp(max=cfg.t_max)))
-    loop.recent_returns.append(R.sum(1).mean().item())
+    return R.sum(1).mean().item()
 
 
 def _learn(net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer, memory: EpisodeMemory,
-           cfg: DQNConfig, loop: _Loop, g: torch.Generator, device: torch.device | str) -> None:
-    """The gradient steps due after a rollout (one per ``train_every`` patch-steps) and the target-network copy."""
+           cfg: DQNConfig, loop: _Loop, g: torch.Generator, device: torch.device | str) -> list[float]:
+    """The gradient steps due after a rollout (one per ``train_every`` patch-steps) and the target-network copy;
+    returns their losses."""
+    losses = []
     while loop.steps >= cfg.learn_start and loop.next_train <= loop.steps and memory.size >= cfg.batch_episodes:
         batch = {k: v.to(device) for k, v in memory.sample(cfg.batch_episodes, g).items()}
         loss = dqn_loss(net, target, batch, cfg.gamma, cfg.double)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        loop.recent_losses.append(loss.item())
+        losses.append(loss.item())
         loop.next_train += cfg.train_every
         for pg in opt.param_groups:                              # exponential decay to lr_min over the run
             pg["lr"] = max(cfg.lr_min, cfg.lr * (cfg.lr_min / cfg.lr) ** (loop.steps / max(1, cfg.steps)))
     if loop.steps >= loop.next_target:
         target.load_state_dict(net.state_dict())
         loop.next_target += cfg.target_every
+    return losses
 
 
 def _log_point(rec: TrainRecord, loop: _Loop, cfg: DQNConfig, seconds: float, log) -> None:
-    rec.steps.append(loop.steps)
-    rec.returns.append(sum(loop.recent_returns) / max(1, len(loop.recent_returns)))
-    rec.losses.append(sum(loop.recent_losses) / len(loop.recent_losses) if loop.recent_losses else float("nan"))
-    rec.eps.append(epsilon(loop.steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay))
-    loop.recent_returns, loop.recent_losses = [], []
+    rec.point(loop.steps, eps=epsilon(loop.steps, cfg.eps_start, cfg.eps_end, cfg.eps_decay))
     if log:
         log(f"[dqn] step {loop.steps}: return {rec.returns[-1]:+.3f} dB, loss {rec.losses[-1]:.4f}, "
             f"eps {rec.eps[-1]:.2f}, {seconds:.0f} s", flush=True)
@@ -242,9 +244,10 @@ def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConf
     t0 = time.perf_counter()
     bar = Progress(progress, cfg.steps, loop.steps, "DQN steps")
     while loop.steps < cfg.steps:
-        _rollout(env, net, memory, bank, cfg, loop, g, device)
+        rec.add(ret=_rollout(env, net, memory, bank, cfg, loop, g, device))
         bar.update_to(loop.steps)
-        _learn(net, target, opt, memory, cfg, loop, g, device)
+        for loss in _learn(net, target, opt, memory, cfg, loop, g, device):
+            rec.add(loss=loss)
         if loop.steps >= loop.next_log or loop.steps >= cfg.steps:
             _log_point(rec, loop, cfg, spent + time.perf_counter() - t0, log)
             loop.next_log += log_every
@@ -328,13 +331,9 @@ def save_agent(net: RLRestoreNet, cfg: DQNConfig, rec: TrainRecord, folder: str 
     """Write ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, curve, ``extra``) and a
     README card. ``extra={"init_from": record}`` keeps the record of the run a continued run started from."""
     write_checkpoint(net, folder, "agent.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
-                     seconds=rec.seconds, train_patches=train_patches, curve=_curve(rec), **(extra or {}))
+                     seconds=rec.seconds, train_patches=train_patches, curve=rec.curve(), **(extra or {}))
     write_card(folder)
     return Path(folder) / RECORD
-
-
-def _curve(rec: TrainRecord) -> dict:
-    return {"steps": rec.steps, "return_db": rec.returns, "loss": rec.losses, "eps": rec.eps}
 
 
 def agent_config(name: str, scale: str) -> DQNConfig:
@@ -366,7 +365,7 @@ def get_agent(name: str, profile, toolbox: Toolbox, bank: torch.Tensor | None = 
     def train(cfg: DQNConfig, **run: object) -> tuple[RLRestoreNet, DQNConfig, dict]:
         net, rec = train_dqn(toolbox, bank, cfg, device=device, log_every=max(1, cfg.steps // 10), log=log, **run)
         return net, cfg, {"seconds": rec.seconds, "command": f"train_dqn at {profile.name} scale",
-                          "curve": _curve(rec)}
+                          "curve": rec.curve()}
     return load_or_train(profile, bank, lambda: AGENTS.load(name, device), train,
                          config=lambda scale: agent_config(name, scale), run=f"dqn-{name}", inputs=(toolbox, bank),
                          progress=progress)

@@ -79,16 +79,65 @@ def restore_by_votes(image: torch.Tensor, steps: int, vote: Callable[[torch.Tens
     return result
 
 
-class AgentRestorer:
+class ChainRestorer:
+    """What the restorers of the flat chain agents share (RL-Restore, chapter 4; the label-free agent, chapter 8):
+    the tools their config names (``cfg.tools``, default all), action names, parameter count, and whole images by
+    patch votes. A subclass gives the policy: :meth:`vote` (and its own per-patch ``rollout``).
+
+    ``stop`` (set by the subclass): the index of the stop action, or None for an agent without one.
+    """
+
+    def __init__(self, net: torch.nn.Module, cfg: object, toolbox: Toolbox) -> None:
+        self.net, self.cfg, self.toolbox = net.eval(), cfg, toolbox
+        self.tool_ids = list(range(len(toolbox))) if cfg.tools is None else [toolbox.index(t) for t in cfg.tools]
+        self.stop: int | None = None
+        self.device = next(net.parameters()).device
+
+    def action_name(self, a: int) -> str:
+        """``stop`` or the name of the tool that action ``a`` applies."""
+        return "stop" if a == self.stop else self.toolbox.names[self.tool_ids[a]]
+
+    @property
+    def params(self) -> int:
+        """Parameters of the agent plus every tool it may call."""
+        return count_params(self.net) + sum(count_params(self.toolbox.nets[i]) for i in self.tool_ids)
+
+    def vote(self, crops: torch.Tensor, prev: torch.Tensor, step: int, memory: dict, chunk: int) -> torch.Tensor:
+        """Each crop's action (N,) at ``step`` of a whole-image restoration, ``prev`` (N,) the action applied
+        before; ``memory`` keeps what the policy carries between steps, per ``chunk`` of crops."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def restore_image(self, image: torch.Tensor, t_max: int | None = None, reference: torch.Tensor | None = None,
+                      tile: int = 512, chunk: int = 256) -> ImageResult:
+        """Restore one whole image (3, H, W) in [0, 1] by patch voting (see the module docstring).
+
+        ``reference`` (3, H, W) adds the PSNR after every step; ``tile`` bounds the tools' memory, ``chunk`` the
+        number of patches the agent scores at once.
+        """
+        memory: dict[int, object] = {}
+        last = [-1]                                    # the previous action, the same for every patch: the winner
+
+        def vote(crops: torch.Tensor, rows: slice, k: int, step: int) -> torch.Tensor:
+            prev = torch.full((len(crops),), last[0], dtype=torch.long, device=self.device)
+            return self.vote(crops, prev, step, memory, k)
+
+        def apply_choice(x: torch.Tensor, a: int) -> tuple[torch.Tensor, str]:
+            last[0] = a
+            return apply_tiled(lambda t: self.toolbox.apply(t, self.tool_ids[a]), x, tile=tile), self.action_name(a)
+
+        t_max = self.cfg.t_max if t_max is None else t_max
+        return restore_by_votes(image, t_max, vote, self.stop, apply_choice, reference, chunk, self.device)
+
+
+class AgentRestorer(ChainRestorer):
     """A trained agent with its toolbox. ``AgentRestorer.load("rl-restore")`` reads a shipped agent (chapter 4)."""
 
     def __init__(self, net: RLRestoreNet, cfg: DQNConfig, toolbox: Toolbox) -> None:
-        self.net, self.cfg, self.toolbox = net.eval(), cfg, toolbox
-        self.tool_ids = list(range(len(toolbox))) if cfg.tools is None else [toolbox.index(t) for t in cfg.tools]
+        super().__init__(net, cfg, toolbox)
         if net.n_tools != len(self.tool_ids):
             raise ValueError(f"the agent has {net.n_tools} tool inputs but its config names {len(self.tool_ids)} tools")
         self.stop = len(self.tool_ids) if cfg.stop_action else None
-        self.device = next(net.parameters()).device
 
     @classmethod
     def load(cls, name: str = "rl-restore", device: torch.device | str = "cpu",
@@ -96,13 +145,9 @@ class AgentRestorer:
         net, cfg = load_agent(name, device)
         return cls(net, cfg, toolbox if toolbox is not None else Toolbox.load(device=device))
 
-    def action_name(self, a: int) -> str:
-        return "stop" if a == self.stop else self.toolbox.names[self.tool_ids[a]]
-
-    @property
-    def params(self) -> int:
-        """Parameters of the agent plus every tool it may call."""
-        return count_params(self.net) + sum(count_params(self.toolbox.nets[i]) for i in self.tool_ids)
+    def vote(self, crops: torch.Tensor, prev: torch.Tensor, step: int, memory: dict, chunk: int) -> torch.Tensor:
+        q, memory[chunk] = self.net(crops, prev, memory.get(chunk))       # each chunk's LSTM carries on
+        return q.argmax(dim=1)
 
     def agent_macs(self) -> int:
         """Multiply-adds of one agent step on one 63x63 patch (CNN, LSTM and head)."""
@@ -143,28 +188,6 @@ class AgentRestorer:
                 break
         return x, chains, torch.stack(actions)
 
-    @torch.no_grad()
-    def restore_image(self, image: torch.Tensor, t_max: int | None = None, reference: torch.Tensor | None = None,
-                      tile: int = 512, chunk: int = 256) -> ImageResult:
-        """Restore one whole image (3, H, W) in [0, 1] by patch voting (see the module docstring).
-
-        ``reference`` (3, H, W) adds the PSNR after every step; ``tile`` bounds the tools' memory, ``chunk`` the
-        number of patches the agent scores at once.
-        """
-        states: dict[int, object] = {}
-        last = [-1]                                    # the previous action, the same for every patch: the winner
-
-        def vote(crops: torch.Tensor, rows: slice, k: int, step: int) -> torch.Tensor:
-            prev = torch.full((len(crops),), last[0], dtype=torch.long, device=self.device)
-            q, states[k] = self.net(crops, prev, states.get(k))       # each chunk's LSTM carries on
-            return q.argmax(dim=1)
-
-        def apply_choice(x: torch.Tensor, a: int) -> tuple[torch.Tensor, str]:
-            last[0] = a
-            return apply_tiled(lambda t: self.toolbox.apply(t, self.tool_ids[a]), x, tile=tile), self.action_name(a)
-
-        t_max = self.cfg.t_max if t_max is None else t_max
-        return restore_by_votes(image, t_max, vote, self.stop, apply_choice, reference, chunk, self.device)
 
 
 class ChainAgentMethod:

@@ -53,6 +53,20 @@ class SearchMethod:
         self.can = Capabilities(tiles=self.tileable, steps=None if kind == "reverse" else max_length,
                                 oracle=kind in ("greedy", "brute-force") and scorer is None)
 
+    def cost_note(self, items: int, unit: str = "image", budget_flag: str = "budget") -> str | None:
+        """Brute force: one line saying what it will cost on ``items`` images (or patches: ``unit``), told before
+        it starts, e.g. ``brute-force(L=3): up to 1,884 tool applications per image (...), 18,840 for 10 images``;
+        None for the other searches, which cost a few tool applications."""
+        if self.kind != "brute-force":
+            return None
+        m = len(self.toolbox)
+        trials = search.brute_force_trials(m, self.max_length)
+        trials = trials if self.budget is None else min(trials, self.budget)
+        plural = unit if items == 1 else unit + ("es" if unit.endswith("ch") else "s")
+        capped = "" if self.budget is None else f", capped by {budget_flag}"
+        return (f"{self.name}: up to {trials:,} tool applications per {unit} (every chain of at most "
+                f"{self.max_length} of {m} tools{capped}), {trials * items:,} for {items:,} {plural}")
+
     def _macs(self, chain: list[str], h: int, w: int) -> int:
         return round(sum(self.toolbox.macs_per_pixel(t) for t in chain) * h * w)
 

@@ -84,13 +84,7 @@ def train_toolbox(scale: str, out: str | Path, *, train_set: str | list[str] = "
     ``curve_set`` (e.g. LIVE1) gives each tool a validation curve; neither set may share a photo with ``train_set``.
     Returns (toolbox, record).
     """
-    if scale not in TOOLBOX_SCALES:
-        raise ValueError(f"scale must be one of {sorted(TOOLBOX_SCALES)}, got {scale!r}")
-    if specs is not None and (not specs or not all(isinstance(s, ToolSpec) for s in specs)
-                              or len({s.name for s in specs}) != len(specs)):
-        raise ValueError(f"specs must be a non-empty sequence of ToolSpec with distinct names, got {specs!r}")
-    if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
-        raise ValueError(f"steps must be a positive int or None, got {steps!r}")
+    _check_args(scale, specs, steps)
     cfg, out, dev = dict(TOOLBOX_SCALES[scale]), Path(out), get_device(device)
     if steps is not None:
         cfg["small_steps"] = cfg["large_steps"] = steps
@@ -132,14 +126,8 @@ def train_toolbox(scale: str, out: str | Path, *, train_set: str | list[str] = "
         log(f"[train_tools] {spec.name}: {results[spec.name]['steps']} steps in {results[spec.name]['seconds']:.0f} s "
             f"({results[spec.name]['steps_per_s']:.1f} steps/s), final loss "
             f"{results[spec.name]['loss_curve'][-1][1]:.6f}", flush=True)
-    results = {n: results[n] for n in box.names if n in results}
-    for i, (spec, net) in enumerate(zip(box.specs, box.nets)):
-        if spec.name in results:
-            results[spec.name].update(_validate_tool(spec, net, i, val_imgs, val_per_image))
-            v = results[spec.name]
-            log(f"[train_tools] {spec.name}: {val_set} gain {v['val_mid']['gain']:+.2f} dB at its mid-level, "
-                f"{v['val_own']['gain']:+.2f} dB on its interval, {v['val_robust']['gain']:+.2f} dB with slight "
-                "noise+JPEG", flush=True)
+    results = _validate_all(box, {n: results[n] for n in box.names if n in results}, val_set, val_imgs,
+                            val_per_image, log)
     record = _record(command, scale, cfg, robust, seed, train_set, train_imgs, sampler, val_set, val_per_image,
                      curve_set, dev, results, box, specs)
     if len(results) < len(box.specs):
@@ -154,6 +142,31 @@ def train_toolbox(scale: str, out: str | Path, *, train_set: str | list[str] = "
     shutil.rmtree(partial)
     log(f"[train_tools] wrote {out / 'manifest.json'} and {RECORD}", flush=True)
     return box.eval(), record
+
+
+def _check_args(scale: str, specs: tuple[ToolSpec, ...] | None, steps: int | None) -> None:
+    """The checks of :func:`train_toolbox`'s arguments, before any work (``ValueError`` naming the argument)."""
+    if scale not in TOOLBOX_SCALES:
+        raise ValueError(f"scale must be one of {sorted(TOOLBOX_SCALES)}, got {scale!r}")
+    if specs is not None and (not specs or not all(isinstance(s, ToolSpec) for s in specs)
+                              or len({s.name for s in specs}) != len(specs)):
+        raise ValueError(f"specs must be a non-empty sequence of ToolSpec with distinct names, got {specs!r}")
+    if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
+        raise ValueError(f"steps must be a positive int or None, got {steps!r}")
+
+
+def _validate_all(box: Toolbox, results: dict[str, dict], val_set: str, val_imgs: dict, val_per_image: int,
+                  log: Callable) -> dict[str, dict]:
+    """Every trained tool of ``results`` measured on the held-out ``val_set`` (its mid-level, its interval, with
+    slight noise + JPEG), added to its result and logged; returns ``results``."""
+    for i, (spec, net) in enumerate(zip(box.specs, box.nets)):
+        if spec.name in results:
+            results[spec.name].update(_validate_tool(spec, net, i, val_imgs, val_per_image))
+            v = results[spec.name]
+            log(f"[train_tools] {spec.name}: {val_set} gain {v['val_mid']['gain']:+.2f} dB at its mid-level, "
+                f"{v['val_own']['gain']:+.2f} dB on its interval, {v['val_robust']['gain']:+.2f} dB with slight "
+                "noise+JPEG", flush=True)
+    return results
 
 
 def _train_one(spec: ToolSpec, net: torch.nn.Module, i: int, sampler: CropSampler, cfg: dict,

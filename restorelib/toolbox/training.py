@@ -20,6 +20,7 @@ from ..core.degradations import apply_levels
 from ..core.metrics import psnr
 from ..core.patches import CropSampler, augment
 from ..core.resume import Checkpointer, amp_dtype, autocast
+from ..core.training_log import TrainingLog
 from .tools import ToolSpec
 
 SLIGHT_NOISE = (0.0, 2.0)
@@ -50,26 +51,17 @@ class PatchTrainConfig:
 
 
 @dataclass
-class PatchTrainRecord:
+class PatchTrainRecord(TrainingLog):
     """Curves of a :class:`PatchTrainConfig` training: per log, the mean loss and PSNR gain (dB) of the batches
-    since the previous log; and the seconds of the whole run."""
+    since the previous log; and the seconds of the whole run (:class:`~restorelib.core.training_log.TrainingLog`:
+    ``rec.add_step(step, cfg.log_every, cfg.steps, loss=..., gain=...)``)."""
 
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     psnr_gain: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    pending: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
-    def add(self, step: int, loss: float, gain: float, cfg: PatchTrainConfig) -> bool:
-        """Record one batch; at a log step (every ``cfg.log_every`` and the last) append the means and return True."""
-        self.pending.append((loss, gain))
-        if step % cfg.log_every and step != cfg.steps:
-            return False
-        self.steps.append(step)
-        self.losses.append(sum(p[0] for p in self.pending) / len(self.pending))
-        self.psnr_gain.append(sum(p[1] for p in self.pending) / len(self.pending))
-        self.pending = []
-        return True
+    MEANS = {"losses": "loss", "psnr_gain": "gain"}
+    JSON = {"steps": "steps", "losses": "loss", "psnr_gain": "psnr_gain_db"}
 
 
 def _uniform(low: float, high: float, n: int, generator: torch.Generator | None) -> list[float]:
@@ -110,17 +102,19 @@ def tool_batch(patches: "torch.Tensor | CropSampler", spec: ToolSpec, batch: int
 
 
 @dataclass
-class TrainLog:
-    """What a training run measured: loss per logged step, wall-clock seconds, final validation figures, and
-    (with ``val_every``) the validation PSNR gain (dB) along the run."""
+class TrainLog(TrainingLog):
+    """What a tool's training measured: the mean loss per logged step, seconds, final validation figures, and
+    (with ``val_every``) the validation PSNR gain (dB) along the run (:class:`~restorelib.core.training_log.TrainingLog`)."""
 
-    steps: list[int]
-    losses: list[float]
-    seconds: float
+    steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
     psnr_in: float = math.nan
     psnr_out: float = math.nan
     val_steps: list[int] = field(default_factory=list)
     val_gains: list[float] = field(default_factory=list)
+
+    MEANS = {"losses": "loss"}
+    JSON = {"steps": "steps", "losses": "loss", "val_steps": "val_steps", "val_gains": "val_gains"}
 
 
 def _check_train_args(steps: object, batch: object, log_every: object, robust_p: object) -> None:
@@ -151,9 +145,9 @@ def train_tool(net: nn.Module, spec: ToolSpec, train: "torch.Tensor | CropSample
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr * 0.05)
     scaler = torch.amp.GradScaler(device.type, enabled=amp and amp_dtype(device) == torch.float16)
-    log, ck, start, running, spent = TrainLog([], [], 0.0), Checkpointer(checkpoint, checkpoint_every), 1, 0.0, 0.0
+    log, ck, start, spent = TrainLog(), Checkpointer(checkpoint, checkpoint_every), 1, 0.0
     if (state := ck.load()) is not None:
-        start, running, spent = _restore(state, net, opt, sched, log, generator, steps)
+        start, spent = _restore(state, net, opt, sched, log, generator, steps, log_every)
     t0 = time.perf_counter()
     it = range(start, steps + 1)
     if progress:
@@ -170,15 +164,11 @@ def train_tool(net: nn.Module, spec: ToolSpec, train: "torch.Tensor | CropSample
         scaler.step(opt)
         scaler.update()
         sched.step()
-        running += loss.item()
-        if step % log_every == 0 or step == steps:
-            log.steps.append(step)
-            log.losses.append(running / (log_every if step % log_every == 0 else step % log_every))
-            running = 0.0
+        log.add_step(step, log_every, steps, loss=loss.item())
         if val is not None and val_every and step % val_every == 0 and step != steps:
             _validate(net, val, device, log, step)
         if ck.due():
-            ck.save(_state(net, opt, sched, log, generator, step, running, spent + time.perf_counter() - t0))
+            ck.save(_state(net, opt, sched, log, generator, step, spent + time.perf_counter() - t0))
     net.to(memory_format=torch.contiguous_format).eval()
     log.seconds = spent + time.perf_counter() - t0
     if val is not None:
@@ -199,17 +189,17 @@ def _validate(net: nn.Module, val: tuple[torch.Tensor, torch.Tensor], device: to
 
 
 def _state(net: nn.Module, opt: torch.optim.Optimizer, sched: object, log: TrainLog,
-           generator: torch.Generator | None, step: int, running: float, seconds: float) -> dict:
+           generator: torch.Generator | None, step: int, seconds: float) -> dict:
     return {"net": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
-            "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step, "running": running,
+            "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step,
             "seconds": seconds, "generator": generator.get_state() if generator is not None else None,
             "log": {"steps": log.steps, "losses": log.losses, "val_steps": log.val_steps,
-                    "val_gains": log.val_gains}}
+                    "val_gains": log.val_gains, "running": log.running}}
 
 
 def _restore(state: dict, net: nn.Module, opt: torch.optim.Optimizer, sched: object, log: TrainLog,
-             generator: torch.Generator | None, steps: int) -> tuple[int, float, float]:
-    """Load a :func:`_state` back; returns (next step, running loss, seconds spent so far)."""
+             generator: torch.Generator | None, steps: int, log_every: int) -> tuple[int, float]:
+    """Load a :func:`_state` back; returns (next step, seconds spent so far)."""
     if state["sched"]["T_max"] != steps:
         raise ValueError(f"checkpoint was made for a run of {state['sched']['T_max']} steps, "
                          f"this one has steps={steps}")
@@ -219,8 +209,11 @@ def _restore(state: dict, net: nn.Module, opt: torch.optim.Optimizer, sched: obj
     if generator is not None and state["generator"] is not None:
         generator.set_state(state["generator"])
     for k, v in state["log"].items():
-        setattr(log, k, list(v))
-    return state["step"] + 1, state["running"], state["seconds"]
+        setattr(log, k, {n: list(x) for n, x in v.items()} if k == "running" else list(v))
+    if "running" in state:                      # a state of 0.1: the sum of the losses since the last log step
+        n = state["step"] % log_every
+        log.running = {"loss": [state["running"] / n] * n} if n else {}
+    return state["step"] + 1, state["seconds"]
 
 
 @torch.no_grad()
