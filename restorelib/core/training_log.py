@@ -1,7 +1,7 @@
 """The one training log of the book's trainers (chapters 2 and 4-8): curves of means over log intervals.
 
 A trainer adds what each step measured (``log.add(loss=0.03, gain=1.2)``) and, at a log step, closes the interval
-(``log.point(step, eps=0.4)``; :meth:`TrainingLog.add_step` does both): every curve of :attr:`TrainingLog.MEANS` gets the mean of the values added since the
+(``log.point(step, eps=0.4)``; :meth:`TrainingLog.add_step` does both): every curve of ``TrainingLog.MEANS`` gets the mean of the values added since the
 previous point (NaN if none were), the keywords are appended as they are, and the x axis gets ``step``. A record
 class of a chapter is a dataclass that declares its curves as list fields and says which are means, how
 ``record.json`` names them (:meth:`TrainingLog.curve`) and the x axis; the averaging, the state that a resumed run
@@ -19,9 +19,9 @@ from typing import ClassVar
 class TrainingLog:
     """Base of every training record: ``seconds`` of the whole run and the values added since the last log point.
 
-    Subclasses set :attr:`AXIS` (the field of the x values: ``steps``, ``episodes``, ``iters``), :attr:`MEANS`
-    (``{curve field: name of the added value}``), :attr:`JSON` (``{curve field: key in record.json}``, in order;
-    default: the fields' own names) and :attr:`NAN_AS_NONE` (NaN written as JSON ``null``).
+    Subclasses set ``AXIS`` (the field of the x values: ``steps``, ``episodes``, ``iters``), ``MEANS``
+    (``{curve field: name of the added value}``), ``JSON`` (``{curve field: key in record.json}``, in order;
+    default: the fields' own names) and ``NAN_AS_NONE`` (NaN written as JSON ``null``).
     """
 
     seconds: float = 0.0
@@ -33,7 +33,7 @@ class TrainingLog:
     NAN_AS_NONE: ClassVar[bool] = False
 
     def add(self, **values: float) -> None:
-        """Add one step's measurements, e.g. ``add(loss=0.031, gain=1.2)`` (names of :attr:`MEANS`' values)."""
+        """Add one step's measurements, e.g. ``add(loss=0.031, gain=1.2)`` (names of ``MEANS``' values)."""
         for name, value in values.items():
             self.running.setdefault(name, []).append(float(value))
 
@@ -43,7 +43,7 @@ class TrainingLog:
         return step % every == 0 or step == last
 
     def point(self, at: int, **values: float) -> None:
-        """Close the interval at ``at`` (a step, episode or iteration): append the means of :attr:`MEANS` (NaN for a
+        """Close the interval at ``at`` (a step, episode or iteration): append the means of ``MEANS`` (NaN for a
         value never added since the previous point) and ``values`` as they are (e.g. the epsilon of that step)."""
         getattr(self, self.AXIS).append(at)
         for curve, name in self.MEANS.items():
@@ -63,7 +63,7 @@ class TrainingLog:
         return True
 
     def curve(self) -> dict[str, list]:
-        """The curves as ``record.json`` stores them (keys of :attr:`JSON`, or every curve under its own name)."""
+        """The curves as ``record.json`` stores them (keys of ``JSON``, or every curve under its own name)."""
         names = self.JSON or {f: f for f in self.__dataclass_fields__ if f not in ("seconds", "running")}
         clean = (lambda v: [None if isinstance(x, float) and math.isnan(x) else x for x in v]) if self.NAN_AS_NONE \
             else list
