@@ -290,8 +290,8 @@ def train_hirl(toolbox: Toolbox | nn.Module, bank: "torch.Tensor | CropSampler",
 
 def _episode(env: RestoreEnv, obs: Observation, agent: HirlAgent, target: HirlAgent,
              opt_t: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
-             memory: TransitionMemory, cfg: HirlConfig, loop: _Loop, rec: HirlRecord, g: torch.Generator,
-             after_step: Callable[[float], None]) -> None:
+             memory: TransitionMemory, cfg: HirlConfig, loop: _Loop, rec: HirlRecord,
+             g: torch.Generator, after_step: Callable[[float], None]) -> None:
     """One training episode from ``obs``, the environment just reset: up to
     ``cfg.max_len`` steps, each training D on its own transitions and T on a batch of
     the memory (Eq. 2, 3); ``after_step(eps)`` follows every step."""
@@ -322,7 +322,8 @@ def _episode(env: RestoreEnv, obs: Observation, agent: HirlAgent, target: HirlAg
                 y = hirl_targets(target.type_values(b["s2"]), b["r"], cfg.gamma,
                                  b["done"], cfg.stop_floor)
             q = agent.type_values(b["s"]).gather(1, b["t"][:, None])[:, 0]  # (t_batch,)
-            rec.add(loss_t=_update(agent.type_net, opt_t, q, y, cfg.loss, cfg.grad_clip))
+            rec.add(loss_t=_update(agent.type_net, opt_t, q, y, cfg.loss,
+                                   cfg.grad_clip))
         loop.step += 1
         if k == cfg.max_len - 1:
             rec.add(ret=ret.mean().item())
