@@ -12,6 +12,9 @@ from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 
+#: What every scale of the colour enhancement changes from the restoration defaults (see its row below).
+_COLOR: dict[str, Any] = dict(t_max=10, channels=3, reward_scale=1.0, pretrain_steps=0)
+
 #: ``{run: {scale: {field: value}}}``: what each run changes from its config's defaults (the paper's settings).
 SCALE_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     # Chapter 2 (restorelib.toolbox.train_toolbox): steps for the 3-layer and the 8-layer tools, batch, learning rate,
@@ -87,13 +90,10 @@ SCALE_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     # episodes are about 1.7 CPU-hours (issue 20's notes); ``gpu`` halves the denoising gpu budget for the doubled
     # t_max (an estimate).
     "pixelrl-color": {
-        "paper": dict(t_max=10, channels=3, reward_scale=1.0, pretrain_steps=0),
-        "book": dict(episodes=500, batch=8, crop=48, log_every=10, t_max=10, channels=3, reward_scale=1.0,
-                     pretrain_steps=0),
-        "gpu": dict(episodes=400, batch=32, crop=48, log_every=10, t_max=10, channels=3, reward_scale=1.0,
-                    pretrain_steps=0),
-        "ci": dict(episodes=3, batch=2, crop=24, width=16, log_every=1, t_max=2, channels=3, reward_scale=1.0,
-                   pretrain_steps=0),
+        "paper": dict(**_COLOR),
+        "book": dict(_COLOR, episodes=500, batch=8, crop=48, log_every=10),
+        "gpu": dict(_COLOR, episodes=400, batch=32, crop=48, log_every=10),
+        "ci": dict(_COLOR, episodes=3, batch=2, crop=24, width=16, log_every=1, t_max=2),
     },
     # Chapter 8 (LabelFreeConfig). ``book``: 600 iterations of 8 patches x 4 chains, 1-2 s each on one thread of a
     # 2-core CPU with the quality net as scorer (about 15-20 min); ``ci``: seconds, with the cheap ``neg-sigma``.

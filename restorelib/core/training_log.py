@@ -1,8 +1,9 @@
 """The one training log of the book's trainers (chapters 2 and 4-8): curves of means over log intervals.
 
 A trainer adds what each step measured (``log.add(loss=0.03, gain=1.2)``) and, at a log step, closes the interval
-(``log.point(step, eps=0.4)``; :meth:`TrainingLog.add_step` does both): every curve of ``TrainingLog.MEANS`` gets the mean of the values added since the
-previous point (NaN if none were), the keywords are appended as they are, and the x axis gets ``step``. A record
+(``log.point(step, eps=0.4)``; :meth:`TrainingLog.add_step` does both): every curve of ``TrainingLog.MEANS`` gets
+the mean of the values added since the previous point (NaN if none were), the keywords are appended as they are, and
+the x axis gets ``step``. A record
 class of a chapter is a dataclass that declares its curves as list fields and says which are means, how
 ``record.json`` names them (:meth:`TrainingLog.curve`) and the x axis; the averaging, the state that a resumed run
 needs (the running values travel in the record, which :class:`~restorelib.core.resume.RunCheckpoint` saves) and the
