@@ -73,11 +73,12 @@ def _killed_at(module, name: str, call: int, monkeypatch):
     monkeypatch.setattr(module, name, fn)
 
 
-def test_train_baseline_resumes_from_its_checkpoint_to_the_same_net(tmp_path, monkeypatch):
+@pytest.mark.parametrize("amp", [False, True])
+def test_train_baseline_resumes_from_its_checkpoint_to_the_same_net(tmp_path, monkeypatch, amp):
     import restorelib.joint.baselines as B
     from restorelib.core.patches import CropSampler
     sampler = CropSampler([torch.rand(3, 70, 80, generator=gen(2))], 32, scales=(1.0,))
-    cfg = BaselineConfig(steps=6, batch=2, log_every=2, crop=24, spec="noise:30")
+    cfg = BaselineConfig(steps=6, batch=2, log_every=2, crop=24, spec="noise:30", amp=amp)
     torch.manual_seed(0)
     start = build_baseline("dncnn").state_dict()                # batch norm: its running statistics must come back
     straight = build_baseline("dncnn")

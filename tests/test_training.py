@@ -230,3 +230,23 @@ def test_amp_on_a_cpu_without_native_bf16_trains_in_float32(monkeypatch):
     assert resume.precision("cpu", False) == "fp32"
     with resume.autocast("cpu", True):
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+
+
+def test_mixed_precision_clips_after_unscaling_and_steps():
+    """MixedPrecision.step: the same update as backward + clip_grad_norm_ + step in float32 (chapters 2 and 5)."""
+    from restorelib.core.resume import MixedPrecision
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(5, 4) * 100                                       # a large gradient, so that the clip bites
+    opt_a, opt_b = torch.optim.SGD(a.parameters(), lr=0.1), torch.optim.SGD(b.parameters(), lr=0.1)
+    mp = MixedPrecision("cpu", False)
+    assert mp.memory_format == torch.contiguous_format and not mp.scaler.is_enabled()
+    mp.step(a(x).pow(2).mean(), opt_a, clip=1.0)
+    b(x).pow(2).mean().backward()
+    assert torch.nn.utils.clip_grad_norm_(b.parameters(), 1.0) > 1.0
+    opt_b.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(p, q)
+    on = MixedPrecision("cpu", True)
+    assert on.memory_format == torch.channels_last and not on.scaler.is_enabled()   # bf16 needs no loss scaling

@@ -26,8 +26,8 @@ from .metrics import MSE_FLOOR, mse, psnr, ssim, paired_difference
 from .patches import CROP_SCALES, grid_patches, rescale, patch_bank, random_patches, augment, split_names, CropSampler
 from .banks import draw_clean, check_bank, add_train_set_flag, train_sampler, train_set_record, crops_phrase
 from .resume import (
-    atomic_save, Checkpointer, autocast, amp_active, precision, amp_dtype, ConfigMismatch, check_same_config,
-    RunCheckpoint, add_resume_flags, partial_state, finish_partial)
+    atomic_save, Checkpointer, autocast, amp_active, precision, amp_dtype, MixedPrecision, ConfigMismatch,
+    check_same_config, RunCheckpoint, add_resume_flags, partial_state, finish_partial)
 from .long_runs import (
     CHECKPOINT_EVERY, ESTIMATE_AFTER, Progress, checkpoint_dir, checkpoint_every, duration, fingerprint,
     progress_bar, progress_label, run_checkpoint, run_kwargs)

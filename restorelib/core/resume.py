@@ -119,6 +119,37 @@ def amp_dtype(device: torch.device | str) -> torch.dtype:
     return torch.bfloat16
 
 
+class MixedPrecision:
+    """The arithmetic of a training step, written once for the tools (chapter 2) and the baselines (chapter 5).
+
+    ``enabled``: bfloat16 autocast where :func:`amp_active` (float16 with a gradient scaler on older GPUs), and
+    channels-last tensors either way (measured faster for these 3x3 convolutions on a CPU); disabled: plain
+    float32. Use: ``net.to(dev, memory_format=mp.memory_format)``, ``with mp.autocast(): out = net(x)``, the loss in
+    float32, then ``mp.step(loss, opt, clip=...)``.
+    """
+
+    def __init__(self, device: torch.device | str, enabled: bool) -> None:
+        self.device, self.enabled = torch.device(device), bool(enabled)
+        self.memory_format = torch.channels_last if self.enabled else torch.contiguous_format
+        fp16 = self.enabled and amp_active(self.device) and amp_dtype(self.device) == torch.float16
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=fp16)
+
+    def autocast(self) -> AbstractContextManager:
+        """The forward pass's context (:func:`autocast`)."""
+        return autocast(self.device, self.enabled)
+
+    def step(self, loss: torch.Tensor, opt: torch.optim.Optimizer, clip: float | None = None) -> None:
+        """Back-propagate ``loss`` (gradients zeroed by the caller), clip the gradient norm to ``clip`` if given
+        (after unscaling, so the threshold means the same in every precision), and step ``opt``."""
+        self.scaler.scale(loss).backward()
+        if clip is not None:
+            self.scaler.unscale_(opt)
+            params = [p for group in opt.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        self.scaler.step(opt)
+        self.scaler.update()
+
+
 # ----------------------------------------------------------------------------- the whole state of a training loop
 class ConfigMismatch(ValueError):
     """A saved training state belongs to a run with another configuration; it is left as it is."""

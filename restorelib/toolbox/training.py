@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..core.degradations import apply_levels
 from ..core.metrics import psnr
 from ..core.patches import CropSampler, augment
-from ..core.resume import Checkpointer, amp_dtype, autocast
+from ..core.resume import Checkpointer, MixedPrecision
 from ..core.training_log import TrainingLog
 from .tools import ToolSpec
 
@@ -140,11 +140,11 @@ def train_tool(net: nn.Module, spec: ToolSpec, train: "torch.Tensor | CropSample
     """
     _check_train_args(steps, batch, log_every, robust_p)
     device = torch.device(device)
-    fmt = torch.channels_last if amp else torch.contiguous_format
+    mp = MixedPrecision(device, amp)
+    fmt = mp.memory_format
     net.to(device, memory_format=fmt).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr * 0.05)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp and amp_dtype(device) == torch.float16)
     log, ck, start, spent = TrainLog(), Checkpointer(checkpoint, checkpoint_every), 1, 0.0
     if (state := ck.load()) is not None:
         start, spent = _restore(state, net, opt, sched, log, generator, steps, log_every)
@@ -156,13 +156,11 @@ def train_tool(net: nn.Module, spec: ToolSpec, train: "torch.Tensor | CropSample
     for step in it:
         x, y = tool_batch(train, spec, batch, robust, generator, robust_p)
         x, y = x.to(device, memory_format=fmt), y.to(device, memory_format=fmt)
-        with autocast(device, amp):
+        with mp.autocast():
             out = net(x)
         loss = F.mse_loss(out.float(), y)       # the loss in float32 even under autocast
         opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        mp.step(loss, opt)
         sched.step()
         log.add_step(step, log_every, steps, loss=loss.item())
         if val is not None and val_every and step % val_every == 0 and step != steps:
