@@ -426,12 +426,14 @@ def test_time_inference_reports_both_medians_and_their_ratio():
         time_inference(PixelRLNet(1, width=8), repeats=0)
 
 
-def test_train_pixelrl_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch):
+@pytest.mark.parametrize("amp", [False, True])
+def test_train_pixelrl_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch, amp):
     import restorelib.pixelrl.a2c as P
     from restorelib.core.patches import CropSampler
     sampler = CropSampler([rand(3, 50, 60, seed=4)], 24, scales=(1.0,))      # RGB crops, made gray
-    cfg = replace(SCALES["ci"], episodes=7, rmc_start=0.5, pretrain_steps=2, log_every=2, width=8)
+    cfg = replace(SCALES["ci"], episodes=7, rmc_start=0.5, pretrain_steps=2, log_every=2, width=8, amp=amp)
     net_a, rec_a = train_pixelrl(sampler, "noise:25", cfg, device="cpu")
+    assert all(p.is_contiguous() for p in net_a.parameters())          # channels-last undone for the checkpoint
     ck = tmp_path / "state.pt"
     real, calls = P.draw_crops, [0]
 

@@ -317,3 +317,29 @@ def test_train_baseline_saves_its_state_and_removes_it_when_done(tmp_path):
                           "--checkpoint-every", "0", "--out", str(tmp_path / "x")], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "--checkpoint-every" in bad.stderr and not (tmp_path / "x").exists()
+
+
+def test_amp_check_pixelrl_trains_both_ways_and_refuses_bad_flags(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    from dataclasses import replace
+
+    from restorelib.pixelrl.a2c import SCALES
+    spec = importlib.util.spec_from_file_location("amp_check", ROOT / "scripts" / "amp_check_pixelrl.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "SCALES", {"book": replace(SCALES["ci"], width=8)})   # seconds, not 18 minutes
+    monkeypatch.setattr(mod, "TRAIN", ("astronaut",))
+    out = tmp_path / "amp.json"
+    assert mod.main(["--episodes", "20", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert set(r["runs"]) == {"float32", "amp"} and r["runs"]["float32"]["precision"] == "fp32"
+    for run in r["runs"].values():
+        assert run["episodes"] == [20] and run["seconds"] > 0
+        assert set(run["test_psnr_in_out"]) == set(mod.TEST)
+        assert all(len(v) == 2 and 0 < v[0] < 60 for v in run["test_psnr_in_out"].values())
+    for argv, message in ((["--episodes", "5", "--out", str(out)], "--episodes must be at least 20"),
+                          (["--task", "bogus", "--out", str(out)], "--task: task must be"),
+                          (["--out", str(tmp_path / "no" / "x.json")], "--out: folder")):
+        with pytest.raises(SystemExit) as e:
+            mod.main(argv)
+        assert e.value.code == 2 and message in capsys.readouterr().err

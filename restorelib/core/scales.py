@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 T = TypeVar("T")
 
 #: What every scale of the colour enhancement changes from the restoration defaults (see its row below).
-_COLOR: dict[str, Any] = dict(t_max=10, channels=3, reward_scale=1.0, pretrain_steps=0)
+_COLOR: dict[str, Any] = dict(t_max=10, channels=3, reward_scale=1.0, pretrain_steps=0, amp=True)
 
 #: ``{run: {scale: {field: value}}}``: what each run changes from its config's defaults (the paper's settings).
 SCALE_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
@@ -48,10 +48,11 @@ SCALE_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "ci": dict(steps=240, env_batch=8, batch_episodes=8, memory=200, learn_start=32, train_every=8,
                    target_every=100, lr=1e-3, eps_decay=120),
     },
-    # Chapter 5 (JointConfig): ``book`` about 30 min on one CPU thread (the paper: 200,000 steps of 64).
+    # Chapter 5 (JointConfig): ``book`` 1,200 steps of 32, about 30-60 min on one CPU thread (400 steps took 19 min
+    # in float32 on 2026-11-23; the first joint tools, at 400, gained within noise on PSNR); the paper: 200,000 of 64.
     "joint": {
         "paper": dict(steps=20_000, batch=64),
-        "book": dict(steps=400, batch=32),
+        "book": dict(steps=1_200, batch=32),
         "gpu": dict(steps=600, batch=64, log_every=20),
         "ci": dict(steps=3, batch=4, log_every=1),
     },
@@ -78,19 +79,20 @@ SCALE_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
                    arch="slim"),
     },
     # Chapter 7 (PixelRLConfig). ``paper`` is the authors' (a V100 took 15.5 h). ``book``: a 2-core CPU, 30-60 min
-    # (an episode of 8 crops of 48x48 -- above the receptive field, 33 -- took 8 s on one busy core). ``ci``: seconds
-    # with a narrow network.
+    # (an episode of 8 crops of 48x48 -- above the receptive field, 33 -- took 8 s on one busy core in float32; in
+    # bf16 autocast, amp, 2.5 s against 5.5 s in float32 in one run on an AMX Xeon, 2026-12-02, with the same
+    # learning curve: runs/amp_check_pixelrl in CAMPAIGN.md). ``ci``: seconds with a narrow network, float32.
     "pixelrl": {
-        "paper": dict(pretrain_steps=10_000),
-        "book": dict(episodes=500, batch=8, crop=48, pretrain_steps=300, log_every=10),
-        "gpu": dict(episodes=750, batch=32, crop=48, pretrain_steps=750, log_every=20),
+        "paper": dict(pretrain_steps=10_000, amp=True),
+        "book": dict(episodes=500, batch=8, crop=48, pretrain_steps=300, log_every=10, amp=True),
+        "gpu": dict(episodes=750, batch=32, crop=48, pretrain_steps=750, log_every=20, amp=True),
         "ci": dict(episodes=3, batch=2, crop=24, t_max=2, width=16, pretrain_steps=2, log_every=1),
     },
     # Chapter 7's colour enhancement (PixelRLConfig): the paper's restoration settings with t_max = 10 (its Sec.
     # "Local Color Enhancement"), RGB, rewards in CIELab units (reward_scale 1), no supervised start (there is no
-    # denoiser to start from). ``book``: an episode (8 crops of 48x48, 10 steps) took 12 s of one CPU thread, so 500
-    # episodes are about 1.7 CPU-hours (issue 20's notes); ``gpu`` halves the denoising gpu budget for the doubled
-    # t_max (an estimate).
+    # denoiser to start from), bf16 autocast. ``book``: an episode (8 crops of 48x48, 10 steps) took 12 s of one CPU
+    # thread in float32 and 5-7 s in bf16 (AMX Xeon, beside two other runs), so 500 episodes are about 45 min;
+    # ``gpu`` halves the denoising gpu budget for the doubled t_max (an estimate).
     "pixelrl-color": {
         "paper": dict(**_COLOR),
         "book": dict(_COLOR, episodes=500, batch=8, crop=48, log_every=10),

@@ -36,7 +36,7 @@ from .baselines import pretrain_shared  # noqa: F401  (re-exported)
 from .nets import RMC_SIZE, ConvGRU, PixelRLNet, RewardMapConv  # noqa: F401  (re-exported: chapter 7 imports them here)
 from .training import (  # noqa: F401  (re-exported: the pieces of the training loop)
     TrainRecord, _check_bank, draw_crops, sample_crops)
-from ..core.resume import RunCheckpoint
+from ..core.resume import MixedPrecision, RunCheckpoint
 from ..core.artifacts import has_record, write_readme
 from ..core.checkpoints import RECORD, load_checkpoint
 from ..toolbox.tools import write_checkpoint
@@ -135,6 +135,7 @@ class PixelRLConfig:
     channels: int = 1              # 1: grayscale (RGB banks are converted); 3: one action per colour pixel
     pretrain_steps: int = 0        # steps of pretrain_shared before RL (the paper starts from a DnCNN)
     pretrain_task: str = "noise:15"
+    amp: bool = False              # the network's passes in bf16 autocast + channels-last (core.resume.MixedPrecision)
     log_every: int = 100
     seed: int = 0
 
@@ -189,7 +190,7 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task | Pix
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     net = (env.net_class or PixelRLNet)(cfg.channels, env.n_actions, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)
-    net = net.to(dev)
+    net = net.to(dev, memory_format=MixedPrecision(dev, cfg.amp).memory_format)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     rec = TrainRecord()
     same = {**cfg.to_dict(), "task": env.name, "train_patches": len(bank)}
@@ -219,7 +220,7 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task | Pix
         bar.update_to(episode + 1)
     bar.close()
     run.finish(episode=max(cfg.episodes, loop["episode"]))
-    return net.eval(), rec
+    return net.to(memory_format=torch.contiguous_format).eval(), rec
 
 
 def _episode(net: PixelRLNet, opt: torch.optim.Optimizer, bank: torch.Tensor | CropSampler, env: PixelEnv,
@@ -227,23 +228,24 @@ def _episode(net: PixelRLNet, opt: torch.optim.Optimizer, bank: torch.Tensor | C
     """One episode of ``cfg.t_max`` steps on a batch of crops and its A2C update; returns (return per pixel, gain
     (``env.gain``: PSNR gain for denoising), loss)."""
     dev = next(net.parameters()).device
+    mp = MixedPrecision(dev, cfg.amp)
     state, target = env.start(draw_crops(bank, cfg.batch, cfg.crop, cfg.channels, g), g)
     state, target = state.to(dev), target.to(dev)
     first, hidden = state, None
     log_probs, values, actions, rewards = [], [], [], []
     for _ in range(cfg.t_max):
-        lp, v, hidden = net(env.observe(state), hidden)
+        with mp.autocast():
+            lp, v, hidden = net(env.observe(state).contiguous(memory_format=mp.memory_format), hidden)
         a = sample_actions(lp.detach(), generator=g)
         nxt = env.step(state, a)
         log_probs.append(lp), values.append(v), actions.append(a)
         rewards.append(env.reward(target, state, nxt) * cfg.reward_scale)
-        state, hidden = nxt, (hidden.detach() if hidden is not None else None)
+        state, hidden = nxt, (hidden.detach().float() if hidden is not None else None)
     use_rmc = net.rmc if cfg.rmc and with_rmc else None
     terms = a2c_loss(log_probs, values, actions, rewards, cfg.gamma, use_rmc, None, cfg.entropy_coef,
                      cfg.value_coef)
     opt.zero_grad(set_to_none=True)
-    terms["loss"].backward()
-    opt.step()
+    mp.step(terms["loss"], opt)
     return sum(r.mean().item() for r in rewards), env.gain(first, state, target).mean().item(), terms["loss"].item()
 
 

@@ -96,7 +96,8 @@ class PixelRLNet(nn.Module):
         if self.gru is not None:
             hidden = self.gru(p, torch.zeros_like(p) if hidden is None else hidden)
             p = hidden
-        return F.log_softmax(self.pi_out(p), dim=1), self.v_out(self.v_head(h)), hidden
+        # float32 softmax and value under bf16 autocast (a no-op otherwise): the A2C loss needs their precision
+        return F.log_softmax(self.pi_out(p).float(), dim=1), self.v_out(self.v_head(h)).float(), hidden
 
     def policy(self, x: torch.Tensor, hidden: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -111,7 +112,7 @@ class PixelRLNet(nn.Module):
             p = F.relu_(conv(p)) if not torch.is_grad_enabled() else F.relu(conv(p))
         if self.gru is not None:
             hidden = p = self.gru(p, torch.zeros_like(p) if hidden is None else hidden)
-        return F.log_softmax(self.pi_out(p), dim=1), hidden
+        return F.log_softmax(self.pi_out(p).float(), dim=1), hidden
 
 
 __all__ = ["ConvGRU", "PixelRLNet", "RMC_SIZE", "RewardMapConv"]
