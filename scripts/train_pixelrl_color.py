@@ -25,18 +25,13 @@ import torch
 
 from restorelib.core.flags import add_common_flags, add_test_flags, add_train_set_flag, check_test_flags
 from restorelib.core.validation import flag_int
-from restorelib.core.config import get_device, seed_everything, weights_dir
+from restorelib.core.config import get_device, seed_everything
 from restorelib.pixelrl.a2c import train_pixelrl
 from restorelib.pixelrl.color import COLOR_SCALES, color_env
 from restorelib.pixelrl.color_data import (
     STYLES, YAN_NAME, YAN_STYLES, PairSampler, check_yan2016, styled_pairs, yan2016_pairs)
-from restorelib.pixelrl.color_method import color_table, enhancer, save_color_model, train_color_cnn
+from restorelib.pixelrl.color_method import color_folder, color_table, enhancer, save_color_model, train_color_cnn
 from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
-
-
-def run_name(style: str, agent: str, rmc: bool) -> str:
-    """The folder name of a run: ``watercolor-gru-rmc``, ``watercolor-gru``, ``watercolor-global``, ``...-cnn``."""
-    return f"{style}-" + ({"pixelrl": "gru-rmc" if rmc else "gru"}.get(agent, agent))
 
 
 def _pairs(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[dict, dict]:
@@ -87,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     base = COLOR_SCALES[args.scale]
     cfg = replace(base, seed=args.seed, episodes=args.episodes or base.episodes,
                   rmc=args.agent == "pixelrl" and not args.no_rmc)
-    out = args.out or weights_dir() / "pixelrl-color" / run_name(args.style, args.agent, cfg.rmc)
+    out = args.out or color_folder(args.style, args.agent, cfg.rmc)
     state = partial_state(ap, args, out, "color.state.pt")
     train, test = _pairs(ap, args)
     seed_everything(args.seed)

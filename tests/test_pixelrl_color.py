@@ -294,3 +294,36 @@ def test_script_bad_arguments_exit_2_before_any_work(tmp_path, capsys, args, mes
     assert _script("--scale", "ci", "--out", str(tmp_path / "o"), *args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()[-1]) > 0 and not (tmp_path / "o").exists()
+
+
+def test_chapter_models_train_at_ci_scale_and_load_shipped_folders(tmp_path, monkeypatch, pairs):
+    import restorelib.pixelrl.color_method as CM
+    from restorelib.core.config import get_profile
+    from restorelib.pixelrl.color_method import COLOR_ROWS, color_folder, get_color_models, run_name
+    assert run_name("popout", "pixelrl", True) == "popout-gru-rmc" and run_name("popout", "cnn", False) == "popout-cnn"
+    assert color_folder("watercolor", "global", False).parts[-2:] == ("pixelrl-color", "watercolor-global")
+    models = get_color_models(get_profile("ci"), "popout", pairs)
+    assert list(models) == list(COLOR_ROWS)
+    x = pairs["p0"][0][None]
+    for row, (model, record) in models.items():
+        assert record["seconds"] > 0 and record["config"]["rmc"] == COLOR_ROWS[row][1]
+        assert enhancer(model, CI.t_max)(x).shape == x.shape
+    with pytest.raises(ValueError, match="pairs must hold"):
+        get_color_models(get_profile("ci"), "popout", {})
+    monkeypatch.setattr(CM, "weights_dir", lambda: tmp_path)     # book scale: the shipped folders, named when missing
+    with pytest.raises(FileNotFoundError, match="train_pixelrl_color.py"):
+        get_color_models(get_profile("book"), "popout")
+    for row, (kind, rmc) in COLOR_ROWS.items():
+        model, record = models[row]
+        save_color_model(model, kind, replace(CI, rmc=rmc), _rec(record), color_folder("popout", kind, rmc),
+                         "test", "ci", "popout")
+    loaded = get_color_models(get_profile("book"), "popout")
+    for row in COLOR_ROWS:
+        assert torch.equal(enhancer(loaded[row][0], CI.t_max)(x), enhancer(models[row][0], CI.t_max)(x)), row
+
+
+def _rec(record):
+    from restorelib.pixelrl.color_method import ColorCNNRecord
+    rec = ColorCNNRecord()
+    rec.seconds = record["seconds"]
+    return rec

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-from ..core.config import get_device
+from ..core.config import get_device, weights_dir
 from ..core.method import Capabilities, OptionError, Restored, register_method
 from .a2c import PixelRLConfig, PixelRLNet, draw_crops
 from ..core.validation import check_images
@@ -184,6 +184,55 @@ def color_table(pairs: dict[str, tuple[torch.Tensor, torch.Tensor]],
     return {"rows": rows, "per_image": per, "images": len(pairs)}
 
 
+# ----------------------------------------------------------------------------- the chapter's models
+#: Table 6's rows that are trained here, with (kind, RMC): PixelRL with and without RMC, the global-action agent, the
+#: supervised CNN of the same layers.
+COLOR_ROWS: dict[str, tuple[str, bool]] = {"PixelRL +convGRU +RMC": ("pixelrl", True),
+                                           "PixelRL +convGRU": ("pixelrl", False),
+                                           "global-action agent": ("global", False),
+                                           "supervised CNN": ("cnn", False)}
+
+
+def run_name(style: str, kind: str, rmc: bool) -> str:
+    """A colour model's folder name: ``watercolor-gru-rmc``, ``watercolor-gru``, ``watercolor-global``, ``...-cnn``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    return f"{style}-" + ({"pixelrl": "gru-rmc" if rmc else "gru"}.get(kind, kind))
+
+
+def color_folder(style: str, kind: str, rmc: bool) -> Path:
+    """Where ``scripts/train_pixelrl_color.py --style STYLE`` ships that model: ``restorelib/weights/pixelrl-color``."""
+    return weights_dir() / "pixelrl-color" / run_name(style, kind, rmc)
+
+
+def get_color_models(profile, style: str, pairs: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+                     device: torch.device | str = "cpu", log: Callable[[str], None] | None = None
+                     ) -> dict[str, tuple[nn.Module, dict]]:
+    """Chapter 7's four colour models of :data:`COLOR_ROWS` at the active scale: trained here on the training
+    ``pairs`` ({name: (input, target)}, (3, H, W) each) when ``profile.train`` (CI: seconds), else the shipped
+    ``restorelib/weights/pixelrl-color/STYLE-*`` (``FileNotFoundError`` naming the script when one is missing).
+    Returns {row: (model in eval mode, record with ``seconds``, ``config`` and ``curve``)}."""
+    if not profile.train:
+        return {row: load_color_model(color_folder(style, kind, rmc), device) for row, (kind, rmc) in COLOR_ROWS.items()}
+    if not pairs:
+        raise ValueError("pairs must hold the (input, target) training pairs when the profile trains")
+    from dataclasses import replace
+
+    from .a2c import train_pixelrl
+    from .color import COLOR_SCALES, color_env
+    base = COLOR_SCALES[profile.name]
+    sampler, out = PairSampler(pairs, base.crop), {}
+    for row, (kind, rmc) in COLOR_ROWS.items():
+        cfg = replace(base, rmc=rmc)
+        if kind == "cnn":
+            model, rec = train_color_cnn(sampler, cfg, device, log)
+        else:
+            model, rec = train_pixelrl(sampler, color_env(style, kind == "global"), cfg, device=device, log=log)
+        out[row] = (model, {"seconds": rec.seconds, "config": cfg.to_dict(), "kind": kind, "style": style,
+                            "command": f"get_color_models at {profile.name} scale", "curve": rec.curve()})
+    return out
+
+
 # ----------------------------------------------------------------------------- restore
 class ColorMethod:
     """``pixelrl-color:FOLDER`` for ``python -m restorelib restore``: a colour agent or CNN of
@@ -223,5 +272,6 @@ register_method("pixelrl-color", color_factory, "PixelRL's local colour enhancem
                 "pixelrl-color:FOLDER, a model of scripts/train_pixelrl_color.py; --max-length sets the steps")
 
 
-__all__ = ["KINDS", "PAPER_TABLE6", "ColorCNN", "ColorCNNRecord", "ColorMethod", "color_factory", "color_table", "enhancer",
-           "load_color_model", "oracle_enhance", "save_color_model", "train_color_cnn"]
+__all__ = ["COLOR_ROWS", "KINDS", "PAPER_TABLE6", "ColorCNN", "ColorCNNRecord", "ColorMethod", "color_factory",
+           "color_folder", "color_table", "enhancer", "get_color_models", "load_color_model", "oracle_enhance",
+           "run_name", "save_color_model", "train_color_cnn"]
