@@ -236,3 +236,23 @@ def test_a_corrupt_training_state_is_named(content, tmp_path):
     torch.save([1, 2], path)
     with pytest.raises(ValueError, match="holds a list, not a saved state"):
         Checkpointer(path).load()
+
+
+def test_no_tracked_weights_file_is_large_and_no_agent_run_state_is_tracked():
+    """A stopped agent run's state holds its replay memory (about 1 GB at book scale): it must never be committed
+    (it was once, swept in by ``git add -A`` while a run was going); the shipped weights are a few MB each."""
+    import subprocess
+    root = W.parents[1]
+    try:
+        files = subprocess.run(["git", "ls-files", "restorelib/weights"], cwd=root, capture_output=True, text=True,
+                               check=True, timeout=60).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    assert files, "git lists no shipped weights"
+    big = {f: (root / f).stat().st_size for f in files if (root / f).is_file() and (root / f).stat().st_size > 8e6}
+    assert not big, f"tracked weights files over 8 MB: {big}"
+    agents = [f for f in files if f.startswith("restorelib/weights/agents") and "/.partial/" in f]
+    assert not agents, f"agent run states are tracked: {agents}"
+    ignored = subprocess.run(["git", "check-ignore", "-q", "restorelib/weights/agents/x/.partial/agent.state.pt"],
+                             cwd=root, timeout=60)
+    assert ignored.returncode == 0, ".gitignore must ignore the agents' .partial folders"
