@@ -29,7 +29,7 @@ from restorelib.core.config import get_device, seed_everything
 from restorelib.pixelrl.a2c import train_pixelrl
 from restorelib.pixelrl.color import COLOR_SCALES, color_env
 from restorelib.pixelrl.color_data import (
-    STYLES, YAN_NAME, YAN_STYLES, PairSampler, check_yan2016, styled_pairs, yan2016_pairs)
+    STYLES, YAN_NAME, YAN_STYLES, PairSampler, centre_pairs, check_yan2016, styled_pairs, yan2016_pairs)
 from restorelib.pixelrl.color_method import color_folder, color_table, enhancer, save_color_model, train_color_cnn
 from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
 
@@ -44,17 +44,6 @@ def _pairs(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[dict,
         return train, styled_pairs(args.test_set, args.style, args.eval_images)
     except (ValueError, FileNotFoundError, KeyError) as e:
         ap.error(f"--data {args.data}: {e}")
-
-
-def _centre(pairs: dict, size: int) -> dict:
-    if not size:
-        return pairs
-    out = {}
-    for k, (a, b) in pairs.items():
-        h, w = a.shape[-2:]
-        y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
-        out[k] = (a[:, y:y + size, x:x + size], b[:, y:y + size, x:x + size])
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                                        log=log, checkpoint=state, checkpoint_every=args.checkpoint_every)
         except ConfigMismatch as e:
             ap.error(f"--resume: {e}")
-    table = color_table(_centre(test, args.eval_size), {"output": enhancer(model, cfg.t_max)})
+    table = color_table(centre_pairs(test, args.eval_size), {"output": enhancer(model, cfg.t_max)})
     evaluation = {"set": YAN_NAME if args.data == YAN_NAME else args.test_set, "crop": args.eval_size,
                   "images": table["images"], "error_in": round(table["rows"]["Original"], 4),
                   "error_out": round(table["rows"]["output"], 4),

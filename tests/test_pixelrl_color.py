@@ -327,3 +327,25 @@ def _rec(record):
     rec = ColorCNNRecord()
     rec.seconds = record["seconds"]
     return rec
+
+
+def test_table6_measures_pairs_or_reads_the_records_tests(pairs):
+    from restorelib.pixelrl.color_data import centre_pairs
+    from restorelib.pixelrl.color_method import table6
+    small = centre_pairs(pairs, 24)
+    assert all(a.shape[-2:] == b.shape[-2:] == (24, 24) for a, b in small.values())
+    assert centre_pairs(pairs, 0) is pairs and centre_pairs(pairs, 100)["p0"][0].shape == pairs["p0"][0].shape
+    cnn = ColorCNN(8).eval()
+    rec = {"config": CI.to_dict()}
+    live = table6({"a": (cnn, rec)}, small)
+    assert live["images"] == 2 and set(live["rows"]) == {"Original", "a"}
+    assert live["rows"]["Original"] == pytest.approx(
+        sum(mean_lab_error(a[None], b[None]).item() for a, b in small.values()) / 2)
+    ev = {"set": "CBSD68", "crop": 0, "images": 2, "error_in": 5.0, "error_out": 3.0, "per_image": {"x": 1, "y": 2}}
+    read = table6({"a": (cnn, {**rec, "evaluation": ev}), "b": (cnn, {**rec, "evaluation": {**ev, "error_out": 4.0}})})
+    assert read == {"rows": {"Original": 5.0, "a": 3.0, "b": 4.0}, "images": 2, "set": "CBSD68"}
+    with pytest.raises(ValueError, match=r"models \['a'\] have no test"):
+        table6({"a": (cnn, rec)})
+    other = {**ev, "per_image": {"x": 1, "z": 2}}
+    with pytest.raises(ValueError, match="other images"):
+        table6({"a": (cnn, {**rec, "evaluation": ev}), "b": (cnn, {**rec, "evaluation": other})})

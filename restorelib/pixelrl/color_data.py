@@ -129,6 +129,20 @@ def styled_pairs(source: str, style: str, limit: int | None = None) -> dict[str,
     return {k: (v, style_target(v, style)) for k, v in list(photos.items())[:limit]}
 
 
+def centre_pairs(pairs: dict[str, tuple[torch.Tensor, torch.Tensor]], size: int
+                 ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The ``size`` x ``size`` centre crops of every (input, target) pair (3, H, W) (a side shorter than ``size`` is
+    kept whole); ``size`` 0 returns the pairs as they are. Chapter 7's CI scale and the scripts' ``--eval-size``."""
+    if not size:
+        return pairs
+    out = {}
+    for k, (a, b) in pairs.items():
+        h, w = a.shape[-2:]
+        y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
+        out[k] = (a[:, y:y + size, x:x + size], b[:, y:y + size, x:x + size])
+    return out
+
+
 # ----------------------------------------------------------------------------- the paper's set
 def yan2016_root(root: str | Path | None = None) -> Path:
     """``root/Yan2016`` (default ``$RESTORELIB_DATA/Yan2016``); FileNotFoundError saying how to fetch it."""
@@ -219,5 +233,5 @@ class PairSampler(CropSampler):
                                      for im in self.images], dtype=torch.float64)
 
 
-__all__ = ["STYLES", "YAN_NAME", "YAN_STYLES", "PairSampler", "check_yan2016", "is_colour", "popout",
+__all__ = ["STYLES", "YAN_NAME", "YAN_STYLES", "PairSampler", "centre_pairs", "check_yan2016", "is_colour", "popout",
            "style_target", "styled_pairs", "subject_mask", "watercolor", "yan2016_pairs", "yan2016_root"]

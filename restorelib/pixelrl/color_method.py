@@ -233,6 +233,27 @@ def get_color_models(profile, style: str, pairs: dict[str, tuple[torch.Tensor, t
     return out
 
 
+def table6(models: dict[str, tuple[nn.Module, dict]], pairs: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
+           ) -> dict:
+    """Our Table 6 for one style: ``{"rows": {"Original": error, row: error, ...}, "images": n, "set": name}``, the mean
+    CIELab error over whole test photos. Measured here on ``pairs`` ({name: (input, target)}) when given; else read
+    from each model's record (the test that ``scripts/train_pixelrl_color.py`` ran after training), which must all
+    cover the same images (``ValueError`` otherwise). ``models``: :func:`get_color_models`'s. Chapter 7."""
+    if pairs is not None:
+        fns = {row: enhancer(m, r["config"]["t_max"]) for row, (m, r) in models.items()}
+        t = color_table(pairs, fns)
+        return {"rows": t["rows"], "images": t["images"], "set": None}
+    evals = {row: r.get("evaluation") for row, (_, r) in models.items()}
+    if missing := [row for row, e in evals.items() if not e]:
+        raise ValueError(f"models {missing} have no test in their record; pass pairs to measure them here")
+    first = next(iter(evals.values()))
+    for row, e in evals.items():
+        if sorted(e["per_image"]) != sorted(first["per_image"]) or e["crop"] != first["crop"]:
+            raise ValueError(f"the records' tests differ: {row!r} was tested on other images than the first model")
+    return {"rows": {"Original": first["error_in"], **{row: e["error_out"] for row, e in evals.items()}},
+            "images": first["images"], "set": first["set"]}
+
+
 # ----------------------------------------------------------------------------- restore
 class ColorMethod:
     """``pixelrl-color:FOLDER`` for ``python -m restorelib restore``: a colour agent or CNN of
@@ -273,5 +294,5 @@ register_method("pixelrl-color", color_factory, "PixelRL's local colour enhancem
 
 
 __all__ = ["COLOR_ROWS", "KINDS", "PAPER_TABLE6", "ColorCNN", "ColorCNNRecord", "ColorMethod", "color_factory",
-           "color_folder", "color_table", "enhancer", "get_color_models", "load_color_model", "oracle_enhance",
+           "color_folder", "color_table", "enhancer", "get_color_models", "table6", "load_color_model", "oracle_enhance",
            "run_name", "save_color_model", "train_color_cnn"]

@@ -66,13 +66,18 @@ def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[
     return ax
 
 
+def _action_cmap(n: int):
+    """n distinct colours: tab10 for the nine filters, tab20 for the thirteen colour actions (tab10 would repeat)."""
+    return plt.get_cmap("tab10" if n <= 10 else "tab20", n)
+
+
 def action_maps(maps: Sequence[torch.Tensor], actions: Sequence[str], titles: Sequence[str] | None = None,
                 size: float = 2.6) -> plt.Figure:
     """PixelRL's action maps (paper Figs. 2, 4): one (H, W) int map per step, one colour per action, one legend."""
     maps = [torch.as_tensor(m).cpu() for m in maps]
     if not maps or any(m.ndim != 2 for m in maps):
         raise ValueError("maps must be a non-empty list of (H, W) integer action maps")
-    cmap = plt.get_cmap("tab10", len(actions))
+    cmap = _action_cmap(len(actions))
     fig, axes = plt.subplots(1, len(maps), figsize=(size * len(maps), size + 0.6), squeeze=False)
     for i, (ax, m) in enumerate(zip(axes[0], maps)):
         ax.imshow(m.numpy(), cmap=cmap, vmin=-0.5, vmax=len(actions) - 0.5, interpolation="nearest")
@@ -92,7 +97,7 @@ def action_histogram(counts: torch.Tensor | np.ndarray, actions: Sequence[str], 
         raise ValueError(f"counts must have shape (t_max, {len(actions)}), got {counts.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.2))
-    cmap, bottom = plt.get_cmap("tab10", len(actions)), np.zeros(len(counts))
+    cmap, bottom = _action_cmap(len(actions)), np.zeros(len(counts))
     steps = np.arange(1, len(counts) + 1)
     for k, name in enumerate(actions):
         ax.bar(steps, counts[:, k], bottom=bottom, color=cmap(k), label=name)
