@@ -142,7 +142,8 @@ class _Recorder:
         self.seen = list(state["seen"])
 
 
-def test_train_dqn_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch):
+@pytest.mark.parametrize("amp", [False, True])
+def test_train_dqn_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monkeypatch, amp):
     from restorelib.core.patches import CropSampler
     box = Toolbox()
     with torch.no_grad():                                   # tools that do something (so rewards differ)
@@ -151,7 +152,7 @@ def test_train_dqn_resumes_from_its_checkpoint_to_the_same_agent(tmp_path, monke
             last.bias.fill_(0.02)
     sampler = CropSampler([torch.rand(3, 80, 90, generator=torch.Generator().manual_seed(1))], 63, scales=(1.0,))
     cfg = dqn.DQNConfig(steps=96, env_batch=4, batch_episodes=4, memory=40, learn_start=8, train_every=4,
-                        target_every=16, lr=1e-3, eps_decay=48, group="mild")
+                        target_every=16, lr=1e-3, eps_decay=48, group="mild", amp=amp)
     torch.manual_seed(0)
     straight, rec_a = dqn.train_dqn(box, sampler, cfg, log_every=24, callback=(cb_a := _Recorder()))
     ck = tmp_path / "state.pt"
