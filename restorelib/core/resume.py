@@ -120,7 +120,8 @@ def amp_dtype(device: torch.device | str) -> torch.dtype:
 
 
 class MixedPrecision:
-    """The arithmetic of a training step, written once for the tools (chapter 2) and the baselines (chapter 5).
+    """The arithmetic of a training step, written once for the tools (chapter 2), RL-Restore's learning step (4), the
+    baselines (5) and PixelRL (7); make one per run, so that a float16 loss scale carries over from step to step.
 
     ``enabled``: bfloat16 autocast where :func:`amp_active` (float16 with a gradient scaler on older GPUs), and
     channels-last tensors either way (measured faster for these 3x3 convolutions on a CPU); disabled: plain

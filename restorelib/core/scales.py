@@ -81,7 +81,7 @@ SCALE_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     # Chapter 7 (PixelRLConfig). ``paper`` is the authors' (a V100 took 15.5 h). ``book``: a 2-core CPU, 30-60 min
     # (an episode of 8 crops of 48x48 -- above the receptive field, 33 -- took 8 s on one busy core in float32; in
     # bf16 autocast, amp, 2.5 s against 5.5 s in float32 in one run on an AMX Xeon, 2026-12-02, with the same
-    # learning curve: runs/amp_check_pixelrl in CAMPAIGN.md). ``ci``: seconds with a narrow network, float32.
+    # learning curve: scripts/amp_check_pixelrl.py). ``ci``: seconds with a narrow network, float32.
     "pixelrl": {
         "paper": dict(pretrain_steps=10_000, amp=True),
         "book": dict(episodes=500, batch=8, crop=48, pretrain_steps=300, log_every=10, amp=True),

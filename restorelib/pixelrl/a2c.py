@@ -190,7 +190,8 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task | Pix
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     net = (env.net_class or PixelRLNet)(cfg.channels, env.n_actions, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)
-    net = net.to(dev, memory_format=MixedPrecision(dev, cfg.amp).memory_format)
+    mp = MixedPrecision(dev, cfg.amp)                 # one for the run: a float16 loss scale must persist
+    net = net.to(dev, memory_format=mp.memory_format)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     rec = TrainRecord()
     same = {**cfg.to_dict(), "task": env.name, "train_patches": len(bank)}
@@ -210,7 +211,7 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task | Pix
         lr = cfg.lr * (1 - (episode - start) / length) ** cfg.lr_power
         for group in opt.param_groups:
             group["lr"] = lr
-        rec.add(**dict(zip(("ret", "gain", "loss"), _episode(net, opt, bank, env, cfg, episode >= switch, g))))
+        rec.add(**dict(zip(("ret", "gain", "loss"), _episode(net, opt, mp, bank, env, cfg, episode >= switch, g))))
         if rec.due(episode + 1, cfg.log_every, cfg.episodes):
             rec.point(episode + 1, lr=lr)
             if log:
@@ -223,12 +224,11 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task | Pix
     return net.to(memory_format=torch.contiguous_format).eval(), rec
 
 
-def _episode(net: PixelRLNet, opt: torch.optim.Optimizer, bank: torch.Tensor | CropSampler, env: PixelEnv,
+def _episode(net: PixelRLNet, opt: torch.optim.Optimizer, mp: MixedPrecision, bank: torch.Tensor | CropSampler, env: PixelEnv,
              cfg: PixelRLConfig, with_rmc: bool, g: torch.Generator) -> tuple[float, float, float]:
     """One episode of ``cfg.t_max`` steps on a batch of crops and its A2C update; returns (return per pixel, gain
     (``env.gain``: PSNR gain for denoising), loss)."""
     dev = next(net.parameters()).device
-    mp = MixedPrecision(dev, cfg.amp)
     state, target = env.start(draw_crops(bank, cfg.batch, cfg.crop, cfg.channels, g), g)
     state, target = state.to(dev), target.to(dev)
     first, hidden = state, None

@@ -179,11 +179,11 @@ def _rollout(env: RestoreEnv, net: RLRestoreNet, memory: EpisodeMemory, bank, cf
     return R.sum(1).mean().item()
 
 
-def _learn(net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer, memory: EpisodeMemory,
-           cfg: DQNConfig, loop: _Loop, g: torch.Generator, device: torch.device | str) -> list[float]:
+def _learn(net: RLRestoreNet, target: RLRestoreNet, opt: torch.optim.Optimizer, mp: MixedPrecision,
+           memory: EpisodeMemory, cfg: DQNConfig, loop: _Loop, g: torch.Generator, device: torch.device | str) -> list[float]:
     """The gradient steps due after a rollout (one per ``train_every`` patch-steps) and the target-network copy;
     returns their losses."""
-    losses, mp = [], MixedPrecision(device, cfg.amp)
+    losses = []
     while loop.steps >= cfg.learn_start and loop.next_train <= loop.steps and memory.size >= cfg.batch_episodes:
         batch = {k: v.to(device) for k, v in memory.sample(cfg.batch_episodes, g).items()}
         with mp.autocast():
@@ -237,6 +237,7 @@ def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConf
         net.load_state_dict(init.state_dict())
     target = copy.deepcopy(net).eval()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    mp = MixedPrecision(device, cfg.amp)              # one for the run: a float16 loss scale must persist
     memory, rec, loop, ck = EpisodeMemory(cfg.memory, cfg.t_max), TrainRecord(), _Loop(), \
         Checkpointer(checkpoint, checkpoint_every)
     spent = 0.0
@@ -247,7 +248,7 @@ def train_dqn(toolbox: Toolbox, bank: "torch.Tensor | CropSampler", cfg: DQNConf
     while loop.steps < cfg.steps:
         rec.add(ret=_rollout(env, net, memory, bank, cfg, loop, g, device))
         bar.update_to(loop.steps)
-        for loss in _learn(net, target, opt, memory, cfg, loop, g, device):
+        for loss in _learn(net, target, opt, mp, memory, cfg, loop, g, device):
             rec.add(loss=loss)
         if loop.steps >= loop.next_log or loop.steps >= cfg.steps:
             _log_point(rec, loop, cfg, spent + time.perf_counter() - t0, log)
