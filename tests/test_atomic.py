@@ -129,9 +129,8 @@ WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from restorelib.core import atomic
-    from restorelib import cli
     out, overwrite = Path(sys.argv[1]), sys.argv[2] == "1"
-    with cli._terminate_cleanly():
+    with atomic.terminate_cleanly():
         with atomic.atomic_open(out, overwrite=overwrite) as f:
             f.write(b"partial" * 1000)
             f.flush()

@@ -345,7 +345,8 @@ def test_the_command_line_refuses_lenient_numbers_in_one_line(args, tmp_path):
 def test_every_numeric_flag_of_the_cli_and_scripts_is_strict():
     root = Path(__file__).resolve().parents[1]
     standalone = {"check_book.py", "check_explorer.py"}           # run without restorelib installed
-    lenient = [f"{p.name}:{n}" for p in [root / "restorelib" / "cli.py", *sorted((root / "scripts").glob("*.py"))]
+    files = [*sorted((root / "restorelib" / "cli").glob("*.py")), *sorted((root / "scripts").glob("*.py"))]
+    lenient = [f"{p.name}:{n}" for p in files
                if p.name not in standalone
                for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"type=(int|float)\b", line)]
     assert not lenient, f"numeric flags parsed by int()/float(), which take 1_0 and non-ASCII digits: {lenient}"

@@ -251,10 +251,49 @@ def test_cnn_table_save_load_and_restore_method(tmp_path, pairs):
     rc = main(["restore", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"), "--method",
                f"pixelrl-color:{tmp_path / 'pixelrl'}"])
     assert rc == 0 and (tmp_path / "out.png").is_file()
+    # evaluate --style: the same model on an embedded photo, measured against its popout target
+    rc = main(["evaluate", "--method", f"pixelrl-color:{tmp_path / 'pixelrl'}", "--images", "embedded-test",
+               "--limit", "1", "--style", "popout", "--json", str(tmp_path / "color.json")])
+    result = json.loads((tmp_path / "color.json").read_text())
+    (photo, target), = styled_pairs("embedded-test", "popout", limit=1).values()
+    assert rc == 0 and result["task"] == "color:popout" and result["images"] == 1
+    assert result["error_in"] == pytest.approx(mean_lab_error(photo[None], target[None]).item(), rel=1e-5)
+    assert result["error_out"] == pytest.approx(
+        mean_lab_error(enhancer(net, CI.t_max)(photo[None]), target[None]).item(), rel=1e-4)
+    assert len(result["per_image"][0]["chain"]) == CI.t_max
     (tmp_path / "pixelrl" / "model.pt").write_bytes(b"tampered")
     with pytest.raises(ValueError, match="sha256"):
         load_color_model(tmp_path / "pixelrl")
     assert isinstance(ColorCNN(8)(x), torch.Tensor)
+
+
+def test_evaluate_style_identity_is_the_original_row(tmp_path, capsys):
+    from restorelib.cli import main
+    assert main(["evaluate", "--method", "identity", "--images", "embedded-test", "--limit", "2",
+                 "--style", "watercolor", "--json", str(tmp_path / "r.json")]) == 0
+    result = json.loads((tmp_path / "r.json").read_text())
+    pairs = styled_pairs("embedded-test", "watercolor", limit=2)
+    expected = np.mean([mean_lab_error(a[None], b[None]).item() for a, b in pairs.values()])
+    assert result["images"] == 2 and result["error_out"] == pytest.approx(result["error_in"])
+    assert result["error_in"] == pytest.approx(expected, rel=1e-5) and result["error_in"] > 0.5
+    assert "2 photos of embedded-test" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--images", "embedded-test", "--style", "xpro"], "--style must be one of ['popout', 'watercolor']"),
+    (["--images", "embedded-test", "--style", "popout", "--distortion", "moderate"], "leave out --distortion"),
+    (["--images", "embedded-test", "--style", "popout", "--patch", "63"], "leave out --patch"),
+    (["--images", "Yan2016", "--style", "popout"], "--style must be one of ['foregroundpopout'"),
+    (["--images", "Yan2016", "--style", "xpro"], "Yan2016 is missing"),
+    (["--images", "embedded-test", "--style", "popout", "--limit", "0"], "--limit must be a positive int"),
+])
+def test_evaluate_style_bad_arguments_exit_2_before_any_work(tmp_path, capsys, monkeypatch, args, message):
+    from restorelib.cli import main
+    monkeypatch.setenv("RESTORELIB_DATA", str(tmp_path))
+    assert main(["evaluate", "--method", "identity", *args, "--json", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "r.json").exists()
 
 
 # ----------------------------------------------------------------------------- the script

@@ -11,7 +11,8 @@ error, ``KeyboardInterrupt`` included, the temporary file is removed. A process 
 its temporary file, never a partial target; the temporary names carry the writer's process id, and the next write
 of the same target removes those whose process is gone. :func:`check_writable` tells before any work whether a
 target can be written (:func:`check_output`, :func:`exit_unless_writable`: the same as a one-line error naming the
-command's flag); :func:`save_figure` writes a Matplotlib figure the same way.
+command's flag); :func:`save_figure` writes a Matplotlib figure the same way; :func:`terminate_cleanly` makes
+``SIGTERM`` remove the temporary files as Ctrl-C does.
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ import math
 import os
 import re
 import secrets
+import signal
 import stat
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
@@ -221,3 +224,21 @@ def json_ready(obj: object, where: str = "") -> tuple[object, list[str]]:
         items = [json_ready(v, f"{where}[{i}]") for i, v in enumerate(obj)]
         return [v for v, _ in items], [w for _, ws in items for w in ws]
     return obj, []
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """While the block runs, SIGTERM raises SystemExit (exit 143), so temporary files are removed as on Ctrl-C (the
+    command line's commands run in it). Outside the main thread, or without SIGTERM, it does nothing."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
