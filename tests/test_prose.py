@@ -39,3 +39,21 @@ def test_words_and_tables():
 def test_glue_without_myst_nb(monkeypatch):
     monkeypatch.setitem(sys.modules, "myst_nb", None)      # as on Colab: the import fails, glue does nothing
     assert prose.glue("x", 1.0) is None
+
+
+def test_training_words_follow_the_record():
+    import json
+    from pathlib import Path
+
+    import pytest
+    rec = {"config": {"steps": 8000, "batch": 16, "crop": 41}, "train_sets": ["CBSD398"]}
+    assert prose.training_words(rec) == "8,000 steps of 16 crops of 41x41 of CBSD398"
+    box = {"config": {"small_steps": 1000, "large_steps": 400, "batch": 32}, "train_set": "embedded-train"}
+    assert prose.training_words(box, "updates") == "1,000 (3-layer) or 400 (8-layer) updates of 32 crops of embedded-train"
+    assert prose.training_data({"train_sets": ["embedded-train", "Train400"]}) == "embedded-train and Train400"
+    assert prose.training_data({}) == "the embedded training photos"
+    with pytest.raises(ValueError, match="config"):
+        prose.training_words({"config": [1]})
+    shipped = Path(__file__).resolve().parents[1] / "restorelib" / "weights" / "tools" / "record.json"
+    steps = json.loads(shipped.read_text())["config"]["small_steps"]
+    assert prose.training_words(json.loads(shipped.read_text())).startswith(f"{steps:,} ")

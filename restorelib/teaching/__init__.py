@@ -1,6 +1,7 @@
 """What the book's pages use: exercise checks, the explorers, plots and number wording for glued prose.
 """
-from .prose import glue, signed, and_list, span, slashed, db, clear_sign, capitalised, plural, md_table
+from .prose import (
+    glue, signed, and_list, span, slashed, db, clear_sign, capitalised, plural, md_table, training_data, training_words)
 from .plotting import show_images, heatmap, action_maps, action_histogram, cost_scatter
 from .exercise import Mistake, close, run_check
 from .checks_images import (

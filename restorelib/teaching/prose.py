@@ -83,3 +83,29 @@ def md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def training_data(record: Mapping[str, object]) -> str:
+    """What a shipped model was trained on, from its record: ``CBSD398``, ``embedded-train and Train400``, or "the
+    embedded training photos" for records that name no set (the default of every training script)."""
+    sets = record.get("train_sets") or record.get("train_set")
+    if not sets:
+        return "the embedded training photos"
+    return and_list([sets] if isinstance(sets, str) else sets)
+
+
+def training_words(record: Mapping[str, object], unit: str = "steps") -> str:
+    """A shipped model's budget in words, from its record's ``config``: "8,000 steps of 16 crops of 41x41 of
+    CBSD398" (``steps``/``batch``/``crop``; a toolbox's ``small_steps``/``large_steps`` as "30,000 (3-layer) or ...").
+    Chapters 5 and 7 glue it, so that the prose follows the shipped models."""
+    c = record.get("config") or {}
+    if not isinstance(c, Mapping):
+        raise ValueError(f"record['config'] must be a mapping, got {type(c).__name__}")
+    if "small_steps" in c:
+        steps = (f"{c['small_steps']:,}" if c["small_steps"] == c["large_steps"]
+                 else f"{c['small_steps']:,} (3-layer) or {c['large_steps']:,} (8-layer)")
+    else:
+        steps = f"{c['steps']:,}"
+    crop = f" of {c['crop']}x{c['crop']}" if c.get("crop") else ""
+    batch = f" of {c['batch']} crops{crop}" if c.get("batch") else ""
+    return f"{steps} {unit}{batch} of {training_data(record)}"
