@@ -25,6 +25,10 @@ from restorelib.rlrestore.restore import AgentMethod, AgentRestorer
 from restorelib.toolbox.tools import Toolbox
 
 
+#: Which tools the agents ran with (records of the first toolbox's tests say so in the same field).
+SHIPPED_TOOLS = "the shipped toolbox (restorelib/weights/tools, trained on CBSD398)"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--agents", nargs="*", default=None, help="agent names or folders (default: all shipped)")
@@ -59,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             groups[g] = {k: round(r[k], 4) for k in ("psnr_in", "psnr_out", "ssim_in", "ssim_out", "tool_calls")}
         record = read_json(folder / RECORD)
         record["test"] = {"command": command, "set": args.set, "images": len(images), "seed": args.seed,
-                          "groups": groups}
+                          "groups": groups, "tools": SHIPPED_TOOLS}
         write_text(folder / RECORD, json.dumps(record, indent=2) + "\n", overwrite=True)
         dqn.write_card(folder)
         summary[folder.name] = {k: record[k] for k in ("command", "config", "seconds", "train_patches", "train_sets",

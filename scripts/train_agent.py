@@ -12,7 +12,8 @@
 
 Training patches: 63x63 crops of the embedded training photos (or of the ``--train-set`` sets) at three scales,
 degraded on the fly by the moderate group. ``--end-if-worse`` ends an episode when PSNR falls below the input's, as
-the authors' environment does; ``--double`` uses Double DQN targets; ``--val-set`` validates every ``--val-every``
+the authors' environment does; ``--double`` uses Double DQN targets; ``--amp`` runs the learning step in bf16 autocast (a CPU with native bf16) or
+mixed precision (a GPU); ``--val-set`` validates every ``--val-every``
 steps on another set (moderate group) and keeps the best snapshot, with the validation curve in the record.
 
 OUT receives ``agent.pt``, ``record.json`` (command, config, hardware, seconds, sha256, learning curve) and a
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--double", action="store_true", help="Double DQN targets (not in the paper)")
     ap.add_argument("--end-if-worse", action="store_true",
                     help="end an episode when PSNR falls below the input's (the authors' training environment)")
+    ap.add_argument("--amp", action="store_true",
+                    help="the learning step in bfloat16 autocast (CPU) or mixed precision (GPU); default float32")
     ap.add_argument("--val-set", default=None, metavar="SET",
                     help="validate every --val-every steps on 63x63 patches of SET (e.g. LIVE1) degraded by the "
                          "training group, and keep the best snapshot (default: keep the last)")
@@ -113,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, steps=args.steps, eps_decay=min(cfg.eps_decay, args.steps // 2))
     if args.val_every < 1:
         ap.error(f"--val-every must be a positive int, got {args.val_every}")
-    cfg = replace(cfg, double=args.double or cfg.double, end_if_worse=args.end_if_worse or cfg.end_if_worse)
+    cfg = replace(cfg, double=args.double or cfg.double, end_if_worse=args.end_if_worse or cfg.end_if_worse,
+                  amp=args.amp or cfg.amp)
     if args.train_every is not None:
         if args.train_every < 1:
             ap.error(f"--train-every must be a positive int, got {args.train_every}")

@@ -200,3 +200,8 @@ def test_shipped_train400_agent_and_variant_records_are_complete():
     assert records["rl-restore-train400"]["train_sets"] == ["embedded-train", "Train400"]
     assert records["agent-t400-seed1"]["config"]["seed"] == 1
     assert records["agent-t400-finetune"]["init_from"]["sha256"] == records["rl-restore-train400"]["sha256"]
+    # chapter 4 compares the variants only with tests made with the same tools: the first toolbox's
+    first = {n: r.get("test_first_toolbox", r["test"]) for n, r in records.items()}
+    assert all(t["tools"].startswith("the first toolbox") for t in first.values())
+    assert first["rl-restore-train400"]["images"] == 68
+    assert "shipped toolbox" in records["rl-restore-train400"]["test"]["tools"]

@@ -76,17 +76,33 @@ def test_train_agent_ci_scale_then_eval_agents_writes_test_results(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "eval_agents.py"), "--agents", str(tmp_path)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 2 and "record.json" in p.stderr
+    # the campaign's paired test: the agent against the shipped fixed chain on the same patches
+    cmp = tmp_path / "cmp.json"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_agents.py"), "--agents", str(out), "--set",
+                        "embedded-test", "--patches-per-image", "1", "--json", str(cmp)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    result = json.loads(cmp.read_text())
+    moderate = result["groups"]["moderate"]
+    agent = moderate[str(out)]                                      # keyed by --agents as given
+    assert agent["psnr"] - moderate["fixed"] == pytest.approx(agent["diff"], abs=1e-6)
+    assert agent["psnr"] == pytest.approx(test["groups"]["moderate"]["psnr_out"], abs=1e-3)
+    assert moderate["patches"] == 4 and result["fixed_chain"] and 0 <= agent["calls"] <= 2
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_agents.py"), "--agents", str(out), "--json",
+                        str(cmp)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "--json" in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
 def test_train_agent_validates_and_keeps_the_best_snapshot(tmp_path):
     out = tmp_path / "agent"
-    args = ["--scale", "ci", "--double", "--end-if-worse", "--val-set", "embedded-test", "--val-every", "60",
+    args = ["--scale", "ci", "--double", "--end-if-worse", "--amp", "--val-set", "embedded-test", "--val-every", "60",
             "--out", str(out)]
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_agent.py"), *args], capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     record = json.loads((out / "record.json").read_text())
     assert record["config"]["double"] is True and record["config"]["end_if_worse"] is True
+    assert record["config"]["amp"] is True                      # the learning step in bf16 autocast (or fp16 on a GPU)
     assert record["train_sets"] == ["embedded-train"] and "`embedded-train`" in (out / "README.md").read_text()
     val = record["validation"]
     assert val["set"] == "embedded-test" and val["group"] == "moderate" and len(val["steps"]) >= 3
@@ -125,6 +141,22 @@ def _run(psnr_in: float, psnr_out: float, command: str) -> dict:
     return {"method": "m", "distortion": "d", "psnr_in": psnr_in, "psnr_out": psnr_out, "ssim_in": 0.5,
             "ssim_out": 0.6, "tool_calls": 2.0, "trials": 2.0, "seconds": 1.0, "images": 68, "command": command,
             "date": "2026-11-23", "hardware": "x86_64 CPU, 2 cores"}
+
+
+def test_report_notes_are_made_from_the_records_and_tables_not_typed():
+    rep = _report()
+    task = {"agents": {"saltpepper0.9-gru-rmc-t400": {"psnr": 11.11}}, "best_filter": {"filter": "box", "psnr": 12.34},
+            "supervised": {"psnr": 13.57, "steps": 777}}
+    text = {"agents": {"text-gru-rmc-t400": {"psnr": 21.0}}, "best_filter": {"filter": "median", "psnr": 19.5},
+            "supervised": {"psnr": 22.25}}
+    why = rep.px_why({"saltpepper:0.9": task, "text": text})
+    assert "11.11 dB, the best classical filter 12.34" in why["saltpepper"] and "777 updates" in why["saltpepper"]
+    assert "above the best filter (median, 19.50) and below the supervised CNN (22.25)" in why["text"]
+    episodes = json.loads((ROOT / "restorelib/weights/pixelrl/noise25-gru-rmc-t400/record.json").read_text())
+    assert f"{episodes['config']['episodes']:,} episodes of {episodes['config']['batch']} crops" in why["sigmas"]
+    steps = json.loads((ROOT / "restorelib/weights/agents/ablation-base/record.json").read_text())["config"]["steps"]
+    assert rep.steps_of("agents/ablation-base") == f"{steps:,}" and rep.steps_of("agents/none") == "?"
+    assert "not measured" in rep.px_why({})["saltpepper"]
 
 
 def test_reproduction_report_verdicts_come_from_the_runs(tmp_path):
