@@ -55,6 +55,19 @@ def test_a_tool_applied_twice_counts_twice_as_in_algorithm_1():
     assert tb.nets[0].b.item() == pytest.approx(0.2)
 
 
+def test_the_chain_is_clipped_as_at_test_time_with_the_gradient_let_through():
+    tb = bias_box()
+    a, b = tb.names[0], tb.names[1]
+    with torch.no_grad():
+        tb.nets[0].b.fill_(1.2)                    # tool a overshoots: 0.5 + 1.2 = 1.7, beyond what a tool accepts
+    x, clean = torch.full((1, 3, 8, 8), 0.5), torch.full((1, 3, 8, 8), 0.6)
+    loss, uses = joint_step(tb, torch.optim.SGD(tb.parameters(), lr=1.0), x, clean, [[a, b]])
+    # b sees the clipped 1.0 (as the evaluation would), so the loss is (1.0 - 0.6)^2; the gradient 2 * 0.4 reaches
+    # both tools through the straight-through clamp (a plain clamp would give a none)
+    assert loss == pytest.approx(0.4 ** 2) and uses == {a: 1, b: 1}
+    assert tb.nets[0].b.item() == pytest.approx(1.2 - 0.8) and tb.nets[1].b.item() == pytest.approx(-0.8)
+
+
 def test_without_the_counter_every_tool_takes_the_plain_batch_mean():
     tb = bias_box()
     a, b = tb.names[0], tb.names[1]

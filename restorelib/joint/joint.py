@@ -60,7 +60,8 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
     """One update of Algorithm 1 (chapter 5).
 
     Every patch of ``degraded`` (N, 3, H, W) in [0, 1] goes through its chain (tool
-    names) with gradients on; the loss is the MSE against ``clean`` (N, 3, H, W) at the
+    names) with gradients on, each output clipped to [0, 1] as at test time by a
+    straight-through clamp (its gradient is the unclipped output's); the loss is the MSE against ``clean`` (N, 3, H, W) at the
     end of the chain; each used tool's gradient is summed over its applications and
     divided by their number (the counter); ``opt`` takes one step. Patches with an empty
     chain contribute nothing. With ``counter=False`` every gradient is divided by the
@@ -80,8 +81,9 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
     total, n = 0.0, 0
     for chain, idx in groups.items():   # the patches of a chain go through it together
         x = degraded[idx]                                # (n_c, 3, H, W)
-        for name in chain:              # no clipping inside: it would stop the gradient
-            x = toolbox.apply(x, name, clip=False)
+        for name in chain:
+            y = toolbox.apply(x, name, clip=False)
+            x = y + (y.clamp(0, 1) - y).detach()    # clipped as at test time, with y's gradient (straight-through)
         loss = F.mse_loss(x, clean[idx], reduction="none").mean(dim=(1, 2, 3)).sum()
         loss.backward()                 # gradients into every tool of the chain
         total, n = total + loss.item(), n + len(idx)
