@@ -189,15 +189,22 @@ def test_shipped_train400_agent_and_variant_records_are_complete():
     folder = weights_dir() / "agents"
     records = {"rl-restore-train400": json.loads((folder / "rl-restore-train400" / "record.json").read_text()),
                **json.loads((folder / "variants.json").read_text())}
-    assert set(records) == {"rl-restore-train400", "agent-dd-end", "agent-t400", "agent-t400-finetune",
-                            "agent-t400-seed1"}
+    assert set(records) == {"rl-restore-train400", "rl-restore-first", "agent-dd-end", "agent-t400",
+                            "agent-t400-finetune", "agent-t400-seed1"}
     for name, r in records.items():
+        assert r["command"].startswith("python scripts/train_agent.py --scale book"), name
+        assert set(r["test"]["groups"]) == {"mild", "moderate", "severe"} and r["test"]["images"] == 68, name
+        if name == "rl-restore-first":                  # trained without validation: its last step was kept
+            assert "validation" not in r and "--val-set" not in r["command"]
+            continue
         v = r["validation"]
         best = max(range(len(v["psnr"])), key=v["psnr"].__getitem__)
         assert v["set"] == "LIVE1" and v["kept_step"] == v["steps"][best]
-        assert set(r["test"]["groups"]) == {"mild", "moderate", "severe"} and r["test"]["images"] == 68, name
-        assert r["command"].startswith("python scripts/train_agent.py --scale book"), name
     assert records["rl-restore-train400"]["train_sets"] == ["embedded-train", "Train400"]
+    # the shipped agent replaced rl-restore-first on the paired test (scripts/compare_agents.py)
+    shipped = json.loads((folder / "rl-restore" / "record.json").read_text())
+    assert shipped["sha256"] != records["rl-restore-first"]["sha256"] and shipped["train_sets"] == ["CBSD398"]
+    assert shipped["test"]["tools"].startswith("the shipped toolbox")
     assert records["agent-t400-seed1"]["config"]["seed"] == 1
     assert records["agent-t400-finetune"]["init_from"]["sha256"] == records["rl-restore-train400"]["sha256"]
     # chapter 4 compares the variants only with tests made with the same tools: the first toolbox's
