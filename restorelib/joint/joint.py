@@ -61,13 +61,14 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
 
     Every patch of ``degraded`` (N, 3, H, W) in [0, 1] goes through its chain (tool
     names) with gradients on, each output clipped to [0, 1] as at test time by a
-    straight-through clamp (its gradient is the unclipped output's); the loss is the MSE against ``clean`` (N, 3, H, W) at the
-    end of the chain; each used tool's gradient is summed over its applications and
-    divided by their number (the counter); ``opt`` takes one step. Patches with an empty
-    chain contribute nothing. With ``counter=False`` every gradient is divided by the
-    number of patches with a chain instead (the usual batch mean: a rarely used tool
-    gets a small step; exercise ch5-ex4). Returns (mean loss of the patches with a
-    chain, the counters: how many times each tool was applied).
+    straight-through clamp (its gradient is the unclipped output's); the loss is the
+    MSE against ``clean`` (N, 3, H, W) at the end of the chain; each used tool's
+    gradient is summed over its applications and divided by their number (the
+    counter); ``opt`` takes one step. Patches with an empty chain contribute nothing.
+    With ``counter=False`` every gradient is divided by the number of patches with a
+    chain instead (the usual batch mean: a rarely used tool gets a small step;
+    exercise ch5-ex4). Returns (mean loss of the patches with a chain, the counters:
+    how many times each tool was applied).
     """
     if len(chains) != degraded.shape[0]:
         raise ValueError(f"chains must have one chain per patch ({degraded.shape[0]}), "
@@ -83,7 +84,7 @@ def joint_step(toolbox: Toolbox, opt: torch.optim.Optimizer, degraded: torch.Ten
         x = degraded[idx]                                # (n_c, 3, H, W)
         for name in chain:
             y = toolbox.apply(x, name, clip=False)
-            x = y + (y.clamp(0, 1) - y).detach()    # clipped as at test time, with y's gradient (straight-through)
+            x = y + (y.clamp(0, 1) - y).detach()    # clipped value, y's gradient
         loss = F.mse_loss(x, clean[idx], reduction="none").mean(dim=(1, 2, 3)).sum()
         loss.backward()                 # gradients into every tool of the chain
         total, n = total + loss.item(), n + len(idx)
