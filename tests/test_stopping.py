@@ -1,0 +1,86 @@
+"""Whole-photo stopping (restorelib.rlrestore.stopping, scripts/stopping_study.py): does an agent end at its best step?"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from restorelib.core import data
+from restorelib.core.degradations import degrade
+from restorelib.core.metrics import psnr
+from restorelib.rlrestore.restore import AgentRestorer, ImageResult
+from restorelib.rlrestore.stopping import AT_BEST_DB, stopping_study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Scripted:
+    """A restorer whose k-th photo gets a known PSNR curve (and a chain one shorter)."""
+
+    def __init__(self, curves):
+        self.curves, self.k = curves, 0
+
+    def restore_image(self, image, t_max=None, reference=None):
+        c = self.curves[self.k]
+        self.k += 1
+        return ImageResult(image, [f"tool-{i}" for i in range(len(c) - 1)], [], list(c))
+
+
+def _photos(n=3, size=40):
+    g = torch.Generator().manual_seed(1)
+    return {f"p{i}": torch.rand(3, size, size, generator=g) for i in range(n)}
+
+
+def test_best_step_and_loss_from_the_curve():
+    curves = [[20.0, 23.0, 22.5], [20.0, 21.0, 22.0], [25.0, 24.0]]
+    s = stopping_study(Scripted(curves), _photos(), "noise:20")
+    p = list(s["photos"].values())
+    assert [q["best_step"] for q in p] == [1, 2, 0]
+    assert [q["loss_db"] for q in p] == pytest.approx([0.5, 0.0, 1.0])
+    assert s["at_best"] == 1 and s["photos_n"] == 3
+    assert s["mean_loss_db"] == pytest.approx(0.5) and s["max_loss_db"] == pytest.approx(1.0)
+    assert s["mean_calls"] == pytest.approx(5 / 3, abs=1e-3)
+    assert s["mean_gain_db"] == pytest.approx((2.5 + 2.0 - 1.0) / 3, abs=1e-3)
+    assert AT_BEST_DB > 0
+
+
+def test_the_shipped_agent_on_a_photo_matches_an_independent_psnr():
+    clean = {k: v[:, :96, :96] for k, v in data.load_set("embedded-test", limit=1).items()}
+    agent = AgentRestorer.load("rl-restore")
+    s = stopping_study(agent, clean, "noise:25+jpeg:30", seed=3)
+    name, img = next(iter(clean.items()))
+    x, levels = degrade(img[None], "noise:25+jpeg:30", torch.Generator().manual_seed(3 * 100_003))
+    rec = s["photos"][name]
+    assert rec["levels"] == levels[0]
+    assert rec["psnr"][0] == pytest.approx(psnr(x.clamp(0, 1), img[None]).item(), abs=1e-3)
+    again = agent.restore_image(x[0].clamp(0, 1), reference=img)
+    assert rec["chain"] == again.chain and len(rec["psnr"]) == len(again.chain) + 1
+    assert rec["psnr"][-1] == pytest.approx(psnr(again.image[None], img[None]).item(), abs=1e-3)
+    assert rec["loss_db"] == pytest.approx(max(rec["psnr"]) - rec["psnr"][-1], abs=1e-4)
+
+
+def test_refuses_no_photos_and_bad_spec():
+    with pytest.raises(ValueError, match="images"):
+        stopping_study(Scripted([]), {}, "noise:20")
+    with pytest.raises(ValueError, match="spec"):
+        stopping_study(Scripted([[1.0]]), _photos(1), "noize:20")
+
+
+def test_script_writes_json_and_refuses_bad_input(tmp_path):
+    out = tmp_path / "stop.json"
+    script = str(ROOT / "scripts" / "stopping_study.py")
+    p = subprocess.run([sys.executable, script, "--methods", "rl-restore", "--set", "embedded-test", "--limit", "1",
+                        "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    result = json.loads(out.read_text())
+    s = result["methods"]["rl-restore"]
+    assert s["photos_n"] == 1 and result["command"].startswith("python scripts/stopping_study.py --methods")
+    assert "ended at its best step on" in p.stdout
+    for bad, flag in ((["--methods", "dncnn"], "--methods"), (["--methods", "rl-restore", "--limit", "0"], "--limit"),
+                      (["--methods", "rl-restore", "--spec", "blurr:2"], "--spec"),
+                      (["--methods", "rl-restore", "--json", str(out)], "--json")):
+        p = subprocess.run([sys.executable, script, *bad], capture_output=True, text=True, timeout=300)
+        assert p.returncode == 2 and flag in p.stderr and len(p.stderr.strip().splitlines()) <= 4, p.stderr
+    assert json.loads(out.read_text()) == result                      # not overwritten
