@@ -19,6 +19,7 @@ from restorelib.rlrestore import dqn
 from restorelib.hirl import restore as hirl_restore
 from restorelib.labelfree import policy as label_free, quality_net
 from restorelib.pixelrl import a2c as pixelrl
+from restorelib.pixelrl.color_method import load_color_model
 from restorelib.cli import main
 from restorelib.core.config import weights_dir
 from restorelib.toolbox.tools import SmallTool, Toolbox, sha256_bytes
@@ -131,7 +132,7 @@ def test_every_shipped_checkpoint_still_loads():
         kind = rec.parent.parent.name
         loader = {"agents": dqn.load_agent, "agents-hirl": hirl_restore.load_hirl, "pixelrl": pixelrl.load_pixelrl,
                   "agents-label-free": label_free.load_label_free, "baselines": baselines.load_baseline,
-                  "quality": quality_net.load_quality_net}[kind]
+                  "quality": quality_net.load_quality_net, "pixelrl-color": load_color_model}[kind]
         net = loader(rec.parent)[0]
         assert not net.training
         loaded += 1

@@ -317,6 +317,8 @@ def test_script_ci_scale_writes_a_checked_record_and_resumes(tmp_path, capsys):
     assert record["kind"] == "pixelrl" and record["config"]["rmc"] and record["config"]["t_max"] == 2
     assert record["evaluation"]["images"] == 1 and record["evaluation"]["error_in"] > 0
     assert record["command"].startswith("python scripts/train_pixelrl_color.py --scale ci")
+    card = (out / "README.md").read_text()                           # the model card, from the record
+    assert record["command"] in card and f"{record['evaluation']['error_out']:.3f}" in card
     assert not (out / ".partial").exists()
     (out / ".partial").mkdir()
     (out / ".partial" / "color.state.pt").write_bytes(b"x")
@@ -352,10 +354,15 @@ def test_chapter_models_train_at_ci_scale_and_load_shipped_folders(tmp_path, mon
     monkeypatch.setattr(CM, "weights_dir", lambda: tmp_path)     # book scale: the shipped folders, named when missing
     with pytest.raises(FileNotFoundError, match="train_pixelrl_color.py"):
         get_color_models(get_profile("book"), "popout")
-    for row, (kind, rmc) in COLOR_ROWS.items():
+    assert get_color_models(get_profile("book"), "popout", skip_missing=True) == {}   # the chapter names them
+    for i, (row, (kind, rmc)) in enumerate(COLOR_ROWS.items()):
         model, record = models[row]
         save_color_model(model, kind, replace(CI, rmc=rmc), _rec(record), color_folder("popout", kind, rmc),
                          "test", "ci", "popout")
+        if i == 0:                                                  # one shipped, three not: only that one
+            assert list(get_color_models(get_profile("book"), "popout", skip_missing=True)) == [row]
+            with pytest.raises(FileNotFoundError):
+                get_color_models(get_profile("book"), "popout")
     loaded = get_color_models(get_profile("book"), "popout")
     for row in COLOR_ROWS:
         assert torch.equal(enhancer(loaded[row][0], CI.t_max)(x), enhancer(models[row][0], CI.t_max)(x)), row

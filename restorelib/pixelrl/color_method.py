@@ -10,6 +10,7 @@ folder with ``record.json`` (sha256-checked on load); :class:`ColorMethod` is ``
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from .color import (
     mean_lab_error, rgb_to_lab)
 from .color_data import PairSampler
 from ..core.training_log import TrainingLog
-from ..core.artifacts import has_record
+from ..core.artifacts import has_record, produced, write_readme
 from ..core.checkpoints import RECORD, load_checkpoint, read_record
 from ..toolbox.tools import count_params, write_checkpoint
 
@@ -114,7 +115,21 @@ def save_color_model(model: nn.Module, kind: str, cfg: PixelRLConfig, rec: Train
     write_checkpoint(model, folder, "model.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
                      seconds=rec.seconds, kind=kind, style=style, task=f"color:{style}",
                      actions=list(COLOR_ACTIONS) if kind != "cnn" else [], curve=rec.curve(), **(extra or {}))
+    write_color_card(folder)
     return Path(folder) / RECORD
+
+
+def write_color_card(folder: str | Path) -> Path:
+    """The model card ``folder/README.md`` of a colour model, from its record (command, time, config, test)."""
+    r = read_record(folder)
+    lines = [f"# Colour model `{Path(folder).name}` ({r['scale']} scale, style `{r['style']}`, {r['kind']})", "",
+             produced(r, ".1f"), "", f"Configuration: `{json.dumps(r['config'])}`."]
+    if e := r.get("evaluation"):
+        lines += ["", f"Test on {e['images']} photos of `{e['set']}` ({'whole' if not e['crop'] else e['crop']}): "
+                  f"mean CIELab error to the target {e['error_in']:.3f} -> {e['error_out']:.3f} (lower is better, "
+                  "the paper's Table 6). The curves are in `record.json`; the sha256 of `model.pt` there is checked "
+                  "on load (chapter 7)."]
+    return write_readme(folder, lines + [""])
 
 
 def load_color_model(folder: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
@@ -206,14 +221,17 @@ def color_folder(style: str, kind: str, rmc: bool) -> Path:
 
 
 def get_color_models(profile, style: str, pairs: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
-                     device: torch.device | str = "cpu", log: Callable[[str], None] | None = None
-                     ) -> dict[str, tuple[nn.Module, dict]]:
+                     device: torch.device | str = "cpu", log: Callable[[str], None] | None = None,
+                     skip_missing: bool = False) -> dict[str, tuple[nn.Module, dict]]:
     """Chapter 7's four colour models of :data:`COLOR_ROWS` at the active scale: trained here on the training
     ``pairs`` ({name: (input, target)}, (3, H, W) each) when ``profile.train`` (CI: seconds), else the shipped
-    ``restorelib/weights/pixelrl-color/STYLE-*`` (``FileNotFoundError`` naming the script when one is missing).
+    ``restorelib/weights/pixelrl-color/STYLE-*`` (``FileNotFoundError`` naming the script when one is missing,
+    unless ``skip_missing``: then the rows not shipped are left out, and the chapter names them).
     Returns {row: (model in eval mode, record with ``seconds``, ``config`` and ``curve``)}."""
     if not profile.train:
-        return {row: load_color_model(color_folder(style, kind, rmc), device) for row, (kind, rmc) in COLOR_ROWS.items()}
+        folders = {row: color_folder(style, kind, rmc) for row, (kind, rmc) in COLOR_ROWS.items()}
+        return {row: load_color_model(f, device) for row, f in folders.items()
+                if not skip_missing or has_record(f)}
     if not pairs:
         raise ValueError("pairs must hold the (input, target) training pairs when the profile trains")
     from dataclasses import replace

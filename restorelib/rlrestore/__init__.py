@@ -8,4 +8,5 @@ from .dqn import (
     SIX_TOOLS, DQNConfig, dqn_loss, act, TrainRecord, train_dqn, SCALES, ABLATION_SCHEDULE, ABLATIONS,
     ablation_name, save_agent, agent_config, get_agent, write_card, AGENTS, shipped_agents, load_agent)
 from .restore import ImageResult, restore_by_votes, AgentRestorer, ChainRestorer, ChainAgentMethod, AgentMethod, tool_usage
-from . import nets, env, replay, cards, dqn, restore  # the modules themselves, e.g. rlrestore.nets
+from .stopping import AT_BEST_DB, stopping_study
+from . import nets, env, replay, cards, dqn, restore, stopping  # the modules themselves, e.g. rlrestore.nets

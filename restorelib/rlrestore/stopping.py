@@ -20,6 +20,9 @@ AT_BEST_DB = 0.01
 
 
 class WholeImageRestorer(Protocol):
+    """What :func:`stopping_study` needs: ``restore_image`` of the agents of chapters 4, 6 and 8 (an
+    :class:`~restorelib.rlrestore.restore.ImageResult` with ``psnr`` and ``chain``)."""
+
     def restore_image(self, image: torch.Tensor, t_max: int | None = None,
                       reference: torch.Tensor | None = None) -> object: ...
 
