@@ -175,7 +175,7 @@ NOT_CHECKED: dict[str, str] = {
     "joint.baselines.compare": _DICT, "core.evaluation.evaluate": _DICT, "core.evaluation.evaluate_no_reference": _DICT,
     "core.patches.patch_bank": _DICT, "core.patches.CropSampler.__init__": _DICT, "core.quality.fit_niqe": _DICT,
     "core.banks.train_set_record": _DICT, "teaching.explorer.toolchain_explorer": _DICT, "hirl.restore.degraded_patches": _DICT,
-    "pixelrl.baselines.degraded_pairs": _DICT, "search.record.search_baselines": _DICT,
+    "pixelrl.baselines.degraded_pairs": _DICT, "rlrestore.stopping.stopping_study": _DICT, "search.record.search_baselines": _DICT,
     "search.record.record_of": _DICT, "toolbox.train_toolbox.validation_pairs": _DICT,
     "toolbox.training.tool_batch": _TRAIN, "toolbox.training.evaluate_pair": _TRAIN, "toolbox.training.dead_units": _TRAIN,
     "labelfree.quality_net.quality_batch": _TRAIN, "pixelrl.training.sample_crops": _TRAIN,

@@ -81,14 +81,18 @@ def mean_lab_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return lab_distance(x, rgb_to_lab(target)).flatten(1).mean(1)
 
 
-def lab_reward(target_lab: torch.Tensor, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
-    """Eq. 16: ``r_i = |I_i^target - s_i^(t)|_2 - |I_i^target - s_i^(t+1)|_2`` in CIELab -> (N, 1, H, W).
+def lab_reward(target_lab: torch.Tensor, before: torch.Tensor,
+               after: torch.Tensor) -> torch.Tensor:
+    """Eq. 16 in CIELab, (N, 1, H, W):
+    ``r_i = |I_i^target - s_i^(t)|_2 - |I_i^target - s_i^(t+1)|_2``.
 
-    target_lab: (N, 3, H, W) CIELab (:func:`rgb_to_lab` of the target); before, after: RGB (N, 3, H, W) in [0, 1].
+    target_lab: (N, 3, H, W) CIELab (:func:`rgb_to_lab` of the target); before, after:
+    RGB (N, 3, H, W) in [0, 1].
     """
     if not (target_lab.shape == before.shape == after.shape):
-        raise ValueError(f"target_lab, before and after must have the same shape, got {tuple(target_lab.shape)}, "
-                         f"{tuple(before.shape)} and {tuple(after.shape)}")
+        raise ValueError(f"target_lab, before and after must have the same shape, got "
+                         f"{tuple(target_lab.shape)}, {tuple(before.shape)} and "
+                         f"{tuple(after.shape)}")
     return lab_distance(before, target_lab) - lab_distance(after, target_lab)
 
 
