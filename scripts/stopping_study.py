@@ -1,6 +1,6 @@
 """Do the agents stop at their best step? Whole photos with noise and JPEG, the PSNR after every step.
 
-    RESTORELIB_DATA=/abs/data python scripts/stopping_study.py --methods rl-restore rl-restore:rl-restore-first \\
+    RESTORELIB_DATA=/abs/data python scripts/stopping_study.py --methods rl-restore rl-restore:rl-restore-train400 \\
         hirl label-free --set CBSD68 --limit 6 --json restorelib/weights/agents/stopping.json
     python scripts/stopping_study.py --methods rl-restore --set embedded-test            # offline
 
