@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                 value, source = mean([psnr(pixelrl_restore(net, d.to(dev), t_max=cfg.t_max)[0].cpu(), c).item()
                                       for c, d in pairs.values()]), "measured"
             row["agents"][f.name] = {"psnr": value, "source": source, "gru": cfg.gru, "rmc": cfg.rmc,
-                                     "episodes": cfg.episodes, "train_seconds": records[f]["seconds"]}
+                                     "actions": cfg.action_set, "episodes": cfg.episodes,
+                                     "train_seconds": records[f]["seconds"]}
         steps, old = cfg.pretrain_steps + cfg.episodes, result["tasks"].get(task, {})
         if not args.redo and all(old.get(k) == row[k] for k in ("test_set", "images", "train_set")) and \
                 old.get("supervised", {}).get("steps") == steps:

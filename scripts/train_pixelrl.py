@@ -3,10 +3,13 @@
     python scripts/train_pixelrl.py --scale book --task noise:25                # a 2-core CPU, ~45 min (estimate)
     python scripts/train_pixelrl.py --scale book --task saltpepper:0.5 --no-rmc  # one cell of the ablation
     python scripts/train_pixelrl.py --scale paper --task text --stepwise        # the paper's schedule, on a GPU
+    python scripts/train_pixelrl.py --scale book --task noise:15 --actions basic  # a row of Table 8's action study
 
 Tasks: ``noise:SIGMA`` (Gaussian denoising), ``saltpepper:DENSITY``, ``text`` (blind inpainting of random text), or
 any spec of ``restorelib.core.degradations``. The ablation of the paper's Tables 2-4 is ``--no-gru --no-rmc`` (plain
 FCN), ``--no-rmc`` (+convGRU) and the default (+convGRU +RMC); ``--stepwise`` trains the first half without RMC.
+``--actions`` restricts the agents to an action set of the supplementary Table 8 (``basic``: box, median, Gaussian
+1.5, do nothing; ``bilateral``: + bilateral 1.0; ``pixel``: + pixel value +-1; ``all``: the nine).
 
 Training patches: fresh grayscale crops of the photos of TRAIN_SET (one or more sets; default the embedded training
 photos); the agent is then tested greedily on centre crops of TEST_SET degraded with a fixed seed. The whole run is
@@ -31,6 +34,7 @@ from restorelib.core import data
 from restorelib.core.banks import train_sampler, train_set_record
 from restorelib.core.config import get_device, seed_everything, weights_dir
 from restorelib.core.metrics import psnr
+from restorelib.pixelrl.actions import ACTION_SETS
 from restorelib.pixelrl.baselines import TEST_SEED, degraded_pairs
 from restorelib.pixelrl.a2c import (
     SCALES, PixelRLConfig, PixelRLNet, make_task, pixelrl_restore, save_pixelrl, train_pixelrl)
@@ -38,9 +42,10 @@ from restorelib.core.resume import ConfigMismatch, finish_partial, partial_state
 
 
 def run_name(task: str, cfg: PixelRLConfig) -> str:
-    """The folder name of a run, e.g. ``noise25-gru-rmc`` or ``saltpepper0.5-fcn``."""
+    """The folder name of a run, e.g. ``noise25-gru-rmc``, ``saltpepper0.5-fcn`` or ``noise15-gru-rmc-basic``."""
     net = "-".join(["gru"] * cfg.gru + [("stepwise-" if cfg.rmc_start else "") + "rmc"] * cfg.rmc) or "fcn"
-    return f"{task.replace(':', '').replace('/', '-')}-{net}"
+    actions = "" if cfg.action_set == "all" else f"-{cfg.action_set}"
+    return f"{task.replace(':', '').replace('/', '-')}-{net}{actions}"
 
 
 @torch.no_grad()
@@ -64,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-gru", action="store_true", help="no convGRU on the policy branch")
     ap.add_argument("--no-rmc", action="store_true", help="no reward-map convolution")
     ap.add_argument("--stepwise", action="store_true", help="first half of the episodes without RMC, then with it")
+    ap.add_argument("--actions", default="all", choices=sorted(ACTION_SETS),
+                    help="the action set (the paper's Table 8): basic filters, + bilateral 1.0, + pixel +-1, or all "
+                         "nine (default)")
     add_train_set_flag(ap, help="sets whose photos give the training crops, made gray (default embedded-train)")
     add_test_flags(ap, eval_size=128, what="test images")
     args = ap.parse_args(argv)
@@ -75,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         make_task(args.task)
         cfg = replace(SCALES[args.scale], seed=args.seed, gru=not args.no_gru, rmc=not args.no_rmc,
-                      rmc_start=0.5 if args.stepwise else 0.0, episodes=args.episodes or SCALES[args.scale].episodes)
+                      rmc_start=0.5 if args.stepwise else 0.0, episodes=args.episodes or SCALES[args.scale].episodes,
+                      action_set=args.actions)
     except ValueError as e:
         ap.error(str(e))
     out = args.out or weights_dir() / "pixelrl" / run_name(args.task, cfg)

@@ -17,7 +17,6 @@ import inspect
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -168,8 +167,9 @@ NOT_CHECKED: dict[str, str] = {
     "pixelrl.nets.PixelRLNet.policy": _NET,
     "pixelrl.color.GlobalActionNet.forward": _NET, "pixelrl.color_method.ColorCNN.forward": _NET,
     "pixelrl.env.PixelEnv.observe": _INNER,
-    "pixelrl.color_method.ColorMethod.restore": "needs a trained colour model's folder, and none is shipped yet; its "
-                                                "check_images call is the one ColorCNN.enhance is tested with",
+    "pixelrl.color_method.ColorMethod.restore": "is built from a colour model's folder, which this harness does not "
+                                                "construct; its check_images call is the one ColorCNN.enhance is "
+                                                "tested with",
     "pixelrl.baselines.Denoiser.forward": _NET, "labelfree.quality_net.QualityNet.forward": _NET,
     "toolbox.tools.SmallTool.forward": _NET, "toolbox.tools.LargeTool.forward": _NET,
     "joint.baselines.compare": _DICT, "core.evaluation.evaluate": _DICT, "core.evaluation.evaluate_no_reference": _DICT,

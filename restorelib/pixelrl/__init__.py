@@ -5,7 +5,7 @@ denoising, inpainting and local colour enhancement.
 :mod:`restorelib.pixelrl.a2c`.
 """
 from .actions import (
-    ACTIONS, N_ACTIONS, DO_NOTHING, BACKENDS, SIGMA_SPACE, TEXT_SIZES, box_filter, gaussian_filter,
+    ACTIONS, N_ACTIONS, ACTION_SETS, DO_NOTHING, BACKENDS, SIGMA_SPACE, TEXT_SIZES, box_filter, gaussian_filter,
     bilateral_filter, median_filter, resolve_backend, filter_bank, check_actions, apply_actions, pixel_reward,
     to_gray, draw_text_mask, overlay_text, make_task)
 from .nets import ConvGRU, PixelRLNet, RMC_SIZE, RewardMapConv

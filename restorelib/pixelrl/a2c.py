@@ -27,8 +27,8 @@ from ..core.config import get_device
 from ..core.scales import build_scales
 from ..core.long_runs import Progress
 from .actions import (  # noqa: F401  (re-exported: chapter 7 imports everything from here)
-    ACTIONS, N_ACTIONS, Task, apply_actions, draw_text_mask, filter_bank, make_task, overlay_text, pixel_reward,
-    to_gray)
+    ACTION_SETS, ACTIONS, N_ACTIONS, Task, apply_actions, draw_text_mask, filter_bank, make_task, overlay_text,
+    pixel_reward, to_gray)
 from .env import PixelEnv, as_env
 from ..core.banks import crops_phrase
 from ..core.patches import CropSampler
@@ -136,6 +136,7 @@ class PixelRLConfig:
     pretrain_steps: int = 0        # steps of pretrain_shared before RL (the paper starts from a DnCNN)
     pretrain_task: str = "noise:15"
     amp: bool = False              # the network's passes in bf16 autocast + channels-last (core.resume.MixedPrecision)
+    action_set: str = "all"        # a key of ACTION_SETS: the actions the agents may take (Table 8's study)
     log_every: int = 100
     seed: int = 0
 
@@ -157,6 +158,8 @@ class PixelRLConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         if not isinstance(self.pretrain_steps, int) or self.pretrain_steps < 0:
             raise ValueError(f"pretrain_steps must be a non-negative int, got {self.pretrain_steps!r}")
+        if self.action_set not in ACTION_SETS:
+            raise ValueError(f"action_set must be one of {sorted(ACTION_SETS)}, got {self.action_set!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -185,11 +188,13 @@ def train_pixelrl(clean_bank: torch.Tensor | CropSampler, task: str | Task | Pix
     cfg = cfg or PixelRLConfig()
     if not isinstance(cfg, PixelRLConfig):
         raise ValueError(f"cfg must be a PixelRLConfig, got {type(cfg).__name__}")
-    bank, env = _check_bank(clean_bank, cfg.channels, cfg.crop), as_env(task)
+    bank, env = _check_bank(clean_bank, cfg.channels, cfg.crop), as_env(task, cfg.action_set)
     dev = get_device(device)
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    net = (env.net_class or PixelRLNet)(cfg.channels, env.n_actions, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)
+    subset = {"action_ids": env.action_ids} if env.action_ids is not None else {}
+    net = (env.net_class or PixelRLNet)(cfg.channels, env.n_actions, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc,
+                                        **subset)
     mp = MixedPrecision(dev, cfg.amp)                 # one for the run: a float16 loss scale must persist
     net = net.to(dev, memory_format=mp.memory_format)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -267,9 +272,11 @@ def pixelrl_restore(net: PixelRLNet, image: torch.Tensor, t_max: int = 5, greedy
         raise ValueError(f"t_max must be a positive int, got {t_max!r}")
     dev = next(net.parameters()).device
     state, hidden, maps = image.to(dev), None, []
+    lookup = None if net.action_ids is None else torch.tensor(net.action_ids, device=dev)
     for _ in range(t_max):
         lp, hidden = net.policy(state, hidden)             # the value branch is not needed to act
         a = sample_actions(lp, greedy, generator)
+        a = a if lookup is None else lookup[a]             # a net of a Table 8 action set: its outputs' action ids
         state = apply_actions(state, a, filter_bank(state, backend))
         maps.append(a)
     return state, maps
@@ -289,7 +296,8 @@ def save_pixelrl(net: PixelRLNet, cfg: PixelRLConfig, rec: TrainRecord, folder: 
     folder, extra = Path(folder), extra or {}
     record = write_checkpoint(
         net, folder, "pixelrl.pt", command=command, scale=scale, config=cfg.to_dict(), device=device,
-        seconds=rec.seconds, task=task, train_patches=train_patches, actions=list(ACTIONS), evaluation=evaluation,
+        seconds=rec.seconds, task=task, train_patches=train_patches,
+        actions=[ACTIONS[i] for i in ACTION_SETS[cfg.action_set]], evaluation=evaluation,
         curve=rec.curve(), **extra)
     data = f"{train_patches} training patches" if "train_sets" not in extra else \
         "training on " + crops_phrase(train_patches, extra["train_sets"], extra["train_images"], cfg.crop)
@@ -321,5 +329,8 @@ def load_pixelrl(folder: str | Path, device: torch.device | str = "cpu") -> tupl
 
 
 def build_pixelrl(cfg: PixelRLConfig, record: dict | None = None) -> PixelRLNet:
-    """A fresh :class:`~restorelib.pixelrl.nets.PixelRLNet` of ``cfg``'s channels, width, convGRU and RMC (a checkpoint's network, chapter 7)."""
-    return PixelRLNet(cfg.channels, width=cfg.width, gru=cfg.gru, rmc=cfg.rmc)
+    """A fresh :class:`~restorelib.pixelrl.nets.PixelRLNet` of ``cfg``'s channels, width, convGRU, RMC and action set
+    (a checkpoint's network, chapter 7)."""
+    ids = ACTION_SETS[cfg.action_set]
+    return PixelRLNet(cfg.channels, len(ids), width=cfg.width, gru=cfg.gru, rmc=cfg.rmc,
+                      action_ids=None if cfg.action_set == "all" else ids)

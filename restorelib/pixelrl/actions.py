@@ -39,6 +39,16 @@ ACTIONS = ("pixel -1", "do nothing", "pixel +1", "gaussian 0.5", "bilateral 0.1"
            "bilateral 1.0", "box")
 N_ACTIONS = len(ACTIONS)
 DO_NOTHING = 1
+#: The action sets of the paper's supplementary Table 8 (its study of which actions matter, Gaussian denoising), each
+#: a tuple of ids of :data:`ACTIONS`: the basic filters ([1] box, [4] median, [5] Gaussian 1.5, [9] do nothing in the
+#: paper's numbering), then + the bilateral filter with sigma_c = 1.0, then + pixel value +-1, then all nine.
+ACTION_SETS: dict[str, tuple[int, ...]] = {
+    "basic": tuple(ACTIONS.index(a) for a in ("do nothing", "median", "gaussian 1.5", "box")),
+    "bilateral": tuple(ACTIONS.index(a) for a in ("do nothing", "median", "gaussian 1.5", "bilateral 1.0", "box")),
+    "pixel": tuple(ACTIONS.index(a) for a in ("pixel -1", "do nothing", "pixel +1", "median", "gaussian 1.5",
+                                              "bilateral 1.0", "box")),
+    "all": tuple(range(N_ACTIONS)),
+}
 BACKENDS = ("auto", "cv2", "torch")
 SIGMA_SPACE = 5.0
 TEXT_SIZES = (10, 30)         # font sizes of the inpainting task (paper)

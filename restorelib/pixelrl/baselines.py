@@ -148,6 +148,13 @@ PAPER = {
     "saltpepper": {"DnCNN": (40.16, 29.19, 23.58), "PixelRL FCN": (36.51, 27.91, 22.73),
                    "PixelRL +convGRU": (37.86, 29.26, 23.54), "PixelRL +convGRU +RMC": (38.46, 29.78, 23.78)},
     "text": {"Net-D and Net-E": 29.53, "DnCNN": 29.75, "PixelRL +convGRU": 29.50, "PixelRL +convGRU +RMC": 29.97},
+    # supplementary Table 7: Poisson noise, peaks 120 / 30 / 10 ("CNN (Zhang et al. 2017)" is DnCNN)
+    "poisson": {"DnCNN": (31.62, 28.20, 25.93), "PixelRL FCN": (31.17, 27.84, 25.55),
+                "PixelRL +convGRU": (31.28, 27.94, 25.64), "PixelRL +convGRU +RMC": (31.37, 27.95, 25.70)},
+    # supplementary Table 8: Gaussian sigma 15 / 25 / 50 by action set (keys of actions.ACTION_SETS); its "all" row
+    # equals the +convGRU agent of Table 2, so the study's agents had no RMC
+    "actions": {"basic": (29.82, 27.60, 25.20), "bilateral": (29.93, 27.81, 25.30), "pixel": (30.72, 28.25, 25.59),
+                "all": (31.26, 28.83, 25.87)},
 }
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from ..core.metrics import psnr
-from .actions import N_ACTIONS, Task, apply_actions, make_task, pixel_reward
+from .actions import ACTION_SETS, N_ACTIONS, Task, apply_actions, make_task, pixel_reward
 
 Tensor = torch.Tensor
 
@@ -40,7 +40,9 @@ class PixelEnv:
     * ``observe(state)``: the network's input (N, C, H, W) (default: the state itself);
     * ``gain(first, last, target) -> (N,)``: what the training log reports per episode (default: PSNR gain, dB);
     * ``net_class``: the network to build (default :class:`~restorelib.pixelrl.nets.PixelRLNet`), called as
-      ``net_class(channels, n_actions, width=, gru=, rmc=)``.
+      ``net_class(channels, n_actions, width=, gru=, rmc=)``;
+    * ``action_ids``: when ``step`` takes indices into a subset of the nine denoising actions, their ids (given to
+      the network so that inference maps its outputs the same way).
     """
 
     name: str
@@ -52,20 +54,37 @@ class PixelEnv:
     gain: Callable[[Tensor, Tensor, Tensor], Tensor] = _psnr_gain
     gain_name: str = "PSNR gain (dB)"
     net_class: type | None = None
+    action_ids: tuple[int, ...] | None = None
 
 
-def denoise_env(task: str | Task) -> PixelEnv:
+def denoise_env(task: str | Task, action_set: str = "all") -> PixelEnv:
     """The denoising / inpainting environment of the paper: crops degraded by ``task`` (see
-    :func:`~restorelib.pixelrl.actions.make_task`), the nine actions, the squared-error reward (0-255 scale)."""
+    :func:`~restorelib.pixelrl.actions.make_task`), the nine actions or the subset ``action_set`` of
+    :data:`~restorelib.pixelrl.actions.ACTION_SETS` (Table 8), the squared-error reward (0-255 scale)."""
+    if action_set not in ACTION_SETS:
+        raise ValueError(f"action_set must be one of {sorted(ACTION_SETS)}, got {action_set!r}")
     degrade_fn = make_task(task)
 
     def start(clean: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
         return degrade_fn(clean, g), clean
 
     name = task if isinstance(task, str) else getattr(task, "__name__", "callable")
-    return PixelEnv(name, start, apply_actions, pixel_reward)
+    if action_set == "all":
+        return PixelEnv(name, start, apply_actions, pixel_reward)
+    ids = ACTION_SETS[action_set]
+    lookup = torch.tensor(ids)
+
+    def step(state: Tensor, actions: Tensor) -> Tensor:     # output k of the network is action ids[k]
+        return apply_actions(state, lookup.to(actions.device)[actions])
+
+    return PixelEnv(name, start, step, pixel_reward, n_actions=len(ids), action_ids=ids)
 
 
-def as_env(task: str | Task | PixelEnv) -> PixelEnv:
-    """``task`` if it is a :class:`PixelEnv`, else :func:`denoise_env` of it."""
-    return task if isinstance(task, PixelEnv) else denoise_env(task)
+def as_env(task: str | Task | PixelEnv, action_set: str = "all") -> PixelEnv:
+    """``task`` if it is a :class:`PixelEnv`, else :func:`denoise_env` of it with ``action_set``."""
+    if isinstance(task, PixelEnv):
+        if action_set != "all":
+            raise ValueError(f"action_set applies to the denoising tasks; a PixelEnv has its own actions, "
+                             f"got action_set={action_set!r}")
+        return task
+    return denoise_env(task, action_set)

@@ -66,15 +66,22 @@ class PixelRLNet(nn.Module):
     Shared trunk: 3x3 convs with dilation 1, 2, 3, 4 (``width`` channels, ReLU). Policy branch: dilation 3, 2, an
     optional :class:`ConvGRU` (``gru``), a 3x3 conv to ``n_actions`` logits. Value branch: dilation 3, 2, a 3x3 conv
     to one value. ``rmc`` adds the :class:`RewardMapConv` of the training (kept here so checkpoints hold it).
+    ``action_ids``: for a net trained on a subset of the nine denoising actions (an action set of the paper's
+    Table 8), the id in :data:`~restorelib.pixelrl.actions.ACTIONS` of each of its ``n_actions`` outputs; None when
+    output k is action k.
     """
 
     def __init__(self, in_channels: int = 1, n_actions: int = N_ACTIONS, width: int = 64, gru: bool = True,
-                 rmc: bool = False) -> None:
+                 rmc: bool = False, action_ids: tuple[int, ...] | None = None) -> None:
         super().__init__()
         for name, v in (("in_channels", in_channels), ("n_actions", n_actions), ("width", width)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if action_ids is not None and (len(action_ids) != n_actions or len(set(action_ids)) != n_actions
+                                       or not all(isinstance(i, int) and 0 <= i < N_ACTIONS for i in action_ids)):
+            raise ValueError(f"action_ids must be {n_actions} distinct ids in 0..{N_ACTIONS - 1}, got {action_ids!r}")
         self.in_channels, self.n_actions, self.width = in_channels, n_actions, width
+        self.action_ids = None if action_ids is None else tuple(action_ids)
         self.trunk = nn.Sequential(_conv(in_channels, width, 1), _conv(width, width, 2), _conv(width, width, 3),
                                    _conv(width, width, 4))
         self.pi_head = nn.Sequential(_conv(width, width, 3), _conv(width, width, 2))
