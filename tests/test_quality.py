@@ -236,6 +236,17 @@ def test_ci_training_reduces_the_loss_and_the_checkpoint_round_trips(bank, tmp_p
         load_quality_net(tmp_path)
 
 
+def test_bf16_training_learns_too_and_ships_float32_weights(bank):
+    """``amp`` (bf16 autocast, on at book scale): the same net, the loss as fast down, weights in float32."""
+    x, y = quality_batch(bank, replace(SCALES["ci"], batch=128), gen(7))
+    nets = {amp: train_quality_net(bank, replace(SCALES["ci"], amp=amp))[0] for amp in (False, True)}
+    with torch.no_grad():
+        errors = {amp: F.l1_loss(net(x), y).item() for amp, net in nets.items()}
+    assert abs(errors[True] - errors[False]) < 0.5, errors
+    for k, v in nets[True].state_dict().items():
+        assert v.dtype == torch.float32 and v.is_contiguous(), k
+
+
 def test_training_rejects_bad_inputs(bank):
     with pytest.raises(ValueError, match="bank"):
         train_quality_net(bank[:, :1], SCALES["ci"])

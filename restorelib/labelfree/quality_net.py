@@ -26,7 +26,7 @@ from ..core.metrics import psnr
 from ..core.banks import check_bank, crops_phrase, draw_clean
 from ..core.patches import CropSampler
 from ..core.quality import QUALITY_DIR, Scorer, register_scorer
-from ..core.resume import RunCheckpoint
+from ..core.resume import MixedPrecision, RunCheckpoint
 from ..core.artifacts import has_record, write_readme
 from ..core.checkpoints import RECORD, load_checkpoint
 from ..toolbox.tools import write_checkpoint
@@ -71,6 +71,7 @@ class QualityConfig:
     clean_fraction: float = 0.1     # share of patches left clean (target 50 dB)
     specs: tuple[str, ...] = TRAIN_SPECS
     chain_fraction: float = 0.0     # share of patches then run through a random chain of 1-3 tools (the guard)
+    amp: bool = False               # the net's passes in bf16 autocast + channels-last (core.resume.MixedPrecision)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -157,7 +158,8 @@ def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, de
         raise ValueError(f"cfg.steps and cfg.batch must be positive ints, got {cfg.steps!r}, {cfg.batch!r}")
     g = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    net = QualityNet().to(device).train()
+    mp = MixedPrecision(device, cfg.amp)
+    net = QualityNet().to(device, memory_format=mp.memory_format).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * 0.05)
     rec, every = QualityRecord(), max(1, cfg.steps // 50)
@@ -167,10 +169,11 @@ def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, de
     bar = Progress(progress, cfg.steps, loop["step"], "QualityNet steps")
     for step in range(loop["step"] + 1, cfg.steps + 1):
         x, y = quality_batch(bank, cfg, g, toolbox)
-        loss = F.l1_loss(net(x.to(device)), y.to(device))
+        with mp.autocast():
+            pred = net(x.to(device).contiguous(memory_format=mp.memory_format))
+        loss = F.l1_loss(pred.float(), y.to(device))                      # the loss in float32
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        mp.step(loss, opt)
         sched.step()
         if rec.add_step(step, every, cfg.steps, loss=loss.item()) and log:
             log(f"[quality] step {step}: L1 {rec.losses[-1]:.2f} dB, {run.seconds():.0f} s", flush=True)
@@ -178,7 +181,7 @@ def train_quality_net(bank: "torch.Tensor | CropSampler", cfg: QualityConfig, de
         bar.update_to(step)
     bar.close()
     run.finish(step=max(cfg.steps, loop["step"]))
-    return net.eval(), rec
+    return net.to(memory_format=torch.contiguous_format).eval(), rec
 
 
 def save_quality_net(net: QualityNet, cfg: QualityConfig, rec: QualityRecord, folder: str | Path, command: str,
