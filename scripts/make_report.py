@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 from restorelib.core.flags import add_out_flag
 from restorelib.core.atomic import exit_unless_writable, write_text
+from restorelib.teaching.report import runs_table, section, sentence
 
 RUNS = ROOT / "book" / "report" / "runs.json"
 PAGE = ROOT / "book" / "reproduction.md"
@@ -337,68 +338,6 @@ def run_missing(runs: dict, refresh: bool) -> dict:
     return runs
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] + "."
-
-
-def _section(title: str, items: list[str]) -> list[str]:
-    """A ``##`` section of bullets, or nothing when there are none (a heading with nothing under it is a defect)."""
-    return ["", f"## {title}", "", *items] if items else []
-
-
-#: The arguments of a run that its own columns show (the others are its "options").
-SHOWN = ("--method", "--images", "--distortion", "--limit")
-
-
-def _options(command: str) -> str:
-    """The arguments of an evaluate command besides method, images, distortion and limit, and the page's
-    ``--patch 63`` (whole images are said as such)."""
-    args = shlex.split(command)[4:]                                 # after "python -m restorelib evaluate"
-    pairs = [(a, b) for a, b in zip(args[::2], args[1::2]) if a not in SHOWN]
-    rest = [f"{a} {b}" for a, b in pairs if (a, b) != ("--patch", "63")]
-    shown = [f"`{r}`" for r in rest] + ([] if any(a == "--patch" for a, _ in pairs) else ["whole images"])
-    return ", ".join(shown) or "—"
-
-
-#: Between the two numbers of a cell "in → out": no-break spaces, so that a cell never wraps inside a number pair.
-ARROW = "\u00a0→\u00a0"
-
-
-def _wrapped(command: str, width: int = 76) -> list[str]:
-    """``command`` as shell lines of at most ``width`` characters (an option never split from its value), continued
-    with ``\\``: what a reader copies, and what fits the column without scrolling."""
-    words, lines = shlex.split(command), [""]
-    head, pairs = words[:4], list(zip(words[4::2], words[5::2]))   # "python -m restorelib evaluate", then pairs
-    lines[0] = " ".join(head)
-    for a, b in pairs:
-        if len(lines[-1]) + len(a) + len(b) + 4 > width:
-            lines[-1] += " \\"
-            lines.append("   ")
-        lines[-1] += f" {shlex.quote(a)} {shlex.quote(b)}"
-    return lines
-
-
-def runs_table(runs: dict) -> list[str]:
-    """The runs, one short row each, then their exact commands in a dropdown (a command is too long for a cell)."""
-    lines = ["", "## The runs", "",
-             "Each row is one `python -m restorelib evaluate` run; the commands, exactly as run, are listed below "
-             "the table.", "", ":::{table}", ":class: restorelib-runs",
-             "| method | distortion | images | PSNR in → out | SSIM in → out | tools | seconds |",
-             "|---|---|---|---|---|---:|---:|"]
-    for rid, r in sorted(runs.items()):
-        args = shlex.split(r["command"])
-        method, images, distortion = (args[args.index(a) + 1] for a in ("--method", "--images", "--distortion"))
-        options = _options(r["command"])
-        lines.append(f"| {method}{'' if options == '—' else ' ' + options} | {distortion} | "
-                     f"{r['images']}\u00a0of\u00a0{images} | {r['psnr_in']:.2f}{ARROW}{r['psnr_out']:.2f} | "
-                     f"{r['ssim_in']:.3f}{ARROW}{r['ssim_out']:.3f} | {r['tool_calls']:.2f} | {r['seconds']:.1f} |")
-    lines.append(":::")
-    if runs:
-        lines += ["", ":::{dropdown} The commands of these runs, in the order of the table", "```bash",
-                  *(line for _, r in sorted(runs.items()) for line in _wrapped(r["command"])), "```", ":::"]
-    return lines
-
-
 def render(runs: dict, tables: dict | None = None, comparison: list[dict] | None = None) -> str:
     rows = claims(runs, tables, comparison)
     dates = sorted({r["date"] for r in runs.values()})
@@ -417,13 +356,13 @@ def render(runs: dict, tables: dict | None = None, comparison: list[dict] | None
     for r in rows:
         verdict = {True: "yes", False: "no", None: "—"}[r["ok"]]
         lines.append(f"| {r['paper']} | {r['claim']} | {r['theirs']} | {r['ours']} | {verdict} |")
-    lines += _section("Why some claims did not reproduce",
+    lines += section("Why some claims did not reproduce",
                       [f"* **{r['paper']}: {r['claim']}.** {r['why_not']}" for r in rows
                        if r["ok"] is False or (r["ok"] is None and not r["ours"].startswith("not measured"))])
-    lines += _section("Reproduced, with a caveat",
+    lines += section("Reproduced, with a caveat",
                       [f"* **{r['paper']}: {r['claim']}.** {r['caveat']}" for r in rows if r["ok"] and r["caveat"]])
-    lines += _section("Not measured yet",
-                      [f"* **{r['paper']}: {r['claim']}.** {_sentence(r['ours'][len('not measured: '):])}"
+    lines += section("Not measured yet",
+                      [f"* **{r['paper']}: {r['claim']}.** {sentence(r['ours'][len('not measured: '):])}"
                        for r in rows if r["ours"].startswith("not measured")])
     lines += runs_table(runs)
     return "\n".join(lines) + "\n"

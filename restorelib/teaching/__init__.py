@@ -14,4 +14,4 @@ from .explorer import ToolchainSession, toolchain_explorer
 from .static_explorer import (
     AGENT, CROP, MAX_LENGTH, PHOTOS, QUALITY, all_chains, chain_file, chain_key, compute_cases, crop_photo,
     decode_image, encode_jpeg, fingerprint, models_used, write_explorer)
-from . import prose, plotting, exercise, checks_images, checks_agents, checks, explorer, static_explorer  # the modules themselves, e.g. teaching.prose
+from . import prose, plotting, exercise, checks_images, checks_agents, checks, explorer, static_explorer, report  # the modules themselves, e.g. teaching.prose
