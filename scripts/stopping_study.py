@@ -8,7 +8,9 @@ Every method (an agent that restores whole photos by patch voting: ``rl-restore[
 ``label-free[:AGENT]``) restores the same seeded degradations of the first ``--limit`` photos of ``--set``
 (``--spec``, default noise sigma 15-35 and JPEG quality 20-40, drawn per photo). Printed per method: on how many
 photos the chain ended at the step where the PSNR peaked, what its end lost against that peak (mean, largest), the
-tool calls and the gain over the input (restorelib.rlrestore.stopping). ``--json`` writes it all with the command.
+tool calls and the gain over the input (restorelib.rlrestore.stopping). ``--stop-shares`` adds the same figures for
+the cautious vote (end the chain when at least that share of the patches votes stop), read from the same runs; choose
+the share on training photos (``--set CBSD398``), then test it on CBSD68. ``--json`` writes it all with the command.
 """
 from __future__ import annotations
 
@@ -32,10 +34,13 @@ DEFAULT_SPEC = "noise:15..35+jpeg:20..40"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--methods", nargs="+", required=True, help="agents that restore whole photos by voting")
+    ap.add_argument("--methods", nargs="+", required=True, metavar="M", help="agents that restore whole photos by voting")
     ap.add_argument("--set", default="CBSD68", help="photo set (default CBSD68)")
     ap.add_argument("--limit", type=flag_int, default=6, help="the first N photos of --set (default 6)")
     ap.add_argument("--spec", default=DEFAULT_SPEC, help=f"the distortion (default {DEFAULT_SPEC})")
+    ap.add_argument("--stop-shares", type=float, nargs="+", default=[], metavar="S",
+                    help="shares in (0, 1] of stop votes that end a chain (the cautious vote), measured beside the "
+                         "majority rule")
     ap.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the study as JSON to OUT")
     add_seed_flag(ap)
     add_device_flag(ap)
@@ -46,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         parse_spec(args.spec)
     except ValueError as e:
         ap.error(f"--spec: {e}")
+    for share in args.stop_shares:
+        if not 0 < share <= 1:
+            ap.error(f"--stop-shares must be numbers in (0, 1], got {share:g}")
     if args.json is not None:
         exit_unless_writable(ap, "--json", args.json)
     dev = get_device(args.device)
@@ -66,10 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     print(f"{args.set}, {len(images)} whole photos, {args.spec}, seed {args.seed}")
     for name, r in restorers.items():
-        s = results[name] = stopping_study(r, images, args.spec, args.seed)
-        print(f"  {name:<28} ended at its best step on {s['at_best']}/{s['photos_n']} photos; below its peak by "
-              f"{s['mean_loss_db']:.2f} dB on average (at most {s['max_loss_db']:.2f}); {s['mean_calls']:.2f} calls; "
-              f"gain {s['mean_gain_db']:+.2f} dB")
+        s = results[name] = stopping_study(r, images, args.spec, args.seed, stop_shares=args.stop_shares)
+        for label, f in [(name, s), *((f"  stop share >= {k}", v) for k, v in s["cautious"].items())]:
+            print(f"  {label:<28} ended at its best step on {f['at_best']}/{s['photos_n']} photos; below its peak by "
+                  f"{f['mean_loss_db']:.2f} dB on average (at most {f['max_loss_db']:.2f}); {f['mean_calls']:.2f} "
+                  f"calls; gain {f['mean_gain_db']:+.2f} dB")
     if args.json is not None:
         out = {"set": args.set, "limit": args.limit, "spec": args.spec, "seed": args.seed, "methods": results,
                "command": " ".join(["python scripts/stopping_study.py", *(sys.argv[1:] if argv is None else argv)])}

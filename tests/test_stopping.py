@@ -10,8 +10,8 @@ import torch
 from restorelib.core import data
 from restorelib.core.degradations import degrade
 from restorelib.core.metrics import psnr
-from restorelib.rlrestore.restore import AgentRestorer, ImageResult
-from restorelib.rlrestore.stopping import AT_BEST_DB, stopping_study
+from restorelib.rlrestore.restore import AgentRestorer, ImageResult, restore_by_votes
+from restorelib.rlrestore.stopping import AT_BEST_DB, cautious_end, stopping_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,25 +61,71 @@ def test_the_shipped_agent_on_a_photo_matches_an_independent_psnr():
     assert rec["loss_db"] == pytest.approx(max(rec["psnr"]) - rec["psnr"][-1], abs=1e-4)
 
 
+def _voted(votes_per_step, stop_share=None):
+    """restore_by_votes with scripted votes: at step t every patch votes as votes_per_step[t] says (stop = 2)."""
+    def vote(crops, rows, k, step):
+        counts = votes_per_step[step]
+        return torch.cat([torch.full((n,), a) for a, n in enumerate(counts)])[:len(crops)]
+
+    def apply_choice(x, a):
+        return x * 0.9, f"tool-{a}"
+    image = torch.full((3, 63, 63 * 4), 0.5)                 # four patches
+    return restore_by_votes(image, 3, vote, 2, apply_choice, stop_share=stop_share)
+
+
+def test_the_cautious_vote_ends_a_chain_on_a_minority_of_stop_votes():
+    steps = [[4, 0, 0], [2, 1, 1], [3, 0, 1]]                  # stop gets 0, 1, 1 of 4 votes; never the majority
+    assert _voted(steps).chain == ["tool-0", "tool-0", "tool-0"]
+    assert _voted(steps, stop_share=0.25).chain == ["tool-0"]
+    assert _voted(steps, stop_share=0.5).chain == ["tool-0"] * 3
+    assert _voted([[0, 1, 3]], stop_share=1.0).chain == []     # the majority still stops
+    for bad in (0, 1.5, True, "0.3"):
+        with pytest.raises(ValueError, match="stop_share must be None or a number in"):
+            _voted(steps, stop_share=bad)
+
+
+def test_cautious_figures_are_the_prefixes_that_a_cautious_restoration_takes():
+    assert cautious_end([[4, 0, 0], [2, 1, 1], [3, 0, 1]], 3, 0.25) == 1
+    assert cautious_end([[4, 0, 0], [2, 1, 1]], 2, 0.5) == 2
+    assert cautious_end([[1, 1, 2]], 0, 0.3) == 0
+    clean = {k: v[:, :96, :126] for k, v in data.load_set("embedded-test", limit=2).items()}
+    agent = AgentRestorer.load("rl-restore")
+    s = stopping_study(agent, clean, "noise:25+jpeg:30", seed=3, stop_shares=(0.2, 0.5))
+    for share in (0.2, 0.5):
+        ends = []
+        for i, (name, img) in enumerate(clean.items()):
+            x, _ = degrade(img[None], "noise:25+jpeg:30", torch.Generator().manual_seed(3 * 100_003 + i))
+            again = agent.restore_image(x[0].clamp(0, 1), reference=img, stop_share=share)
+            rec = s["photos"][name]
+            assert again.chain == rec["chain"][:len(again.chain)]          # a prefix of the majority's chain
+            assert again.psnr == pytest.approx(rec["psnr"][:len(again.psnr)], abs=1e-4)
+            ends.append(len(again.chain))
+        assert s["cautious"][f"{share:g}"]["mean_calls"] == pytest.approx(sum(ends) / len(ends), abs=1e-3)
+
+
 def test_refuses_no_photos_and_bad_spec():
     with pytest.raises(ValueError, match="images"):
         stopping_study(Scripted([]), {}, "noise:20")
     with pytest.raises(ValueError, match="spec"):
         stopping_study(Scripted([[1.0]]), _photos(1), "noize:20")
+    with pytest.raises(ValueError, match="stop_share"):
+        stopping_study(Scripted([[1.0]]), _photos(1), "noise:20", stop_shares=(0.0,))
 
 
 def test_script_writes_json_and_refuses_bad_input(tmp_path):
     out = tmp_path / "stop.json"
     script = str(ROOT / "scripts" / "stopping_study.py")
     p = subprocess.run([sys.executable, script, "--methods", "rl-restore", "--set", "embedded-test", "--limit", "1",
-                        "--json", str(out)], capture_output=True, text=True, timeout=300)
+                        "--stop-shares", "0.25", "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     result = json.loads(out.read_text())
     s = result["methods"]["rl-restore"]
     assert s["photos_n"] == 1 and result["command"].startswith("python scripts/stopping_study.py --methods")
-    assert "ended at its best step on" in p.stdout
+    assert "ended at its best step on" in p.stdout and "stop share >= 0.25" in p.stdout
+    assert s["cautious"]["0.25"]["mean_calls"] <= s["mean_calls"]
     for bad, flag in ((["--methods", "dncnn"], "--methods"), (["--methods", "rl-restore", "--limit", "0"], "--limit"),
                       (["--methods", "rl-restore", "--spec", "blurr:2"], "--spec"),
+                      (["--methods", "rl-restore", "--stop-shares", "1.2"], "--stop-shares"),
                       (["--methods", "rl-restore", "--json", str(out)], "--json")):
         p = subprocess.run([sys.executable, script, *bad], capture_output=True, text=True, timeout=300)
         assert p.returncode == 2 and flag in p.stderr and len(p.stderr.strip().splitlines()) <= 4, p.stderr

@@ -227,10 +227,11 @@ class HirlRestorer:
 
     @torch.no_grad()
     def restore_image(self, image: torch.Tensor, max_len: int | None = None, reference: torch.Tensor | None = None,
-                      tile: int = 512, chunk: int = 256) -> ImageResult:
+                      tile: int = 512, chunk: int = 256, stop_share: float | None = None) -> ImageResult:
         """Restore one whole image (3, H, W) in [0, 1] by patch voting (module docstring). The result's ``votes``
         hold per step the votes for each type and, last, for stopping (n_types + 1,); with ``reference`` (3, H, W)
-        its ``psnr`` holds the PSNR before the first and after every step."""
+        its ``psnr`` holds the PSNR before the first and after every step; ``stop_share``: see
+        :func:`~restorelib.rlrestore.restore.restore_by_votes`."""
         nt, nd = self.agent.n_types, self.agent.n_degrees
         rows_q: list[torch.Tensor] = []                # this step's degree Q-values of every patch
 
@@ -248,7 +249,8 @@ class HirlRestorer:
             tool = self.tool(a, d)
             return apply_tiled(lambda z: self.toolbox.apply(z, tool), x, tile=tile), self.toolbox.names[tool]
 
-        return restore_by_votes(image, self._max_len(max_len), vote, nt, apply_choice, reference, chunk, self.device)
+        return restore_by_votes(image, self._max_len(max_len), vote, nt, apply_choice, reference, chunk, self.device,
+                                stop_share)
 
 
 class HirlMethod(ChainAgentMethod):

@@ -40,7 +40,7 @@ class ImageResult:
 def restore_by_votes(image: torch.Tensor, steps: int, vote: Callable[[torch.Tensor, slice, int, int], torch.Tensor],
                      stop: int, apply_choice: Callable[[torch.Tensor, int], tuple[torch.Tensor, str]],
                      reference: torch.Tensor | None = None, chunk: int = 256,
-                     device: torch.device | str = "cpu") -> "ImageResult":
+                     device: torch.device | str = "cpu", stop_share: float | None = None) -> "ImageResult":
     """Whole-image restoration by patch voting, shared by the agents of chapters 4, 6 and 8 (module docstring).
 
     image (3, H, W) in [0, 1] is cut into 63x63 patches (padded when smaller). At each of at most ``steps`` steps,
@@ -48,11 +48,15 @@ def restore_by_votes(image: torch.Tensor, steps: int, vote: Callable[[torch.Tens
     chunk of ``chunk`` patches, for agents that keep a state per chunk) as crops (n, 3, 63, 63) and returns one
     choice per patch in 0..``stop``; the majority choice ``stop`` ends the chain, any other goes to
     ``apply_choice(x, choice)`` -> (new image (1, 3, H, W), tool name). ``reference`` (3, H, W) adds the PSNR before
-    the first and after every step. Returns an :class:`ImageResult` with the votes of every step.
+    the first and after every step. ``stop_share`` in (0, 1] (None: the majority alone, the authors' rule) also ends
+    the chain when at least that share of the patches votes ``stop``: a cautious vote, since a tool applied to the
+    whole image also acts on the patches that were done (chapter 4). Returns an :class:`ImageResult` with the votes
+    of every step.
     """
     if not isinstance(image, torch.Tensor) or image.dim() != 3:
         raise ValueError(f"image must be a tensor of shape (3, H, W), got {getattr(image, 'shape', image)!r}")
     check_images(image[None], "image", channels=3)
+    check_stop_share(stop_share)
     x = image.to(device, torch.float32)[None].clone()                 # the networks are float32: any float is taken
     h, w = x.shape[-2:]
     ref = reference.to(device)[None] if reference is not None else None
@@ -69,7 +73,7 @@ def restore_by_votes(image: torch.Tensor, steps: int, vote: Callable[[torch.Tens
             votes += torch.bincount(vote(crops, rows, k, step), minlength=stop + 1)
         result.votes.append(votes.cpu())
         choice = int(votes.argmax())
-        if choice == stop:
+        if choice == stop or (stop_share is not None and votes[stop] >= stop_share * votes.sum()):
             break
         x, name = apply_choice(x, choice)
         result.chain.append(name)
@@ -77,6 +81,13 @@ def restore_by_votes(image: torch.Tensor, steps: int, vote: Callable[[torch.Tens
             result.psnr.append(psnr(x, ref).item())
     result.image = x[0].cpu()
     return result
+
+
+def check_stop_share(stop_share: object) -> None:
+    """ValueError naming ``stop_share`` unless it is None or a number in (0, 1]."""
+    if stop_share is not None and (isinstance(stop_share, bool) or not isinstance(stop_share, (int, float))
+                                   or not 0 < stop_share <= 1):
+        raise ValueError(f"stop_share must be None or a number in (0, 1], got {stop_share!r}")
 
 
 class ChainRestorer:
@@ -109,11 +120,11 @@ class ChainRestorer:
 
     @torch.no_grad()
     def restore_image(self, image: torch.Tensor, t_max: int | None = None, reference: torch.Tensor | None = None,
-                      tile: int = 512, chunk: int = 256) -> ImageResult:
+                      tile: int = 512, chunk: int = 256, stop_share: float | None = None) -> ImageResult:
         """Restore one whole image (3, H, W) in [0, 1] by patch voting (see the module docstring).
 
         ``reference`` (3, H, W) adds the PSNR after every step; ``tile`` bounds the tools' memory, ``chunk`` the
-        number of patches the agent scores at once.
+        number of patches the agent scores at once; ``stop_share``: see :func:`restore_by_votes`.
         """
         memory: dict[int, object] = {}
         last = [-1]                                    # the previous action, the same for every patch: the winner
@@ -127,7 +138,7 @@ class ChainRestorer:
             return apply_tiled(lambda t: self.toolbox.apply(t, self.tool_ids[a]), x, tile=tile), self.action_name(a)
 
         t_max = self.cfg.t_max if t_max is None else t_max
-        return restore_by_votes(image, t_max, vote, self.stop, apply_choice, reference, chunk, self.device)
+        return restore_by_votes(image, t_max, vote, self.stop, apply_choice, reference, chunk, self.device, stop_share)
 
 
 class AgentRestorer(ChainRestorer):
