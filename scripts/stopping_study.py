@@ -10,7 +10,9 @@ Every method (an agent that restores whole photos by patch voting: ``rl-restore[
 photos the chain ended at the step where the PSNR peaked, what its end lost against that peak (mean, largest), the
 tool calls and the gain over the input (restorelib.rlrestore.stopping). ``--stop-shares`` adds the same figures for
 the cautious vote (end the chain when at least that share of the patches votes stop), read from the same runs; choose
-the share on training photos (``--set CBSD398``), then test it on CBSD68. ``--json`` writes it all with the command.
+the share on training photos (``--set CBSD398``), then test it on CBSD68. ``--json`` writes it all with the command;
+with ``--update`` an existing OUT of the same set, photos, spec and seed keeps its other methods (each method records
+its command), so agents retrained later are measured again alone.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="shares in (0, 1] of stop votes that end a chain (the cautious vote), measured beside the "
                          "majority rule")
     ap.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the study as JSON to OUT")
+    ap.add_argument("--update", action="store_true", help="keep the other methods of an existing OUT (same study)")
     add_seed_flag(ap)
     add_device_flag(ap)
     args = ap.parse_args(argv)
@@ -54,8 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     for share in args.stop_shares:
         if not 0 < share <= 1:
             ap.error(f"--stop-shares must be numbers in (0, 1], got {share:g}")
+    if args.update and args.json is None:
+        ap.error("--update needs --json OUT")
     if args.json is not None:
-        exit_unless_writable(ap, "--json", args.json)
+        exit_unless_writable(ap, "--json", args.json, overwrite=args.update)
+    kept = {}
+    if args.update and args.json.is_file():
+        old = json.loads(args.json.read_text())
+        if [old.get(k) for k in ("set", "limit", "spec", "seed")] != [args.set, args.limit, args.spec, args.seed]:
+            ap.error(f"--update: {args.json} holds another study (set, limit, spec, seed {old.get('set')}, "
+                     f"{old.get('limit')}, {old.get('spec')}, {old.get('seed')})")
+        kept = {k: {"command": old.get("command"), **v} for k, v in old["methods"].items()}
     dev = get_device(args.device)
     restorers = {}
     for name in args.methods:
@@ -72,17 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError, FileNotFoundError, data.DownloadError) as e:
         ap.error(f"--set: {e}")
     results = {}
+    command = " ".join(["python scripts/stopping_study.py", *(sys.argv[1:] if argv is None else argv)])
     print(f"{args.set}, {len(images)} whole photos, {args.spec}, seed {args.seed}")
     for name, r in restorers.items():
-        s = results[name] = stopping_study(r, images, args.spec, args.seed, stop_shares=args.stop_shares)
+        s = results[name] = {"command": command,
+                             **stopping_study(r, images, args.spec, args.seed, stop_shares=args.stop_shares)}
         for label, f in [(name, s), *((f"  stop share >= {k}", v) for k, v in s["cautious"].items())]:
             print(f"  {label:<28} ended at its best step on {f['at_best']}/{s['photos_n']} photos; below its peak by "
                   f"{f['mean_loss_db']:.2f} dB on average (at most {f['max_loss_db']:.2f}); {f['mean_calls']:.2f} "
                   f"calls; gain {f['mean_gain_db']:+.2f} dB")
     if args.json is not None:
-        out = {"set": args.set, "limit": args.limit, "spec": args.spec, "seed": args.seed, "methods": results,
-               "command": " ".join(["python scripts/stopping_study.py", *(sys.argv[1:] if argv is None else argv)])}
-        write_text(args.json, json.dumps(out, indent=2) + "\n")
+        out = {"set": args.set, "limit": args.limit, "spec": args.spec, "seed": args.seed,
+               "methods": {**{k: v for k, v in kept.items() if k not in results}, **results}, "command": command}
+        write_text(args.json, json.dumps(out, indent=2) + "\n", overwrite=args.update)
         print(f"wrote {args.json}")
     return 0
 

@@ -11,7 +11,7 @@ from restorelib.core import data
 from restorelib.core.degradations import degrade
 from restorelib.core.metrics import psnr
 from restorelib.rlrestore.restore import AgentRestorer, ImageResult, restore_by_votes
-from restorelib.rlrestore.stopping import AT_BEST_DB, cautious_end, stopping_study
+from restorelib.rlrestore.stopping import AT_BEST_DB, cautious_end, choose_stop_share, stopping_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,3 +130,37 @@ def test_script_writes_json_and_refuses_bad_input(tmp_path):
         p = subprocess.run([sys.executable, script, *bad], capture_output=True, text=True, timeout=300)
         assert p.returncode == 2 and flag in p.stderr and len(p.stderr.strip().splitlines()) <= 4, p.stderr
     assert json.loads(out.read_text()) == result                      # not overwritten
+
+
+def test_the_share_is_chosen_by_the_smallest_loss_on_training_photos():
+    study = {"mean_loss_db": 0.47, "cautious": {"0.1": {"mean_loss_db": 0.27}, "0.2": {"mean_loss_db": 0.29},
+                                                "0.3": {"mean_loss_db": 0.27}, "0.4": {"mean_loss_db": 0.47}}}
+    assert choose_stop_share(study) == 0.3                            # a tie goes to the larger share
+    assert choose_stop_share({"mean_loss_db": 0.2, "cautious": {"0.1": {"mean_loss_db": 0.2}}}) is None
+    assert choose_stop_share({"mean_loss_db": 0.2, "cautious": {}}) is None
+
+
+def test_update_keeps_the_other_methods_of_the_same_study_only(tmp_path):
+    out = tmp_path / "stop.json"
+    script = str(ROOT / "scripts" / "stopping_study.py")
+    base = ["--set", "embedded-test", "--limit", "1", "--spec", "noise:20", "--json", str(out)]
+    first = subprocess.run([sys.executable, script, "--methods", "rl-restore", *base], capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0, first.stderr
+    refused = subprocess.run([sys.executable, script, "--methods", "hirl", *base], capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2 and "--json" in refused.stderr             # no overwrite without --update
+    again = subprocess.run([sys.executable, script, "--methods", "hirl", *base, "--update"], capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    methods = json.loads(out.read_text())["methods"]
+    assert set(methods) == {"rl-restore", "hirl"}
+    assert "--methods rl-restore " in methods["rl-restore"]["command"] and "--methods hirl " in methods["hirl"]["command"]
+    other = [a if a != "noise:20" else "noise:30" for a in base]
+    bad = subprocess.run([sys.executable, script, "--methods", "hirl", *other, "--update"], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and "another study" in bad.stderr
+    assert set(json.loads(out.read_text())["methods"]) == {"rl-restore", "hirl"}
+    no_json = subprocess.run([sys.executable, script, "--methods", "hirl", "--update"], capture_output=True,
+                             text=True, timeout=300)
+    assert no_json.returncode == 2 and "--update needs --json" in no_json.stderr

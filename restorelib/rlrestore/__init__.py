@@ -8,5 +8,5 @@ from .dqn import (
     SIX_TOOLS, DQNConfig, dqn_loss, act, TrainRecord, train_dqn, SCALES, ABLATION_SCHEDULE, ABLATIONS,
     ablation_name, save_agent, agent_config, get_agent, write_card, AGENTS, shipped_agents, load_agent)
 from .restore import ImageResult, restore_by_votes, check_stop_share, AgentRestorer, ChainRestorer, ChainAgentMethod, AgentMethod, tool_usage
-from .stopping import AT_BEST_DB, cautious_end, stopping_study
+from .stopping import AT_BEST_DB, cautious_end, choose_stop_share, stopping_study
 from . import nets, env, replay, cards, dqn, restore, stopping  # the modules themselves, e.g. rlrestore.nets

@@ -90,4 +90,15 @@ def stopping_study(restorer: WholeImageRestorer, images: dict[str, torch.Tensor]
             "cautious": cautious}
 
 
-__all__ = ["AT_BEST_DB", "cautious_end", "stopping_study"]
+def choose_stop_share(study: dict) -> float | None:
+    """The share of :func:`stopping_study`'s ``cautious`` figures (measured on *training* photos) whose chains end
+    closest to their peak: the smallest mean loss, ties to the larger share (the rule that changes the fewest
+    chains); None when no share beats the majority vote alone."""
+    best, best_loss = None, study["mean_loss_db"]
+    for key, f in sorted(study.get("cautious", {}).items(), key=lambda kv: -float(kv[0])):
+        if f["mean_loss_db"] < best_loss - 1e-9:
+            best, best_loss = float(key), f["mean_loss_db"]
+    return best
+
+
+__all__ = ["AT_BEST_DB", "cautious_end", "choose_stop_share", "stopping_study"]
