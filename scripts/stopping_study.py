@@ -27,7 +27,7 @@ from restorelib.core.config import get_device
 from restorelib.core.degradations import parse_spec
 from restorelib.core.flags import add_device_flag, add_seed_flag
 from restorelib.core.method import capabilities
-from restorelib.core.validation import flag_int
+from restorelib.core.validation import flag_float, flag_int
 from restorelib.evaluate import get_method
 from restorelib.rlrestore.stopping import stopping_study
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", default="CBSD68", help="photo set (default CBSD68)")
     ap.add_argument("--limit", type=flag_int, default=6, help="the first N photos of --set (default 6)")
     ap.add_argument("--spec", default=DEFAULT_SPEC, help=f"the distortion (default {DEFAULT_SPEC})")
-    ap.add_argument("--stop-shares", type=float, nargs="+", default=[], metavar="S",
+    ap.add_argument("--stop-shares", type=flag_float, nargs="+", default=[], metavar="S",
                     help="shares in (0, 1] of stop votes that end a chain (the cautious vote), measured beside the "
                          "majority rule")
     ap.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the study as JSON to OUT")
