@@ -29,6 +29,7 @@ from restorelib.core.flags import add_device_flag, add_seed_flag
 from restorelib.core.method import capabilities
 from restorelib.core.validation import flag_float, flag_int
 from restorelib.evaluate import get_method
+from restorelib.rlrestore.restore import check_stop_share
 from restorelib.rlrestore.stopping import stopping_study
 
 DEFAULT_SPEC = "noise:15..35+jpeg:20..40"
@@ -55,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(f"--spec: {e}")
     for share in args.stop_shares:
-        if not 0 < share <= 1:
-            ap.error(f"--stop-shares must be numbers in (0, 1], got {share:g}")
+        try:
+            check_stop_share(share)
+        except ValueError as e:
+            ap.error(f"--stop-shares: {e}")
     if args.update and args.json is None:
         ap.error("--update needs --json OUT")
     if args.json is not None:
