@@ -89,12 +89,15 @@ def main(argv: list[str] | None = None) -> int:
                                       for c, d in pairs.values()]), "measured"
             row["agents"][f.name] = {"psnr": value, "source": source, "gru": cfg.gru, "rmc": cfg.rmc,
                                      "actions": cfg.action_set, "episodes": cfg.episodes,
-                                     "train_seconds": records[f]["seconds"]}
+                                     "train_seconds": records[f]["seconds"], "command": command,
+                                     "date": row["date"]}
         steps, old = cfg.pretrain_steps + cfg.episodes, result["tasks"].get(task, {})
         if not args.redo and all(old.get(k) == row[k] for k in ("test_set", "images", "train_set")) and \
                 old.get("supervised", {}).get("steps") == steps:
             row["agents"] = {**old["agents"], **row["agents"]}
-            row.update({k: old[k] for k in ("filters", "best_filter", "supervised")})
+            # the row's command, date and seconds stay those of the run that measured its baselines
+            row.update({k: old[k] for k in ("filters", "best_filter", "supervised", "command", "date", "seconds")
+                        if k in old})
             result["tasks"][task] = row
             print(f"[eval_pixelrl] {task}: kept the baselines of {old['date']}, agents " + ", ".join(
                 f"{k} {v['psnr']:.2f}" for k, v in row["agents"].items()), flush=True)

@@ -119,6 +119,9 @@ def test_eval_script_writes_the_tables_for_the_agents_it_is_given(tmp_path):
     assert p.returncode == 0 and "kept the baselines" in p.stdout, p.stderr
     again = json.loads(out.read_text())["tasks"]["noise:25"]
     assert set(again["agents"]) == {"noise25-tiny", "noise25-twin"} and again["supervised"] == row["supervised"]
+    # the row still names the run that measured its baselines; each agent names the run that added it
+    assert (again["command"], again["seconds"]) == (row["command"], row["seconds"]) and " ".join(cmd[2:]) in \
+        again["agents"]["noise25-twin"]["command"]
     bad = subprocess.run([*cmd[:2], "--models", str(tmp_path / "nowhere"), "--out", str(tmp_path / "c.json")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "model must be one of" in bad.stderr and not (tmp_path / "c.json").exists()
