@@ -39,3 +39,39 @@ def test_refresh_empties_only_a_stale_cache(tmp_path):
     assert cache.refresh(folder, "a") is False and (folder / "executed.db").is_file()      # unchanged: kept
     assert cache.refresh(folder, "b") is True and not (folder / "executed.db").exists()    # changed: emptied
     assert (folder / cache.STAMP).read_text() == "b"
+
+
+def _time_book():
+    spec = importlib.util.spec_from_file_location("time_book", ROOT / "scripts" / "time_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_time_book_reads_chapter_seconds_from_the_cache_and_renders_the_table(tmp_path):
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    tb = _time_book()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1", execution_count=1)])
+    store = get_cache(tmp_path / "_build" / ".jupyter_cache")
+    store.cache_notebook_bundle(CacheBundleIn(nb, str(tmp_path / "notebooks" / "04_x.ipynb"),
+                                              data={"execution_seconds": 93.04}), check_validity=False)
+    (pk, seconds), = tb.cached(tmp_path).values()
+    assert list(tb.cached(tmp_path)) == ["04_x.ipynb"] and seconds == 93.0
+    entry = {"commit": "0123456789abcdef", "date": "2026-12-03", "hardware": "a CPU, 2 cores", "load_before": 0.5,
+             "chapters": {"04_x.ipynb": seconds}, "first_seconds": 1500.0, "rebuild_seconds": 41.0}
+    table = tb.render_table({"book": entry}).splitlines()
+    assert table[2] == "| 04_x | 93 s |" and table[3] == "| **whole build** | **25.0 min** |"
+    assert table[4] == "| rebuild, nothing changed | 41 s |" and "`0123456789`" in table[-1]
+
+
+def test_time_book_refuses_a_bad_out_before_any_build(tmp_path, capsys):
+    tb = _time_book()
+    for out, message in ((tmp_path / "t.txt", "--out must be a .json file"), (tmp_path / "x.json", "not JSON")):
+        if out.suffix == ".json":
+            out.write_text("{")
+        with pytest.raises(SystemExit) as e:
+            tb.main(["--scale", "book", "--out", str(out)])
+        assert e.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "table.md").exists() and (tmp_path / "x.json").read_text() == "{"
