@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 from restorelib.core.flags import add_out_flag
 from restorelib.core.atomic import exit_unless_writable, write_text
-from restorelib.teaching.report import runs_table, section, sentence
+from restorelib.teaching.report import models_table, runs_table, section, sentence, shipped_records
 
 RUNS = ROOT / "book" / "report" / "runs.json"
 PAGE = ROOT / "book" / "reproduction.md"
@@ -348,7 +348,8 @@ def run_missing(runs: dict, refresh: bool) -> dict:
     return runs
 
 
-def render(runs: dict, tables: dict | None = None, comparison: list[dict] | None = None) -> str:
+def render(runs: dict, tables: dict | None = None, comparison: list[dict] | None = None,
+           models: list[dict] | None = None) -> str:
     rows = claims(runs, tables, comparison)
     dates = sorted({r["date"] for r in runs.values()})
     hardware = sorted({r["hardware"] for r in runs.values()})
@@ -374,7 +375,7 @@ def render(runs: dict, tables: dict | None = None, comparison: list[dict] | None
     lines += section("Not measured yet",
                       [f"* **{r['paper']}: {r['claim']}.** {sentence(r['ours'][len('not measured: '):])}"
                        for r in rows if r["ours"].startswith("not measured")])
-    lines += runs_table(runs)
+    lines += runs_table(runs) + models_table(models or [])
     return "\n".join(lines) + "\n"
 
 
@@ -398,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         write_text(args.runs, json.dumps(runs, indent=1, sort_keys=True) + "\n", overwrite=True)
     tables = json.loads(args.pixelrl.read_text())["tasks"] if args.pixelrl.is_file() else {}
     comparison = json.loads(args.comparison.read_text())["rows"] if args.comparison.is_file() else []
-    write_text(args.out, render(runs, tables, comparison), overwrite=True)
+    models = shipped_records(ROOT / "restorelib" / "weights")
+    write_text(args.out, render(runs, tables, comparison, models), overwrite=True)
     print(f"[report] wrote {args.out} ({len(runs)} runs)")
     return 0
 

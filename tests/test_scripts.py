@@ -377,3 +377,21 @@ def test_amp_check_pixelrl_trains_both_ways_and_refuses_bad_flags(tmp_path, monk
         with pytest.raises(SystemExit) as e:
             mod.main(argv)
         assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_shipped_models_table_reads_every_record_but_a_training_state(tmp_path):
+    from restorelib.teaching.report import models_table, shipped_records
+    weights = tmp_path / "weights"
+    for rel, rec in {"agents/a": {"command": "python scripts/train_agent.py --scale book --out runs/x",
+                                  "seconds": 1234.0, "date": "2026-12-01", "hardware": "Intel(R) Xeon(R) Processor"},
+                     "tools": {"command": "python scripts/train_tools.py --scale book",
+                               "tools": {"t1": {"seconds": "60"}, "t2": {"seconds": "120"}}},
+                     "agents/b/.partial": {"command": "in progress", "seconds": 1.0}}.items():
+        (weights / rel).mkdir(parents=True)
+        (weights / rel / "record.json").write_text(json.dumps(rec))
+    rows = shipped_records(weights)
+    assert [r["model"] for r in rows] == ["agents/a", "tools"] and rows[1]["seconds"] == 180.0   # tools: the sum
+    lines = models_table(rows)
+    assert "(shipped-models)=" in lines and "| `agents/a` | `train_agent.py` | 21 | 2026-12-01 | Intel Xeon |" in lines
+    assert "| `tools` | `train_tools.py` | 3 | — | — |" in lines and models_table([]) == []
+    assert "python scripts/train_agent.py --scale book --out runs/x" in lines     # the command, as it was run

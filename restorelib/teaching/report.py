@@ -2,7 +2,9 @@
 the table of the ``python -m restorelib evaluate`` runs it stands on, in markdown that renders within the column."""
 from __future__ import annotations
 
+import json
 import shlex
+from pathlib import Path
 
 
 def sentence(text: str) -> str:
@@ -34,16 +36,21 @@ ARROW = "\u00a0→\u00a0"
 
 
 def _wrapped(command: str, width: int = 76) -> list[str]:
-    """``command`` as shell lines of at most ``width`` characters (an option never split from its value), continued
+    """``command`` as shell lines of at most ``width`` characters (an option never split from its values), continued
     with ``\\``: what a reader copies, and what fits the column without scrolling."""
-    words, lines = shlex.split(command), [""]
-    head, pairs = words[:4], list(zip(words[4::2], words[5::2]))   # "python -m restorelib evaluate", then pairs
-    lines[0] = " ".join(head)
-    for a, b in pairs:
-        if len(lines[-1]) + len(a) + len(b) + 4 > width:
+    groups: list[list[str]] = []
+    for word in shlex.split(command):
+        if word.startswith("--") or not groups:
+            groups.append([word])
+        else:
+            groups[-1].append(word)
+    lines = [" ".join(shlex.quote(w) for w in groups[0])] if groups else [""]
+    for group in groups[1:]:
+        text = " ".join(shlex.quote(w) for w in group)
+        if len(lines[-1]) + len(text) + 3 > width:
             lines[-1] += " \\"
             lines.append("   ")
-        lines[-1] += f" {shlex.quote(a)} {shlex.quote(b)}"
+        lines[-1] += f" {text}"
     return lines
 
 
@@ -68,4 +75,46 @@ def runs_table(runs: dict) -> list[str]:
     return lines
 
 
-__all__ = ["ARROW", "SHOWN", "runs_table", "section", "sentence"]
+def _train_seconds(record: dict) -> float | None:
+    """A record's training time: its ``seconds``, else the sum of its tools' (a toolbox trains tool by tool)."""
+    if record.get("seconds") is not None:
+        return float(record["seconds"])
+    tools = record.get("tools")
+    if isinstance(tools, dict) and tools and all("seconds" in t for t in tools.values()):
+        return sum(float(t["seconds"]) for t in tools.values())
+    return record.get("total_seconds")
+
+
+def shipped_records(weights: Path) -> list[dict]:
+    """One row per shipped model under ``weights`` (``restorelib/weights``: every ``record.json`` outside a training's
+    ``.partial`` state): its folder, the command that trained it, training seconds, date and hardware."""
+    rows = []
+    for path in sorted(weights.rglob("record.json")):
+        if ".partial" in path.parts:
+            continue
+        r = json.loads(path.read_text())
+        rows.append({"model": path.parent.relative_to(weights).as_posix(), "command": r.get("command", "—"),
+                     "seconds": _train_seconds(r), "date": r.get("date") or "—",
+                     "hardware": str(r.get("hardware", "—")).replace("(R)", "").replace(" Processor", "")})
+    return rows
+
+
+def models_table(rows: list[dict]) -> list[str]:
+    """The section of the shipped models (label ``shipped-models``): training minutes, date and machine, then the
+    commands in a dropdown. What ``book/how_to_use.md`` points to for training times."""
+    if not rows:
+        return []
+    lines = ["", "(shipped-models)=", "## The shipped models", "",
+             "Every model the book loads, read from its `record.json` (its card beside it has the config and curves). "
+             "Times are wall-clock minutes of training, evaluations excluded.", "", ":::{table}",
+             ":class: restorelib-runs", "| model | script | minutes | date | trained on |", "|---|---|---:|---|---|"]
+    for r in rows:
+        script = next((w for w in r["command"].split() if w.endswith((".py", ".sh"))), "—")
+        minutes = "—" if r["seconds"] is None else f"{r['seconds'] / 60:.0f}"
+        lines.append(f"| `{r['model']}` | `{Path(script).name}` | {minutes} | {r['date']} | {r['hardware']} |")
+    lines += [":::", "", ":::{dropdown} The commands that trained them, in the order of the table", "```bash",
+              *(line for r in rows for line in _wrapped(r["command"])), "```", ":::"]
+    return lines
+
+
+__all__ = ["ARROW", "SHOWN", "models_table", "runs_table", "section", "sentence", "shipped_records"]
