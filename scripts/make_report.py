@@ -26,7 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 from restorelib.core.flags import add_out_flag
 from restorelib.core.atomic import exit_unless_writable, write_text
-from restorelib.teaching.report import models_table, runs_table, section, sentence, shipped_records
+from restorelib.rlrestore.dqn import SIX_TOOLS
+from restorelib.teaching.report import (models_table, runs_table, section, sentence, shipped_records,
+                                       mse_why, small_diff_caveat, stop_why, tmax_why, tools_why)
 
 RUNS = ROOT / "book" / "report" / "runs.json"
 PAGE = ROOT / "book" / "reproduction.md"
@@ -179,14 +181,9 @@ def diff_rows(d: list[float]) -> tuple[str, bool]:
     return ", ".join(f"{g} {v:+.2f}" for g, v in zip(GROUPS, d)) + " dB", all(v >= 0 for v in d)
 
 
-def mse_why(runs: dict) -> str:
-    """Why the final-reward ablation may not lose: the tool calls of both agents, from the runs."""
-    calls = [sum(runs.get(run_id(a, g), {}).get("tool_calls", 0) for g in GROUPS) / len(GROUPS)
-             for a in ("rl-restore:ablation-base", "rl-restore:ablation-final-mse")]
-    return (f"Both agents take {calls[0]:.2f} and {calls[1]:.2f} tools a patch: at {steps_of('agents/ablation-base')} "
-            "steps the reward at the end leads to the same chains as the stepwise one, whose rewards add up to the "
-            "chain's PSNR gain and only credit each step sooner; the paper's gap is one of credit assignment over "
-            "its 2 million steps (chapter 4).")
+def calls(runs: dict, agent: str) -> float:
+    """An agent's mean tool calls a patch over the three groups, from its runs."""
+    return sum(runs[run_id(agent, g)]["tool_calls"] for g in GROUPS) / len(GROUPS)
 
 
 def claims(runs: dict, tables: dict | None = None, comparison: list[dict] | None = None) -> list[dict]:
@@ -210,20 +207,29 @@ def claims(runs: dict, tables: dict | None = None, comparison: list[dict] | None
         lambda: (" / ".join(f"{runs[run_id('rl-restore', g)]['psnr_in']:.2f} → "
                             f"{runs[run_id('rl-restore', g)]['psnr_out']:.2f}" for g in GROUPS) + " dB", None),
         "Different test images (CBSD68 patches, not DIV2K): compare gains, not absolute values.")
-    add("RL-Restore", "The stop action helps (Table 7)", "+0.17 / +0.12 / +0.12 dB",
-        lambda: diff_claim(runs, "rl-restore:ablation-base", "rl-restore:ablation-no-stop", GROUPS, (0.17, 0.12, 0.12)),
-        f"At {steps_of('agents/ablation-base')} training steps our agent has not learnt when to stop; stopping early costs more than one more mild "
-        "tool (chapter 4).")
-    add("RL-Restore", "A stepwise PSNR reward beats a final −MSE reward (Table 6)", "+0.64 / +0.54 / +0.42 dB",
-        lambda: diff_claim(runs, "rl-restore:ablation-base", "rl-restore:ablation-final-mse", GROUPS,
-                           (0.64, 0.54, 0.42)), mse_why(runs))
-    add("RL-Restore", "12 tools beat 6 (Table 4)", "+0.21 / +0.48 / +0.70 dB",
-        lambda: diff_claim(runs, "rl-restore:ablation-base", "rl-restore:ablation-6-tools", GROUPS, (0.21, 0.48, 0.70)),
-        "Our six tools keep the useful denoisers and drop tools that barely work (JPEG) or hurt (blur-1): the smaller "
-        "action set is easier to learn at our budget (chapter 4).")
-    add("RL-Restore", "Chains of 3 beat chains of 2 (Table 4)", "+0.04 / +0.21 / +0.34 dB",
-        lambda: diff_claim(runs, "rl-restore:ablation-base", "rl-restore:ablation-tmax2", GROUPS, (0.04, 0.21, 0.34)),
-        "The T_max = 2 agent stops less often than the base agent, which at our budget matters more (chapter 4).")
+    base, steps = "rl-restore:ablation-base", steps_of("agents/ablation-base")
+
+    def ablation(other: str, claim: str, theirs: tuple[float, ...], why) -> None:
+        """A claim that the base agent beats ablation ``other``; ``why(diffs)`` says why not, from the runs."""
+        try:
+            diffs = {g: runs[run_id(base, g)]["psnr_out"] - runs[run_id(other, g)]["psnr_out"] for g in GROUPS}
+            why_not, caveat = why(diffs), small_diff_caveat(diffs)
+        except KeyError:
+            why_not, caveat = "", ""
+        add("RL-Restore", claim, " / ".join(f"{p:+.2f}" for p in theirs) + " dB",
+            lambda: diff_claim(runs, base, other, GROUPS, theirs), why_not, caveat)
+
+    base_calls = lambda: calls(runs, base)  # noqa: E731
+    ablation("rl-restore:ablation-no-stop", "The stop action helps (Table 7)", (0.17, 0.12, 0.12),
+             lambda d: stop_why(base_calls(), steps))
+    ablation("rl-restore:ablation-final-mse", "A stepwise PSNR reward beats a final −MSE reward (Table 6)",
+             (0.64, 0.54, 0.42), lambda d: mse_why(base_calls(), calls(runs, "rl-restore:ablation-final-mse"), steps))
+    dropped = {k: float(v["val_robust"]["gain"]) for k, v in _record("tools").get("tools", {}).items()
+               if k not in SIX_TOOLS}
+    ablation("rl-restore:ablation-6-tools", "12 tools beat 6 (Table 4)", (0.21, 0.48, 0.70),
+             lambda d: tools_why(dropped, steps))
+    ablation("rl-restore:ablation-tmax2", "Chains of 3 beat chains of 2 (Table 4)", (0.04, 0.21, 0.34),
+             lambda d: tmax_why(d, base_calls()))
     cmp = {(r["method"], r["group"]): r for r in (comparison or [])}
 
     def c5(method: str, group: str, key: str = "psnr_out") -> float:

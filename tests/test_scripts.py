@@ -395,3 +395,14 @@ def test_shipped_models_table_reads_every_record_but_a_training_state(tmp_path):
     assert "(shipped-models)=" in lines and "| `agents/a` | `train_agent.py` | 21 | 2026-12-01 | Intel Xeon |" in lines
     assert "| `tools` | `train_tools.py` | 3 | — | — |" in lines and models_table([]) == []
     assert "python scripts/train_agent.py --scale book --out runs/x" in lines     # the command, as it was run
+
+
+def test_ablation_notes_are_made_from_the_figures():
+    from restorelib.teaching.report import small_diff_caveat, stop_why, tmax_why, tools_why
+    assert "takes 2.71 tools a patch of a possible 3: at 9,000 training" in stop_why(2.714, "9,000")
+    why = tmax_why({"mild": -0.2, "moderate": 0.01, "severe": 0.3}, 2.9)
+    assert "helps on moderate and severe and costs on mild" in why and "takes 2.90 tools" in why
+    why = tools_why({"blur-1": -0.4, "noise-3": 7.6}, "24,000")
+    assert "(blur-1, noise-3; blur-1 gains -0.40 dB" in why and "24,000 steps" in why
+    assert small_diff_caveat({"mild": 0.3, "severe": -0.05}).startswith("On severe the difference is under 0.1 dB")
+    assert small_diff_caveat({"mild": 0.3}) == ""

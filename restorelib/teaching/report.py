@@ -117,4 +117,49 @@ def models_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-__all__ = ["ARROW", "SHOWN", "models_table", "runs_table", "section", "sentence", "shipped_records"]
+# ----------------------------------------------------------------------------- chapter 4's ablations, in words
+def _groups(diffs: dict[str, float], positive: bool) -> str:
+    names = [g for g, d in diffs.items() if (d >= 0) == positive]
+    return " and ".join(names) or "none"
+
+
+def mse_why(base_calls: float, mse_calls: float, steps: str) -> str:
+    """Why a final reward may not lose to the stepwise one (RL-Restore Table 6): both agents' tool calls."""
+    return (f"Both agents take {base_calls:.2f} and {mse_calls:.2f} tools a patch: at {steps} steps the reward at the "
+            "end leads to the same chains as the stepwise one, whose rewards add up to the chain's PSNR gain and only "
+            "credit each step sooner; the paper's gap is one of credit assignment over its 2 million steps "
+            "(chapter 4).")
+
+
+def stop_why(base_calls: float, steps: str) -> str:
+    """Why the stop action may not help (RL-Restore Table 7): how often the base agent stops, from its runs."""
+    return (f"The base agent takes {base_calls:.2f} tools a patch of a possible 3: at {steps} training steps it stops "
+            "on few patches, so a stop action can save little, and stopping early costs more than one more mild tool "
+            "(chapter 4).")
+
+
+def tmax_why(diffs: dict[str, float], base_calls: float) -> str:
+    """Why chains of 3 may not beat chains of 2 (RL-Restore Table 4), from the per-group differences (dB)."""
+    return (f"A third tool helps on {_groups(diffs, True)} and costs on {_groups(diffs, False)}: the base agent "
+            f"takes {base_calls:.2f} tools a patch and rarely stops, so where two tools are enough its third one "
+            "over-restores (chapter 4).")
+
+
+def tools_why(dropped: dict[str, float], steps: str) -> str:
+    """Why 12 tools may not beat 6 (RL-Restore Table 4): the gains of the tools the six leave out, on the mixed
+    inputs they meet (``restorelib/weights/tools/record.json``, ``val_robust``)."""
+    worst = min(dropped, key=dropped.get)
+    return (f"The six tools keep levels 2 and 4 of each distortion, which neighbour the levels they leave out "
+            f"({', '.join(sorted(dropped))}; {worst} gains {dropped[worst]:+.2f} dB on mixed inputs, the least of "
+            f"them): the smaller action set loses little and is easier to learn in {steps} steps (chapter 4).")
+
+
+def small_diff_caveat(diffs: dict[str, float], limit: float = 0.1) -> str:
+    """A caveat for a paired difference that holds but is smaller than ``limit`` dB on some group, else ''."""
+    small = [g for g, d in diffs.items() if abs(d) < limit]
+    return (f"On {' and '.join(small)} the difference is under {limit:g} dB, within the standard error of a paired "
+            "difference on 68 patches (chapter 4)." if small else "")
+
+
+__all__ = ["ARROW", "SHOWN", "models_table", "mse_why", "runs_table", "section", "sentence", "shipped_records", "small_diff_caveat",
+           "stop_why", "tmax_why", "tools_why"]
