@@ -24,6 +24,7 @@ from pathlib import Path
 
 from restorelib.core.atomic import exit_unless_writable, write_text
 from restorelib.core.config import hardware
+from restorelib.core.flags import add_out_flag, add_scale_flag
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "book" / "build_times" / "times.json"
@@ -71,8 +72,8 @@ def render_table(times: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=sorted(BUILD), required=True, help="ci (make book-ci) or book (make book)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the JSON to update (default book/build_times/)")
+    add_scale_flag(ap, BUILD, help="ci (make book-ci) or book (make book)", required=True)
+    add_out_flag(ap, DEFAULT_OUT, help="the JSON to update (default book/build_times/)")
     ap.add_argument("--no-rebuild", action="store_true", help="skip the second, nothing-changed build")
     args = ap.parse_args(argv)
     if args.out.suffix != ".json":

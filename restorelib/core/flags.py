@@ -56,13 +56,17 @@ SCALE_WORDS = {"ci": "checks the script in seconds", "book": "the book's runs", 
 
 
 def add_scale_flag(ap: argparse.ArgumentParser, choices: Iterable[str], default: str = "book",
-                   help: str | None = None) -> None:
+                   help: str | None = None, *, required: bool = False) -> None:
     """``--scale NAME``, one of ``choices`` (the keys of a script's scales, e.g. ``ci``, ``book``, ``gpu``,
-    ``paper``; default ``default``). The default help says what each usual scale among ``choices`` is."""
+    ``paper``; default ``default``, or ``required``). The default help says what each usual scale among
+    ``choices`` is."""
     choices = sorted(choices)
     words = "; ".join(f"{c}: {SCALE_WORDS[c]}" for c in choices if c in SCALE_WORDS)
-    ap.add_argument("--scale", choices=choices, default=default,
-                    help=help or f"the run's settings: {words} (default %(default)s)")
+    if required:
+        ap.add_argument("--scale", choices=choices, required=True, help=help or f"the run's settings: {words}")
+    else:
+        ap.add_argument("--scale", choices=choices, default=default,
+                        help=help or f"the run's settings: {words} (default %(default)s)")
 
 
 def add_out_flag(ap: argparse.ArgumentParser, default: Path | None = None, help: str | None = None, *,
